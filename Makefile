@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine:
+#   make demo   installs into .venv, then prepare + train + evaluate on sports5 and predicts new photos
+#   make test   installs into .venv (with test tools), then runs the tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= ../shared/datasets/sports5
+EXTRAS ?= ../shared/datasets/extras
+BACKBONE ?= efficientnet_lite0
+OUT ?= out/demo
+export CELEBFACE_OFFLINE ?= 1
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+.PHONY: demo test bench serve install install-test clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	@start=$$(date +%s); \
+	$(VENV)/bin/celebface prepare $(DATA) --out $(OUT)/work && \
+	$(VENV)/bin/celebface train $(OUT)/work --out $(OUT)/model --backbone $(BACKBONE) && \
+	$(VENV)/bin/celebface evaluate $(OUT)/model $(OUT)/work && \
+	$(VENV)/bin/celebface predict $(OUT)/model $(EXTRAS)/sports5_new_photos "$(EXTRAS)/group_photos/group 1.jpg" \
+	    --annotate $(OUT)/annotated && \
+	echo "demo wall time: $$(( $$(date +%s) - start )) s; model in $(OUT)/model, annotated photos in $(OUT)/annotated"
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q tests
+
+bench: $(VENV)/.installed
+	$(PY) -m celebface.bench
+
+serve: $(VENV)/.installed
+	$(VENV)/bin/celebface serve $(OUT)/model
+
+clean:
+	rm -rf out
