@@ -114,13 +114,15 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
                 cache = {k: z[k] for k in z.files}
         except Exception:  # a damaged cache is rebuilt
             cache = {}
-    missing = sorted({f for f in files if f not in cache})
+    # Keyed by path, size and modification time: a re-augmented image under the same name is embedded anew.
+    keys = [f"{f}|{(work_dir / f).stat().st_size}|{(work_dir / f).stat().st_mtime_ns}" for f in files]
+    missing = sorted({(k, f) for k, f in zip(keys, files) if k not in cache})
     if missing:
-        vecs = embed_files([work_dir / f for f in missing], progress=progress, desc=desc)
-        cache.update(zip(missing, vecs))
+        vecs = embed_files([work_dir / f for _, f in missing], progress=progress, desc=desc)
+        cache.update(zip([k for k, _ in missing], vecs))
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_path.with_name(".tmp." + cache_path.name)
         with open(tmp, "wb") as f:
             np.savez(f, **cache)
         tmp.replace(cache_path)
-    return np.stack([cache[f] for f in files]) if files else np.zeros((0, EMBED_DIM), np.float32)
+    return np.stack([cache[k] for k in keys]) if files else np.zeros((0, EMBED_DIM), np.float32)

@@ -193,7 +193,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     else:
         backbone, weights_used = build_backbone(spec.name, opts.weights, opts.unfreeze)
         log(f"backbone {spec.name}: {weights_used}")
-        sizes = [(f, (work_dir / f).stat().st_size) for f in files]
+        sizes = [(f, (work_dir / f).stat().st_size, (work_dir / f).stat().st_mtime_ns) for f in files]
         key = cache_key(spec.name, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
         cache_path = work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"
         acts = cached_tensor(cache_path, key)

@@ -1,0 +1,139 @@
+"""Accuracy across datasets, backbones and seeds, plus the open-set check; writes bench/accuracy.md.
+
+    .venv/bin/python bench/accuracy.py [--seeds 0 1 2] [--datasets celeb5 sports5 glint12] [--per-class 400]
+
+Each dataset is prepared once per seed in one WORK_DIR (face extraction and embeddings are reused across
+seeds; the split and the augmented training set change with the seed). Figures are validation figures on
+photos whose augmented copies never reach training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dlib + linear SVM (issue 4)
+
+
+def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_root: Path) -> list[dict]:
+    from celebface.prepare import PrepareOptions, prepare
+    from celebface.train import TrainOptions, train
+
+    work = work_root / dataset
+    t0 = time.time()
+    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class), progress=False)
+    prep_s = time.time() - t0
+    rows = []
+    for bb in backbones:
+        t0 = time.time()
+        b = train(work, work_root / f"model-{dataset}-{bb}-{seed}", TrainOptions(backbone=bb, seed=seed),
+                  progress=False, log=lambda s: None)
+        m = b.metrics
+        rows.append({"dataset": dataset, "seed": seed, "backbone": bb, "prepare_s": round(prep_s, 1),
+                     "train_s": round(time.time() - t0, 1),
+                     "stage1_val_acc": m["stage1"]["val_accuracy"], "stage1_val_f1": m["stage1"]["val_macro_f1"],
+                     "stage2_val_acc": m["stage2"].get("val_accuracy"), "stage2_val_f1": m["stage2"].get("val_macro_f1"),
+                     "val_acc": m["val_accuracy"], "val_f1": m["val_macro_f1"], "n_val": m["stage1"]["val"]["n"]})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> list[dict]:
+    """Leave each sports5 person out of training in turn; how many of their faces come out "unknown"?"""
+    import celebface
+    from PIL import Image
+
+    from celebface.prepare import PrepareOptions, prepare
+    from celebface.train import TrainOptions, train
+
+    full = work_root / "sports5"  # prepared by run_one: its manifest has every photo's chosen face
+    manifest = json.loads((full / "manifest.json").read_text())["photos"]
+    people = sorted({r["person"] for r in manifest})
+    rows = []
+    for out in [p for p in people if not only or p in only]:
+        data = work_root / f"openset-data-{out}"
+        if not data.exists():
+            data.mkdir()
+            for p in people:
+                if p != out:
+                    (data / p).symlink_to(DATASETS / "sports5" / p)
+        work = work_root / f"openset-work-{out}"
+        prepare(data, work, PrepareOptions(per_class=per_class), progress=False)
+        model = work_root / f"openset-model-{out}"
+        train(work, model, TrainOptions(backbone="dlib_face"), progress=False, log=lambda s: None)
+        rec = celebface.load(model)
+        crops = [Image.open(full / r["faces"][r["chosen"]]["crop"]) for r in manifest
+                 if r["person"] == out and r["chosen"] is not None and not r["suspect"]]
+        res = rec.classify(rec.features(crops))
+        unknown = float(np.mean([x["name"] == "unknown" for x in res]))
+        ds = json.loads((work / "dataset.json").read_text())
+        val = ds["splits"]["val"]
+        vres = rec.classify(rec.features([Image.open(work / it["file"]) for it in val]))
+        named = float(np.mean([x["name"] == ds["classes"][it["label"]] for x, it in zip(vres, val)]))
+        rows.append({"left_out": out, "faces": len(crops), "called_unknown": unknown,
+                     "others_val_named_correctly": named, "threshold": rec.threshold})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", nargs="+", default=["celeb5", "sports5", "glint12"])
+    ap.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "dlib_face"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--per-class", type=int, default=400)
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "accuracy")
+    ap.add_argument("--no-open-set", action="store_true")
+    ap.add_argument("--open-set-people", nargs="*", default=None, help="sports5 people to leave out (default all)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "accuracy.md")
+    args = ap.parse_args()
+    os.environ.setdefault("CELEBFACE_OFFLINE", "1")
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = [r for ds in args.datasets for seed in args.seeds
+            for r in run_one(ds, seed, args.backbones, args.per_class, args.work)]
+    lines = [f"# Accuracy (validation, 80/20 split by source photo, {len(args.seeds)} seeds: "
+             f"{' '.join(map(str, args.seeds))}; {args.per_class} training images per person)", "",
+             f"Date {time.strftime('%Y-%m-%d')}, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}. "
+             f"Command: `.venv/bin/python bench/accuracy.py --seeds {' '.join(map(str, args.seeds))}`", "",
+             "| dataset | backbone | stage 1 val acc | stage 1 macro-F1 | stage 2 val acc | stage 2 macro-F1 | "
+             "final val acc (min-max) | final macro-F1 | reference | design (stage 2) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def mean(xs: list) -> str:
+        xs = [x for x in xs if x is not None]
+        return f"{100 * statistics.mean(xs):.2f}%" if xs else "-"
+
+    def f1(xs: list) -> str:
+        xs = [x for x in xs if x is not None]
+        return f"{statistics.mean(xs):.4f}" if xs else "-"
+
+    for ds in args.datasets:
+        for bb in args.backbones:
+            rs = [r for r in rows if r["dataset"] == ds and r["backbone"] == bb]
+            acc = [r["val_acc"] for r in rs]
+            lines.append(f"| {ds} (val n={rs[0]['n_val']}) | {bb} | {mean([r['stage1_val_acc'] for r in rs])} | "
+                         f"{f1([r['stage1_val_f1'] for r in rs])} | {mean([r['stage2_val_acc'] for r in rs])} | "
+                         f"{f1([r['stage2_val_f1'] for r in rs])} | {mean(acc)} ({100 * min(acc):.1f}-{100 * max(acc):.1f}) | "
+                         f"{f1([r['val_f1'] for r in rs])} | {100 * REFERENCE.get(ds, float('nan')):.1f}% | 97.06% / 0.8640 |")
+    if not args.no_open_set and "sports5" in args.datasets:
+        lines += ["", "## Open set: one sports5 person left out of training at a time (dlib_face, seed 0 split)", "",
+                  "| left out | their faces | called unknown | other people's val faces named correctly | threshold |",
+                  "|---|---|---|---|---|"]
+        for r in open_set(args.work, args.per_class, args.open_set_people):
+            lines.append(f"| {r['left_out']} | {r['faces']} | {100 * r['called_unknown']:.1f}% | "
+                         f"{100 * r['others_val_named_correctly']:.1f}% | {r['threshold']:.3f} |")
+    lines += ["", "Raw rows:", "", "```", *[json.dumps(r) for r in rows], "```"]
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
