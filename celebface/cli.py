@@ -98,7 +98,7 @@ def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, **kw) ->
 @click.option("--epochs1", default=40, show_default=True)
 @click.option("--epochs2", default=12, show_default=True)
 @click.option("--lr1", default=1e-3, show_default=True)
-@click.option("--lr2", default=2e-4, show_default=True)
+@click.option("--lr2", default=1e-3, show_default=True, help="Learning rate of the unfrozen backbone stages (the head gets 5x).")
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--patience", default=5, show_default=True)
 @click.option("--seed", default=0, show_default=True)

@@ -132,6 +132,8 @@ def table(metrics: dict) -> str:
     if metrics.get("test_accuracy") is not None:
         rows.append(f"{'celebface final model, test split':34} {'':>9} {pct(metrics['test_accuracy']):>8} "
                     f"{f1(metrics.get('test_macro_f1')):>12}")
+    rows.append("reference (MTCNN + dlib embeddings + linear SVM, 5 splits): celeb5 98.3%, sports5 93.6%, "
+                "glint12 96.4% val accuracy")
     o = metrics.get("open_set")
     if o:
         rows.append(f"unknown threshold {o['threshold']:.4f} ({o['score']}): known faces accepted "

@@ -37,7 +37,7 @@ class TrainOptions:
     epochs1: int = 40
     epochs2: int = 12
     lr1: float = 1e-3
-    lr2: float = 2e-4
+    lr2: float = 1e-3
     batch_size: int = 64
     weight_decay: float = 1e-4
     patience: int = 5
