@@ -130,8 +130,9 @@ def evaluate(model_dir: Path, work_dir: Path, device: str, quiet: bool) -> None:
     click.echo(table(metrics))
     rep = metrics["val_report"]["per_class"]
     click.echo(f"\n{'person':24} precision recall    f1  support")
-    for name in metrics.get("classes_order", []) or [k for k in rep if k not in ("accuracy", "macro avg", "weighted avg")]:
-        r = rep[name]
+    for name, r in rep.items():
+        if name in ("accuracy", "macro avg", "weighted avg"):
+            continue
         click.echo(f"{name:24} {r['precision']:9.3f} {r['recall']:6.3f} {r['f1-score']:6.3f} {int(r['support']):8d}")
     click.echo(f"wrote {model_dir}/metrics.json, confusion_matrix.png, learning_curves.png")
 
@@ -158,11 +159,10 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
             threshold: Optional[float], device: str) -> None:
     """Name every face in the photos (files or folders)."""
-    from .images import load_image
     from .predict import annotate, load
 
     rec = run_safely(load, model_dir, device, threshold)
-    for result in rec.predict_many(_expand(paths)):
+    for result, img in rec.predict_many_with_images(_expand(paths)):
         if as_json:
             click.echo(json.dumps(result))
         elif result["error"]:
@@ -172,12 +172,12 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
         else:
             names = ", ".join(f"{f['name']} ({f['confidence']:.2f})" for f in result["faces"])
             click.echo(f"{result['image']}: {names}")
-        if annotate_dir and not result["error"]:
+        if annotate_dir and img is not None:
             annotate_dir.mkdir(parents=True, exist_ok=True)
             src = Path(result["image"])
             dst = annotate_dir / f"{src.stem}.annotated.jpg"
             tmp = dst.with_name("." + dst.name + ".tmp")
-            annotate(load_image(src), result).save(tmp, format="JPEG", quality=90)
+            annotate(img, result).save(tmp, format="JPEG", quality=90)
             os.replace(tmp, dst)
 
 

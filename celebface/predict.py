@@ -128,6 +128,11 @@ class Recognizer:
 
     def predict_many(self, sources: Iterable[ImageSource]) -> Iterator[dict]:
         """One result per photo, in order; photos are decoded in a background thread while faces are named."""
+        for result, _ in self.predict_many_with_images(sources):
+            yield result
+
+    def predict_many_with_images(self, sources: Iterable[ImageSource]) -> Iterator[tuple[dict, Optional[Image.Image]]]:
+        """Like predict_many, with each decoded photo (None when unreadable), e.g. to draw on it."""
         from concurrent.futures import ThreadPoolExecutor
 
         def decode(src: ImageSource):
@@ -139,7 +144,10 @@ class Recognizer:
         with ThreadPoolExecutor(1) as pool:
             for src, img, err in pool.map(decode, sources):
                 label = str(src)
-                yield {"image": label, "faces": [], "error": err} if img is None else self.predict_pil(img, label)
+                if img is None:
+                    yield {"image": label, "faces": [], "error": err}, None
+                else:
+                    yield self.predict_pil(img, label), img
 
 
 def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> Recognizer:
