@@ -459,9 +459,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             e2e = bench_end_to_end(e2e_data, tmp, args.quick)
             prec = bench_precision(e2e, tmp, args.quick)
             photos = prediction_photos(data, 8 if args.quick else 40)
-            runs = [(bb, model, 1, photos, 5 if args.quick else 30) for bb, model in e2e["models"].items()]
-            if "efficientnet_lite0" in e2e["models"]:  # torch's default threads, a short run: slow when shared
-                runs.append(("efficientnet_lite0", e2e["models"]["efficientnet_lite0"], None, photos[:5], 5))
+            # torch's default threads (one per core) and one thread: the latter holds up when other jobs share the CPU
+            runs = [(bb, model, threads, photos, 5 if args.quick else 30)
+                    for bb, model in e2e["models"].items() for threads in (None, 1)]
             for bb, model, threads, ph, n_single in runs:
                 say(f"4. prediction with the {bb} model, torch threads {threads or 'default'} ...")
                 r = pred[(bb, threads)] = bench_predict(model, ph, n_single, threads)

@@ -36,6 +36,16 @@ def run_safely(fn, *args, **kwargs):
         sys.exit(2)
 
 
+THREADS_HELP = "Torch threads (default: one per core); 1 is faster when other jobs share the CPU."
+
+
+def set_threads(threads: Optional[int]) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="celebface")
 def main() -> None:
@@ -104,7 +114,7 @@ def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, **kw) ->
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
-@click.option("--threads", type=int, default=None)
+@click.option("--threads", type=int, default=None, help=THREADS_HELP)
 @click.option("--quiet", is_flag=True)
 def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, **kw) -> None:
     """Two-stage transfer learning on WORK_DIR; writes the model bundle to MODEL_DIR."""
@@ -156,11 +166,13 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path), help="Write annotated copies here.")
 @click.option("--threshold", type=float, default=None, help="Override the bundle's 'unknown' threshold.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
+@click.option("--threads", type=int, default=None, help=THREADS_HELP)
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
-            threshold: Optional[float], device: str) -> None:
+            threshold: Optional[float], device: str, threads: Optional[int]) -> None:
     """Name every face in the photos (files or folders)."""
     from .predict import annotate, load
 
+    set_threads(threads)
     rec = run_safely(load, model_dir, device, threshold)
     for result, img in rec.predict_many_with_images(_expand(paths)):
         if as_json:
@@ -206,10 +218,13 @@ def enroll(model_dir: Path, photos: tuple[Path, ...], name: str, device: str) ->
 @click.option("--port", default=8000, show_default=True)
 @click.option("--token", default=None, help="Require 'Authorization: Bearer TOKEN' on every API call.")
 @click.option("--max-upload-mb", default=10.0, show_default=True)
-def serve(model_dir: Path, host: str, port: int, token: Optional[str], max_upload_mb: float) -> None:
+@click.option("--threads", type=int, default=None, help=THREADS_HELP)
+def serve(model_dir: Path, host: str, port: int, token: Optional[str], max_upload_mb: float,
+          threads: Optional[int]) -> None:
     """Web page and REST API on http://HOST:PORT/ (API docs at /docs)."""
     from .serve import run
 
+    set_threads(threads)
     run_safely(run, model_dir, host, port, token, max_upload_mb)
 
 
