@@ -13,6 +13,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def main() -> None:
     lines = [f"# Accuracy (validation, 80/20 split by source photo, {len(args.seeds)} seeds: "
              f"{' '.join(map(str, args.seeds))}; {args.per_class} training images per person)", "",
              f"Date {time.strftime('%Y-%m-%d')}, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}. "
-             f"Command: `.venv/bin/python bench/accuracy.py --seeds {' '.join(map(str, args.seeds))}`", "",
+             f"Command: `.venv/bin/python bench/accuracy.py {' '.join(sys.argv[1:])}`", "",
              "| dataset | backbone | stage 1 val acc | stage 1 macro-F1 | stage 2 val acc | stage 2 macro-F1 | "
              "final val acc (min-max) | final macro-F1 | reference | design (stage 2) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
