@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench serve install install-test clean
+.PHONY: demo test bench accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(PY) -m celebface.bench
+
+accuracy: $(VENV)/.installed
+	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova
+	$(PY) bench/accuracy.py --backbones efficientnet_lite0 --seeds 0 --no-open-set --out bench/accuracy_lite0.md
 
 serve: $(VENV)/.installed
 	$(VENV)/bin/celebface serve $(OUT)/model

@@ -113,7 +113,8 @@ def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, **kw) ->
 @click.option("--patience", default=5, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast for the backbone; auto = bf16 on CPUs with AVX512-BF16/AMX and bf16 GPUs.")
 @click.option("--threads", type=int, default=None, help=THREADS_HELP)
 @click.option("--quiet", is_flag=True)
 def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, **kw) -> None:

@@ -28,6 +28,25 @@ def to_tensor(images: Sequence[Image.Image], spec: BackboneSpec) -> torch.Tensor
     return (x - mean) / std
 
 
+def bf16_is_fast(device: str) -> bool:
+    """True where bf16 matrix work runs in hardware: CUDA GPUs that support it, CPUs with AVX512-BF16 or AMX."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """'auto' -> 'bf16' where bf16 is fast (see bf16_is_fast), else 'fp32'."""
+    if precision == "auto":
+        return "bf16" if bf16_is_fast(device) else "fp32"
+    return precision
+
+
 def autocast(device: str, precision: str):
     """bf16 autocast when asked for (and the device supports it), else a no-op context."""
     enabled = precision == "bf16"

@@ -11,7 +11,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -22,7 +22,7 @@ from torch import nn
 from .backbones import build_backbone, get_spec
 from .bundle import Bundle, save_bundle
 from .extract import DataError
-from .features import autocast, cache_key, cached_tensor, frozen_activations, save_cached_tensor
+from .features import autocast, cache_key, resolve_precision, cached_tensor, frozen_activations, save_cached_tensor
 from .fileio import read_json
 from .model import TunableNet, make_head
 from .openset import calibrate, gallery_scores, softmax_scores
@@ -43,7 +43,7 @@ class TrainOptions:
     patience: int = 5
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"  # or "bf16" (autocast)
+    precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
     threads: Optional[int] = None
 
 
@@ -164,9 +164,10 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     t_start = time.time()
     work_dir = Path(work_dir)
     spec = get_spec(opts.backbone)
-    if opts.precision not in ("fp32", "bf16"):
-        raise DataError("--precision must be fp32 or bf16")
+    if opts.precision not in ("auto", "fp32", "bf16"):
+        raise DataError("--precision must be auto, fp32 or bf16")
     device = resolve_device(opts.device)
+    opts = replace(opts, precision=resolve_precision(opts.precision, device))
     if opts.threads:
         torch.set_num_threads(opts.threads)
     seed_everything(opts.seed)
@@ -192,7 +193,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
         pooled = acts
     else:
         backbone, weights_used = build_backbone(spec.name, opts.weights, opts.unfreeze)
-        log(f"backbone {spec.name}: {weights_used}")
+        log(f"backbone {spec.name}: {weights_used}; precision {opts.precision} on {device}")
         sizes = [(f, (work_dir / f).stat().st_size, (work_dir / f).stat().st_mtime_ns) for f in files]
         key = cache_key(spec.name, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
         cache_path = work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"

@@ -14,7 +14,7 @@ DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 SPORTS5 = DATASETS / "sports5"
 EXTRAS = DATASETS / "extras"
 PEOPLE = ("Roger_Federer", "Serena_Williams", "Virat_Kohli")
-PHOTOS_PER_PERSON = 12
+PHOTOS_PER_PERSON = 16
 #: A training photo where the labelled person is not the main face (Nadal is bigger and more central).
 MULTI_FACE = "Roger_Federer/becker-i-would-like-to-see-roger-federer-nadal-and-djokovic-being-beaten-.jpg"
 HELD_OUT = "Maria_Sharapova"

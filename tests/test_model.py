@@ -25,7 +25,7 @@ def test_two_stage_training_metrics(lite0_model: Path) -> None:
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0
     assert m["stage1"]["history"] and m["stage2"]["history"]
     assert m["stage2"]["unfrozen_stages"] == 2
-    assert m["val_accuracy"] >= 0.5  # 3 people, 12 photos each, 7 for validation: above chance (0.33)
+    assert m["val_accuracy"] >= 0.6  # 3 people, 16 photos each, 9 for validation: above chance (0.33)
     cfg = json.loads((lite0_model / "config.json").read_text())
     assert cfg["classes"] == sorted(PEOPLE) and cfg["backbone"] == "efficientnet_lite0"
     assert (lite0_model / "model.safetensors").is_file()
