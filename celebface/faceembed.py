@@ -115,7 +115,8 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
         except Exception:  # a damaged cache is rebuilt
             cache = {}
     # Keyed by path, size and modification time: a re-augmented image under the same name is embedded anew.
-    keys = [f"{f}|{(work_dir / f).stat().st_size}|{(work_dir / f).stat().st_mtime_ns}" for f in files]
+    stats = [(work_dir / f).stat() for f in files]
+    keys = [f"{f}|{st.st_size}|{st.st_mtime_ns}" for f, st in zip(files, stats)]
     missing = sorted({(k, f) for k, f in zip(keys, files) if k not in cache})
     if missing:
         vecs = embed_files([work_dir / f for _, f in missing], progress=progress, desc=desc)

@@ -28,6 +28,15 @@ def to_tensor(images: Sequence[Image.Image], spec: BackboneSpec) -> torch.Tensor
     return (x - mean) / std
 
 
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when a GPU is there, else "cpu"; asking for cuda without one is a clear error."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+    return device
+
+
 def bf16_is_fast(device: str) -> bool:
     """True where bf16 matrix work runs in hardware: CUDA GPUs that support it, CPUs with AVX512-BF16 or AMX."""
     if device.startswith("cuda"):

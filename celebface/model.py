@@ -1,7 +1,5 @@
-"""The design's classification heads and the full face classifier (backbone + head)."""
+"""The design's classification heads, and what stage 2 trains (unfrozen backbone stages + head)."""
 from __future__ import annotations
-
-from typing import Optional
 
 import torch
 from torch import nn
@@ -37,17 +35,3 @@ class TunableNet(nn.Module):
         if mode:
             self.backbone.set_tunable_train()
         return self
-
-
-class FaceClassifier(nn.Module):
-    """Image tensor -> (pooled backbone features, class logits). backbone is None for embedding backbones,
-    whose features are computed outside torch (dlib) and fed to `head` directly."""
-
-    def __init__(self, backbone: Optional[CNNBackbone], head: nn.Module) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feats = self.backbone(x) if self.backbone is not None else x
-        return feats, self.head(feats)

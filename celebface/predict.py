@@ -12,7 +12,7 @@ from PIL import Image
 from .backbones import build_backbone, get_spec
 from .bundle import Bundle, load_bundle
 from .detect import FaceDetector, crop_face, order_faces
-from .features import to_tensor
+from .features import resolve_device, to_tensor
 from .images import ImageError, ImageSource, load_image
 from .model import make_head
 from .openset import gallery_scores
@@ -24,8 +24,6 @@ class Recognizer:
     """A loaded model: detector + backbone + head, ready to name faces. Safe to share between threads."""
 
     def __init__(self, model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> None:
-        from .train import resolve_device
-
         self.model_dir = Path(model_dir)
         self.device = resolve_device(device)
         self.bundle: Bundle = load_bundle(self.model_dir)

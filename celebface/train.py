@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,7 +21,8 @@ from torch import nn
 from .backbones import build_backbone, get_spec
 from .bundle import Bundle, save_bundle
 from .extract import DataError
-from .features import autocast, cache_key, resolve_precision, cached_tensor, frozen_activations, save_cached_tensor
+from .features import (autocast, cache_key, cached_tensor, frozen_activations, resolve_device, resolve_precision,
+                       save_cached_tensor)
 from .fileio import read_json
 from .model import TunableNet, make_head
 from .openset import calibrate, gallery_scores, softmax_scores
@@ -45,14 +45,6 @@ class TrainOptions:
     device: str = "auto"
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
     threads: Optional[int] = None
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DataError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
-    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -194,7 +186,8 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     else:
         backbone, weights_used = build_backbone(spec.name, opts.weights, opts.unfreeze)
         log(f"backbone {spec.name}: {weights_used}; precision {opts.precision} on {device}")
-        sizes = [(f, (work_dir / f).stat().st_size, (work_dir / f).stat().st_mtime_ns) for f in files]
+        stats = [(work_dir / f).stat() for f in files]
+        sizes = [(f, st.st_size, st.st_mtime_ns) for f, st in zip(files, stats)]
         key = cache_key(spec.name, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
         cache_path = work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"
         acts = cached_tensor(cache_path, key)
@@ -224,7 +217,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     log(f"stage 1: train acc {stage1['train_accuracy']:.4f}  val acc {stage1['val_accuracy']:.4f}  "
         f"val macro-F1 {stage1['val_macro_f1']:.4f}  ({stage1['epochs']} epochs, {stage1['seconds']:.1f}s)")
     metrics: dict = {"backbone": spec.name, "weights": weights_used, "stage1": stage1}
-    final_head, head_kind, final_backbone_state = head1, "design", None
+    final_head, head_kind = head1, "design"
 
     # --- stage 2: fine-tune the deeper backbone stages --------------------------------------------------
     if spec.kind == "embedding":
