@@ -15,7 +15,6 @@ import torch
 from PIL import ImageOps
 
 from .bundle import Bundle, save_bundle
-from .detect import crop_face, order_faces
 from .images import ImageError, ImageSource, load_image
 from .model import make_head
 from .predict import Recognizer
@@ -44,11 +43,11 @@ def enroll(rec: Recognizer, name: str, photos: Sequence[ImageSource], epochs: in
         except ImageError as exc:
             skipped.append(f"{label}: {exc}")
             continue
-        faces = order_faces(rec.detector.detect(img), img.size)
-        if not faces:
+        _, face_crops = rec.face_crops(img)
+        if not face_crops:
             skipped.append(f"{label}: no face found")
             continue
-        crops.append(crop_face(img, faces[0].box, rec.margin, rec.crop_size))
+        crops.append(face_crops[0])  # the main face
     if not crops:
         raise EnrollError(f"no usable face in the {len(photos)} photo(s) given for {name}: " + "; ".join(skipped))
     with rec._lock:
@@ -84,6 +83,5 @@ def enroll(rec: Recognizer, name: str, photos: Sequence[ImageSource], epochs: in
         bundle = Bundle(config, state, gallery, labels, metrics,
                         extra_files={n: rec.model_dir / n for n in ("confusion_matrix.png", "learning_curves.png")})
         save_bundle(bundle, rec.model_dir)
-        rec.bundle = bundle
-        rec._build()
+        rec.use_bundle(bundle)
     return summary

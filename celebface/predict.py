@@ -11,7 +11,7 @@ from PIL import Image
 
 from .backbones import build_backbone, get_spec
 from .bundle import Bundle, load_bundle
-from .detect import FaceDetector, crop_face, order_faces
+from .detect import Face, FaceDetector, crop_face, order_faces
 from .features import resolve_device, to_tensor
 from .images import ImageError, ImageSource, load_image
 from .model import make_head
@@ -35,13 +35,17 @@ class Recognizer:
         self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
                                      device=self.device)
         self._lock = threading.Lock()
-        self._build()
+        self._build_head()
+        self._build_backbone()
 
-    def _build(self) -> None:
+    def _build_head(self) -> None:
         cfg, state = self.bundle.config, self.bundle.state
         self.head = make_head(cfg["head"], int(cfg["feature_dim"]), len(cfg["classes"]))
         self.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
         self.head.eval().to(self.device)
+
+    def _build_backbone(self) -> None:
+        cfg, state = self.bundle.config, self.bundle.state
         self.backbone = None
         self.embedder = None
         if self.spec.kind == "cnn":
@@ -61,6 +65,16 @@ class Recognizer:
     def can_enroll(self) -> bool:
         """Embedding backbones can learn a new person from a few photos without retraining the backbone."""
         return self.spec.kind == "embedding"
+
+    def use_bundle(self, bundle: Bundle) -> None:
+        """Switch to a bundle with the same backbone but other people (after enrolment): only the head changes."""
+        self.bundle = bundle
+        self._build_head()
+
+    def face_crops(self, img: Image.Image) -> tuple[list[Face], list[Image.Image]]:
+        """The photo's faces, main face first, and their square crops as the model was trained on."""
+        faces = order_faces(self.detector.detect(img), img.size)
+        return faces, [crop_face(img, f.box, self.margin, self.crop_size) for f in faces]
 
     def enroll(self, name: str, photos: Sequence[ImageSource]) -> dict:
         """Add or update a person from a few photos (embedding backbones only); the bundle is rewritten."""
@@ -108,8 +122,7 @@ class Recognizer:
     def predict_pil(self, img: Image.Image, name: str = "image") -> dict:
         """All faces of one decoded RGB photo, main face first, as the JSON object `predict --json` prints."""
         with self._lock:
-            faces = order_faces(self.detector.detect(img), img.size)
-            crops = [crop_face(img, f.box, self.margin, self.crop_size) for f in faces]
+            faces, crops = self.face_crops(img)
             results = self.classify(self.features(crops))
         return {"image": name, "width": img.width, "height": img.height,
                 "faces": [{"box": [round(v, 1) for v in f.box], "detector_prob": round(f.prob, 4), **r}

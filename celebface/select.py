@@ -15,6 +15,8 @@ from .faceembed import cached_embeddings
 
 #: Median cosine distance above which a photo's best face is taken not to be the labelled person.
 SUSPECT_DISTANCE = 0.16
+
+
 def choose_faces(records: list[dict], work_dir: Path, suspect_distance: float = SUSPECT_DISTANCE,
                  progress: bool = True) -> None:
     """Set `chosen`, `chosen_by`, `match_distance` and `suspect` on each usable record, in place."""
