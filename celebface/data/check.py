@@ -1,0 +1,214 @@
+"""`celebface check`: what is wrong with a data set before training on it.
+
+Finds unreadable photos, photos with no face or several faces, exact and near-duplicate photos (within a
+person and across people), faces that do not match the rest of their folder (likely mislabelled, with the
+best matching other person), tiny faces and classes too small to split. Re-uses `prepare`'s WORK_DIR
+(manifest.jsonl, cached dlib embeddings) when given one; otherwise detects and embeds into REPORT_DIR/work.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..config import ExtractSettings
+from ..errors import DataError
+from ..io.sources import list_photos
+from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, find_pairs, group_pairs, hashes_for
+from .mislabels import MISLABEL_DISTANCE, find_mislabels
+
+#: A chosen face whose box is narrower than this (pixels in the photo) is reported as tiny: dlib and the
+#: CNN backbones upscale it several times, so it carries little detail.
+TINY_FACE_PX = 40
+
+
+class PhotoIssue(BaseModel):
+    file: str
+    person: str
+    detail: str = ""
+
+
+class DuplicatePair(BaseModel):
+    a: str
+    b: str
+    how: str  # "exact" (same bytes), "hash" (perceptual hash), "face" (same face capture)
+    distance: float
+
+
+class DuplicateGroup(BaseModel):
+    files: list[str]
+    people: list[str]
+    across_people: bool
+    exact: bool  # every member has the same bytes
+    pairs: list[DuplicatePair]
+
+
+class Mislabel(BaseModel):
+    file: str
+    person: str
+    distance_own: float  # median cosine distance to the person's other faces
+    best_other: Optional[str] = None  # the other person whose faces are closer, if any
+    distance_other: Optional[float] = None
+
+
+class TinyFace(BaseModel):
+    file: str
+    person: str
+    face_px: int
+
+
+class PersonCount(BaseModel):
+    photos: int
+    usable: int  # photos with a face
+    distinct: int  # usable photos once near-duplicates count as one
+
+
+class CheckReport(BaseModel):
+    data_dir: str
+    photos: int
+    people: dict[str, PersonCount]
+    unreadable: list[PhotoIssue]
+    no_face: list[PhotoIssue]
+    several_faces: list[PhotoIssue]
+    duplicate_groups: list[DuplicateGroup]
+    mislabelled: list[Mislabel]
+    tiny_faces: list[TinyFace]
+    too_small: list[str]  # people with fewer than 2 distinct usable photos (a split needs 2)
+    settings: dict[str, float]
+    seconds: float
+
+    def counts(self) -> dict[str, int]:
+        """How many findings of each kind (the short table)."""
+        groups = self.duplicate_groups
+        return {"photos": self.photos, "people": len(self.people), "unreadable": len(self.unreadable),
+                "no face": len(self.no_face), "several faces": len(self.several_faces),
+                "exact duplicate groups": sum(g.exact for g in groups),
+                "near-duplicate groups, one person": sum(not g.exact and not g.across_people for g in groups),
+                "near-duplicate groups, across people": sum(not g.exact and g.across_people for g in groups),
+                "likely mislabelled": len(self.mislabelled), "tiny faces": len(self.tiny_faces),
+                "classes too small to split": len(self.too_small)}
+
+
+def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, workers: Optional[int] = None,
+          progress: bool = True, write: bool = True) -> CheckReport:
+    """Check a data set laid out DATA_DIR/<Person>/<photos>; write OUT_DIR/report.html and report.json.
+
+    :param data_dir: the data set.
+    :param out_dir: where the report goes (must be outside DATA_DIR).
+    :param work_dir: a `prepare` WORK_DIR to re-use (its manifest and embeddings); default OUT_DIR/work.
+    :param workers: processes for detection, embedding and hashing (default: one per core).
+    :param progress: show progress bars.
+    :param write: write the HTML and JSON files (False: only return the report).
+    """
+    from .extract import extract_faces
+    from .select import choose_faces
+
+    start = time.time()
+    data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if out_dir == data_dir or data_dir in out_dir.parents:
+        raise DataError("the report folder must be outside DATA_DIR (otherwise its thumbnails would be read as "
+                        "photos): give --out a folder elsewhere.")
+    work_dir = Path(work_dir).resolve() if work_dir else out_dir / "work"
+    jobs = list_photos(data_dir)
+    records = extract_faces(jobs, work_dir, ExtractSettings(), workers, progress)
+    if any(r["faces"] for r in records):
+        choose_faces(records, work_dir, progress=progress)
+    vecs, has_face = _chosen_embeddings(records, work_dir, progress)
+    hashes = hashes_for([Path(j.path) for j in jobs], work_dir, workers)
+    pairs = find_pairs(hashes, vecs, has_face)
+    groups = group_pairs(len(records), pairs)
+    report = _assemble(data_dir, records, pairs, groups, vecs, has_face)
+    report.seconds = round(time.time() - start, 2)
+    if write:
+        from .check_report import write_report
+
+        write_report(report, data_dir, out_dir)
+    return report
+
+
+def _chosen_embeddings(records: list[dict], work_dir: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    from .embedding_cache import cached_embeddings
+
+    has_face = np.array([r["chosen"] is not None for r in records], bool)
+    crops = [r["faces"][r["chosen"]]["crop"] for r in records if r["chosen"] is not None]
+    emb = cached_embeddings(work_dir, crops, progress)
+    vecs = np.zeros((len(records), emb.shape[1] if len(emb) else 128), np.float32)
+    vecs[has_face] = emb
+    return vecs, has_face
+
+
+def _assemble(data_dir: Path, records: list[dict], pairs: list[Pair], groups: list[list[int]],
+              vecs: np.ndarray, has_face: np.ndarray) -> CheckReport:
+    def issue(r: dict, detail: str = "") -> PhotoIssue:
+        return PhotoIssue(file=r["file"], person=r["person"], detail=detail)
+
+    persons = [r["person"] for r in records]
+    dup_groups = _duplicate_groups(records, pairs, groups)
+    group_of = {i: g[0] for g in groups for i in g}
+    mislabels = find_mislabels(vecs, has_face, persons, group_of)
+    tiny = []
+    for r in records:
+        if r["chosen"] is not None:
+            x1, y1, x2, y2 = r["faces"][r["chosen"]]["box"]
+            side = int(round(min(x2 - x1, y2 - y1)))
+            if side < TINY_FACE_PX:
+                tiny.append(TinyFace(file=r["file"], person=r["person"], face_px=side))
+    people = _person_counts(records, has_face, group_of)
+    return CheckReport(
+        data_dir=str(data_dir), photos=len(records), people=people,
+        unreadable=[issue(r, r["error"] or "") for r in records if r["status"] == "unreadable"],
+        no_face=[issue(r) for r in records if r["status"] == "no_face"],
+        several_faces=[issue(r, f"{r.get('n_faces', len(r['faces']))} faces") for r in records
+                       if r["status"] == "several_faces"],
+        duplicate_groups=dup_groups,
+        mislabelled=[Mislabel(file=records[m.index].get("file"), person=persons[m.index],
+                              distance_own=m.distance_own, best_other=m.best_other,
+                              distance_other=m.distance_other) for m in mislabels],
+        tiny_faces=tiny, too_small=sorted(p for p, c in people.items() if c.distinct < 2),
+        settings={"hash_bits": HASH_BITS, "face_distance": FACE_DISTANCE, "mislabel_distance": MISLABEL_DISTANCE,
+                  "tiny_face_px": TINY_FACE_PX},
+        seconds=0.0)
+
+
+def _duplicate_groups(records: list[dict], pairs: list[Pair], groups: list[list[int]]) -> list[DuplicateGroup]:
+    group_of = {i: k for k, g in enumerate(groups) for i in g}
+    pairs_of: dict[int, list[DuplicatePair]] = {}
+    for p in pairs:
+        pairs_of.setdefault(group_of[p.a], []).append(
+            DuplicatePair(a=records[p.a]["file"], b=records[p.b]["file"], how=p.how, distance=p.distance))
+    out = []
+    for k, g in enumerate(groups):
+        people = sorted({records[i]["person"] for i in g})
+        exact = all(p.how == "exact" for p in pairs_of[k]) and len(pairs_of[k]) == len(g) - 1
+        out.append(DuplicateGroup(files=[records[i]["file"] for i in g], people=people,
+                                  across_people=len(people) > 1, exact=exact, pairs=pairs_of[k]))
+    return out
+
+
+def _person_counts(records: list[dict], has_face: np.ndarray, group_of: dict[int, int]) -> dict[str, PersonCount]:
+    photos = Counter(r["person"] for r in records)
+    usable = Counter(r["person"] for r, f in zip(records, has_face) if f)
+    distinct: dict[str, set] = {}
+    for i, (r, f) in enumerate(zip(records, has_face)):
+        if f:
+            distinct.setdefault(r["person"], set()).add(group_of.get(i, i))
+    return {p: PersonCount(photos=photos[p], usable=usable[p], distinct=len(distinct.get(p, ())))
+            for p in sorted(photos)}
+
+
+def print_table(report: CheckReport) -> str:
+    """The short table `celebface check` prints (also returned as text).
+
+    :param report: a CheckReport.
+    """
+    lines = [f"{'person':<28}{'photos':>8}{'usable':>8}{'distinct':>9}"]
+    for p, c in report.people.items():
+        lines.append(f"{p[:27]:<28}{c.photos:>8}{c.usable:>8}{c.distinct:>9}")
+    lines.append("")
+    lines += [f"{k:<40}{v:>8}" for k, v in report.counts().items()]
+    lines.append(f"{'seconds':<40}{report.seconds:>8.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,242 @@
+"""Exact and near-duplicate photos: file hashes, perceptual hashes of the whole photo, face-embedding distance.
+
+A resized or re-encoded copy keeps the photo's perceptual hash (a few bits differ at most); a cropped copy
+changes the hash but keeps the face, so its face embedding stays within a small distance of the original's.
+Pairs found either way are joined into groups (union-find): every photo of a group is one source photo.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+#: Perceptual hashes (64-bit pHash and dHash) both within this many bits: the same picture (measured in
+#: bench/data.py: resized / re-encoded copies differ by 0-4 bits, distinct photos rarely by fewer than 16).
+HASH_BITS = 8
+#: Cosine distance between the chosen faces' dlib embeddings below which two photos show the same capture of a
+#: face (a crop, resize or re-encode moves it by < 0.01; two photos of one person are > 0.02 apart).
+FACE_DISTANCE = 0.012
+#: Pairs are compared in blocks of this many rows (bounded memory on large sets).
+BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class PhotoHash:
+    """The file hash and 64-bit perceptual hashes of one photo (None where the photo could not be read)."""
+
+    sha256: str
+    phash: Optional[int]
+    dhash: Optional[int]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two photos (indices) found to be copies of one another and how: 'exact', 'hash' or 'face'."""
+
+    a: int
+    b: int
+    how: str
+    distance: float
+
+
+def file_sha256(path: os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes.
+
+    :param path: the file.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def image_hashes(img: Image.Image) -> tuple[int, int]:
+    """64-bit pHash and dHash of a photo as ints (imagehash, on a grey copy).
+
+    :param img: an RGB PIL image.
+    """
+    import imagehash
+
+    grey = img.convert("L")
+    return int(str(imagehash.phash(grey)), 16), int(str(imagehash.dhash(grey)), 16)
+
+
+def photo_hash(path: os.PathLike) -> PhotoHash:
+    """The hashes of one photo file; an unreadable photo keeps its file hash only.
+
+    :param path: the photo file.
+    """
+    from ..io.images import ImageError, load_image
+
+    sha = file_sha256(path)
+    try:
+        img = load_image(path)
+    except ImageError:
+        return PhotoHash(sha, None, None)
+    img.thumbnail((512, 512))  # the hashes look at 32x32 / 9x8 copies: decoding smaller loses nothing
+    return PhotoHash(sha, *image_hashes(img))
+
+
+def hash_files(paths: Sequence[os.PathLike], workers: Optional[int] = None) -> Iterator[PhotoHash]:
+    """Hashes of many photos in `paths` order, over worker processes when there are many.
+
+    :param paths: photo files.
+    :param workers: processes (default: one per core).
+    """
+    paths = [str(p) for p in paths]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) // 64 or 1))
+    if workers == 1:
+        yield from map(photo_hash, paths)
+        return
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(photo_hash, paths, chunksize=16)
+
+
+def _bits(hashes: Sequence[int]) -> np.ndarray:
+    arr = np.array([[(h >> k) & 1 for k in range(64)] for h in hashes], dtype=np.float32)
+    return arr.reshape(-1, 64)
+
+
+def hamming_pairs(hashes: Sequence[Optional[int]], max_bits: int) -> dict[tuple[int, int], int]:
+    """Pairs (i < j) of 64-bit hashes that differ in at most `max_bits` bits, with their distance.
+
+    :param hashes: one hash per photo; None (unreadable) never pairs.
+    :param max_bits: the largest Hamming distance kept.
+    """
+    idx = [i for i, h in enumerate(hashes) if h is not None]
+    bits = _bits([hashes[i] for i in idx])
+    out: dict[tuple[int, int], int] = {}
+    for s in range(0, len(idx), BLOCK):
+        blk = bits[s:s + BLOCK]
+        dist = blk @ (1.0 - bits).T + (1.0 - blk) @ bits.T
+        for r, c in zip(*np.nonzero(dist <= max_bits)):
+            i, j = idx[s + r], idx[c]
+            if i < j:
+                out[(i, j)] = int(dist[r, c])
+    return out
+
+
+def close_pairs(vecs: np.ndarray, max_distance: float, valid: Optional[np.ndarray] = None
+                ) -> dict[tuple[int, int], float]:
+    """Pairs (i < j) of unit vectors whose cosine distance is at most `max_distance`.
+
+    :param vecs: (N, D) unit vectors (face embeddings).
+    :param max_distance: the largest cosine distance kept.
+    :param valid: optional (N,) bool mask; rows marked False never pair (photos without a face).
+    """
+    n = len(vecs)
+    valid = np.ones(n, bool) if valid is None else np.asarray(valid, bool)
+    out: dict[tuple[int, int], float] = {}
+    for s in range(0, n, BLOCK):
+        dist = 1.0 - vecs[s:s + BLOCK] @ vecs.T
+        for r, c in zip(*np.nonzero(dist <= max_distance)):
+            i, j = s + int(r), int(c)
+            if i < j and valid[i] and valid[j]:
+                out[(i, j)] = float(max(0.0, dist[r, c]))
+    return out
+
+
+class UnionFind:
+    """Disjoint sets over 0..n-1 (path halving, union by size)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+
+    def groups(self, min_size: int = 2) -> list[list[int]]:
+        """The sets with at least `min_size` members, each sorted, ordered by their first member."""
+        by_root: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            by_root.setdefault(self.find(i), []).append(i)
+        return sorted((g for g in by_root.values() if len(g) >= min_size), key=lambda g: g[0])
+
+
+def find_pairs(hashes: Sequence[PhotoHash], faces: Optional[np.ndarray] = None,
+               has_face: Optional[np.ndarray] = None, hash_bits: int = HASH_BITS,
+               face_distance: float = FACE_DISTANCE) -> list[Pair]:
+    """Every pair of photos that are exact copies, near-copies by hash, or the same face capture.
+
+    :param hashes: one PhotoHash per photo.
+    :param faces: optional (N, 128) unit embeddings of each photo's chosen face.
+    :param has_face: (N,) bool, which rows of `faces` are real faces.
+    :param hash_bits: the pHash and dHash distance (bits) at or below which two photos are near-copies.
+    :param face_distance: the face-embedding cosine distance at or below which two photos are near-copies.
+    """
+    pairs: dict[tuple[int, int], Pair] = {}
+    if faces is not None and len(faces):
+        for (i, j), d in close_pairs(faces, face_distance, has_face).items():
+            pairs[(i, j)] = Pair(i, j, "face", round(d, 4))
+    ph = hamming_pairs([h.phash for h in hashes], hash_bits)
+    dh = hamming_pairs([h.dhash for h in hashes], hash_bits)
+    for key in ph.keys() & dh.keys():
+        pairs[key] = Pair(*key, "hash", float(max(ph[key], dh[key])))
+    by_sha: dict[str, list[int]] = {}
+    for i, h in enumerate(hashes):
+        by_sha.setdefault(h.sha256, []).append(i)
+    for members in by_sha.values():
+        for j in members[1:]:
+            pairs[(members[0], j)] = Pair(members[0], j, "exact", 0.0)
+    return sorted(pairs.values(), key=lambda p: (p.a, p.b))
+
+
+def group_pairs(n: int, pairs: Sequence[Pair]) -> list[list[int]]:
+    """Groups (sorted index lists, size >= 2) of photos joined by any chain of pairs.
+
+    :param n: the number of photos.
+    :param pairs: the pairs found.
+    """
+    uf = UnionFind(n)
+    for p in pairs:
+        uf.union(p.a, p.b)
+    return uf.groups()
+
+
+def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: Optional[int] = None
+               ) -> list[PhotoHash]:
+    """Hashes of photo files, cached in WORK_DIR/cache/photo_hashes.json (by path, size, mtime) when given.
+
+    :param paths: photo files.
+    :param work_dir: optional folder whose cache/ keeps the hashes across runs.
+    :param workers: processes for new photos.
+    """
+    from ..io.fileio import read_json, write_json
+
+    cache_path = Path(work_dir) / "cache" / "photo_hashes.json" if work_dir else None
+    cache: dict[str, list] = {}
+    if cache_path and cache_path.exists():
+        try:
+            cache = read_json(cache_path)
+        except (OSError, ValueError):
+            cache = {}
+    keys = []
+    for p in paths:
+        st = Path(p).stat()
+        keys.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    for i, h in zip(todo, hash_files([paths[i] for i in todo], workers)):
+        cache[keys[i]] = [h.sha256, h.phash, h.dhash]
+    if cache_path and todo:
+        write_json(cache_path, cache)
+    return [PhotoHash(*cache[k]) for k in keys]

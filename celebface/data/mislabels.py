@@ -1,0 +1,80 @@
+"""Faces that do not match the rest of their folder: likely mislabelled photos.
+
+For each photo, the median cosine distance from its chosen face to the other faces of its folder (near-copies
+of the photo itself left out) is compared with the median distance to every other person's faces. A photo is
+flagged when its own folder is far (above MISLABEL_DISTANCE) or another person's faces are closer than its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+#: Median cosine distance (dlib embeddings) to the rest of the folder above which a face is flagged
+#: (measured in bench/data.py on planted wrong-person photos in sports5 and glint12).
+MISLABEL_DISTANCE = 0.16
+
+
+@dataclass(frozen=True)
+class MislabelHit:
+    index: int
+    distance_own: float
+    best_other: Optional[str]
+    distance_other: Optional[float]
+
+
+def median_distances(vecs: np.ndarray, rows: np.ndarray, cols: np.ndarray, exclude: Optional[np.ndarray] = None
+                     ) -> np.ndarray:
+    """Median cosine distance from each row vector to the column vectors (excluded pairs left out).
+
+    :param vecs: (N, D) unit vectors.
+    :param rows: indices of the rows.
+    :param cols: indices of the columns.
+    :param exclude: optional (len(rows), len(cols)) bool mask of pairs to leave out.
+    """
+    dist = 1.0 - vecs[rows] @ vecs[cols].T
+    if exclude is not None:
+        dist = np.where(exclude, np.nan, dist)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(dist, axis=1) if dist.shape[1] else np.full(len(rows), np.nan)
+
+
+def find_mislabels(vecs: np.ndarray, has_face: np.ndarray, persons: Sequence[str], group_of: dict[int, int],
+                   max_distance: float = MISLABEL_DISTANCE) -> list[MislabelHit]:
+    """Photos whose chosen face matches its folder badly, with the best matching other person if closer.
+
+    :param vecs: (N, 128) unit embeddings of each photo's chosen face.
+    :param has_face: (N,) bool, which photos have a face.
+    :param persons: the folder (person) of each photo.
+    :param group_of: near-duplicate group id of each photo in a group (copies are not evidence for each other).
+    :param max_distance: median distance to the own folder above which a face is flagged.
+    """
+    persons_arr = np.asarray(persons)
+    idx = np.nonzero(has_face)[0]
+    names = sorted(set(persons_arr[idx]))
+    cols_of = {p: idx[persons_arr[idx] == p] for p in names}
+    group = np.array([group_of.get(int(i), int(i)) for i in range(len(persons_arr))])
+    hits = []
+    for p in names:
+        rows = cols_of[p]
+        if len(rows) < 3:  # too few faces to say which one is the odd one out
+            continue
+        own = median_distances(vecs, rows, rows, group[rows][:, None] == group[rows][None, :])
+        best_d = np.full(len(rows), np.inf)
+        best_q = np.array([""] * len(rows), dtype=object)
+        for q in names:
+            if q != p and len(cols_of[q]) >= 2:
+                d = median_distances(vecs, rows, cols_of[q])
+                better = d < best_d
+                best_d[better], best_q[better] = d[better], q
+        for k, i in enumerate(rows):
+            closer = best_d[k] < own[k]
+            if own[k] > max_distance or closer:
+                hits.append(MislabelHit(int(i), round(float(own[k]), 4), best_q[k] if closer else None,
+                                        round(float(best_d[k]), 4) if closer else None))
+    return sorted(hits, key=lambda h: h.index)
