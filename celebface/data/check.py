@@ -19,7 +19,7 @@ from ..config import ExtractSettings
 from ..errors import DataError
 from ..io.sources import list_photos
 from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, find_pairs, group_pairs, hashes_for
-from .mislabels import MISLABEL_DISTANCE, find_mislabels
+from .mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, find_mislabels
 
 #: A chosen face whose box is narrower than this (pixels in the photo) is reported as tiny: dlib and the
 #: CNN backbones upscale it several times, so it carries little detail.
@@ -170,7 +170,7 @@ def _assemble(data_dir: Path, records: list[dict], pairs: list[Pair], groups: li
                               distance_other=m.distance_other) for m in mislabels],
         tiny_faces=tiny, too_small=sorted(p for p, c in people.items() if c.distinct < 2),
         settings={"hash_bits": HASH_BITS, "face_distance": FACE_DISTANCE, "mislabel_distance": MISLABEL_DISTANCE,
-                  "tiny_face_px": TINY_FACE_PX},
+                  "other_distance": OTHER_DISTANCE, "tiny_face_px": TINY_FACE_PX},
         seconds=0.0)
 
 

@@ -1,0 +1,232 @@
+"""`celebface cluster`: group the faces of unnamed photos into people.
+
+Photos stream through worker processes (one MTCNN + dlib each); only the faces' 128-d embeddings and boxes stay
+in memory, the crops go straight to disk. CLUSTERS_DIR gets one folder per cluster (face crops and
+contact_sheet.png) and clusters.json; faces that fit no cluster are left out and counted.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..config import ExtractSettings
+from ..errors import DataError
+from .clustering import LINK_DISTANCE, cluster_vectors
+
+INDEX_NAME = "clusters.json"
+STAGING = "_faces"
+#: A contact sheet shows at most this many faces of a cluster, this many pixels each.
+SHEET_FACES, SHEET_PX = 36, 96
+
+
+class ClusterFace(BaseModel):
+    photo: str  # the source photo
+    box: list[float]  # [x1, y1, x2, y2] in the photo's pixels
+    crop: str  # file name inside the cluster's folder
+
+
+class ClusterInfo(BaseModel):
+    id: str
+    size: int
+    name: Optional[str] = None  # with --model: the known person the cluster matches
+    name_score: Optional[float] = None
+    faces: list[ClusterFace]
+
+
+class ClusterIndex(BaseModel):
+    photos: int
+    unreadable: int
+    photos_without_face: int
+    faces: int
+    left_out: int  # faces in no cluster of at least min_faces
+    method: str
+    distance: float
+    min_faces: int
+    model: Optional[str] = None
+    clusters: list[ClusterInfo]
+    seconds: float
+
+
+_worker = None
+
+
+def _init(settings: ExtractSettings) -> None:
+    import torch
+
+    from ..faces.detect import FaceDetector
+    from ..faces.embedders import DlibEmbedder
+
+    global _worker
+    torch.set_num_threads(1)
+    _worker = (FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob),
+               DlibEmbedder(settings.margin), settings)
+
+
+def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], np.ndarray]:
+    """(photo index, status, boxes, embeddings) for one photo; crops saved as STAGING/<index>_<k>.jpg."""
+    from ..errors import ImageError
+    from ..faces.align import crop_face
+    from ..faces.detect import order_faces
+    from ..io.fileio import save_image
+    from ..io.images import load_image
+
+    k, path, staging = args
+    detector, embedder, settings = _worker
+    try:
+        img = load_image(path)
+        faces = order_faces(detector.detect(img), img.size)
+    except ImageError:
+        return k, "unreadable", [], np.zeros((0, 128), np.float32)
+    crops = [crop_face(img, f.box, settings.margin, settings.size) for f in faces]
+    for j, crop in enumerate(crops):
+        save_image(crop, Path(staging) / f"{k}_{j}.jpg", quality=90)
+    return k, "ok" if faces else "no_face", [[round(v, 1) for v in f.box] for f in faces], embedder.embed(crops)
+
+
+def _stream(paths: Sequence[Path], staging: Path, workers: int, progress: bool) -> Iterator[tuple]:
+    from tqdm import tqdm
+
+    settings = ExtractSettings()
+    args = [(k, str(p), str(staging)) for k, p in enumerate(paths)]
+    bar = tqdm(total=len(args), unit="photo", desc="faces", disable=not progress, dynamic_ncols=True)
+    if workers == 1:
+        _init(settings)
+        results: Iterator = map(_faces_of, args)
+        pool = None
+    else:
+        pool = mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(settings,))
+        results = pool.imap_unordered(_faces_of, args, chunksize=4)
+    try:
+        for res in results:
+            bar.update(1)
+            yield res
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+
+
+def embed_photos(paths: Sequence[Path], staging: Path, workers: Optional[int] = None, progress: bool = True
+                 ) -> tuple[np.ndarray, list[tuple[int, int, list[float]]], dict[str, int]]:
+    """Detect and embed every face of every photo, keeping only embeddings and boxes in memory.
+
+    :param paths: photo files.
+    :param staging: folder for the face crops (STAGING/<photo index>_<face index>.jpg).
+    :param workers: processes (default: one per core).
+    :param progress: show a progress bar.
+    :returns: (N, 128) embeddings, (photo index, face index, box) per face, counts of photo statuses.
+    """
+    staging.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
+    vecs, meta, status = [], [], {"ok": 0, "no_face": 0, "unreadable": 0}
+    for k, st, boxes, emb in _stream(paths, staging, workers, progress):
+        status[st] += 1
+        vecs.append(emb)
+        meta += [(k, j, b) for j, b in enumerate(boxes)]
+    all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
+    return all_vecs, meta, status
+
+
+def contact_sheet(crops: Sequence[Path], out: Path) -> None:
+    """A PNG grid of up to SHEET_FACES face crops.
+
+    :param crops: face crop files.
+    :param out: the PNG to write.
+    """
+    from PIL import Image
+
+    from ..io.fileio import save_image
+
+    crops = list(crops)[:SHEET_FACES]
+    cols = min(6, len(crops)) or 1
+    rows = (len(crops) + cols - 1) // cols or 1
+    sheet = Image.new("RGB", (cols * SHEET_PX, rows * SHEET_PX), "white")
+    for i, p in enumerate(crops):
+        with Image.open(p) as im:
+            sheet.paste(im.convert("RGB").resize((SHEET_PX, SHEET_PX)), ((i % cols) * SHEET_PX, (i // cols) * SHEET_PX))
+    save_image(sheet, out)
+
+
+def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Optional[Path] = None,
+                   min_faces: int = 3, method: str = "agglomerative", distance: float = LINK_DISTANCE,
+                   workers: Optional[int] = None, progress: bool = True) -> ClusterIndex:
+    """Cluster the faces of photos (files or folders) into CLUSTERS_DIR; returns the index it writes.
+
+    :param sources: photo files and folders.
+    :param out_dir: CLUSTERS_DIR; replaced as a whole (refused if it holds something other than clusters).
+    :param model_dir: optional model; clusters matching a known person are labelled with the name.
+    :param min_faces: the smallest cluster kept; faces in smaller ones are left out and counted.
+    :param method: a method of celebface.data.clustering.METHODS.
+    :param distance: the clustering cut / radius (cosine distance).
+    :param workers: processes (default: one per core).
+    :param progress: show a progress bar.
+    """
+    from ..io.fileio import atomic_dir
+    from ..io.sources import expand_paths
+
+    start = time.time()
+    if min_faces < 1:
+        raise DataError("--min-faces must be at least 1")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / INDEX_NAME).exists():
+        raise DataError(f"{out_dir} exists and is not a clusters folder: give --out a new or empty folder.")
+    paths = expand_paths(sources)
+    if not paths:
+        raise DataError("no photos found in the given files and folders (jpg, png, webp, ...).")
+    recognizer = _load_model(model_dir) if model_dir else None
+    with atomic_dir(out_dir) as tmp:
+        vecs, meta, status = embed_photos(paths, tmp / STAGING, workers, progress)
+        labels = cluster_vectors(vecs, method, min_faces, distance)
+        clusters = _write_clusters(tmp, paths, vecs, meta, labels, recognizer)
+        shutil.rmtree(tmp / STAGING)
+        index = ClusterIndex(photos=len(paths), unreadable=status["unreadable"], photos_without_face=status["no_face"],
+                             faces=len(meta), left_out=int((labels < 0).sum()), method=method, distance=distance,
+                             min_faces=min_faces, model=str(model_dir) if model_dir else None, clusters=clusters,
+                             seconds=round(time.time() - start, 2))
+        (tmp / INDEX_NAME).write_text(index.model_dump_json(indent=1), encoding="utf-8")
+    return index
+
+
+def _write_clusters(root: Path, paths: Sequence[Path], vecs: np.ndarray, meta: list, labels: np.ndarray,
+                    recognizer) -> list[ClusterInfo]:
+    clusters = []
+    for c in range(int(labels.max(initial=-1)) + 1):
+        cid = f"c{c + 1:03d}"
+        folder = root / cid
+        folder.mkdir()
+        faces = []
+        for i in np.nonzero(labels == c)[0]:
+            k, j, box = meta[i]
+            name = f"{Path(paths[k]).stem[:40]}_{k}_{j}.jpg"
+            os.replace(root / STAGING / f"{k}_{j}.jpg", folder / name)
+            faces.append(ClusterFace(photo=str(paths[k]), box=box, crop=name))
+        contact_sheet([folder / f.crop for f in faces], folder / "contact_sheet.png")
+        info = ClusterInfo(id=cid, size=len(faces), faces=faces)
+        if recognizer is not None:
+            info.name, info.name_score = _name_of(recognizer, vecs[labels == c])
+        clusters.append(info)
+    return clusters
+
+
+def _load_model(model_dir: Path):
+    from ..recognition.recognizer import load
+
+    return load(model_dir)
+
+
+def _name_of(recognizer, vecs: np.ndarray) -> tuple[Optional[str], Optional[float]]:
+    """The known person most of a cluster's faces are named as (None when mostly unknown)."""
+    from collections import Counter
+
+    names = [m.name for m in recognizer.matcher.match(vecs)]
+    name, count = Counter(names).most_common(1)[0]
+    if name in (None, "unknown") or count * 2 <= len(names):
+        return None, None
+    return name, round(count / len(names), 3)
