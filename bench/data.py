@@ -1,0 +1,183 @@
+"""Benchmark of `celebface check` and clustering: planted near-duplicates and mislabels, clustering scores.
+
+    python bench/data.py [--datasets DIR] [--work out/bench-data] [--out bench/data.md]
+
+Everything planted is planted in copies made under --work; the sample datasets are never changed.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from celebface.data.check import CheckReport, check
+from celebface.data.clustering import METHODS, cluster_vectors, score_clusters
+from celebface.data.embedding_cache import cached_embeddings
+from celebface.data.manifest import read_records
+from celebface.data.split import split_photos
+from celebface.io.images import load_image
+
+
+def transform(img: Image.Image, rng: random.Random) -> Image.Image:
+    """A near-duplicate: a random crop (0-12% per side), resize (50-90%) and JPEG re-encode (q 40-80)."""
+    w, h = img.size
+    img = img.crop((int(w * rng.uniform(0, .12)), int(h * rng.uniform(0, .12)),
+                    int(w * (1 - rng.uniform(0, .12))), int(h * (1 - rng.uniform(0, .12)))))
+    s = rng.uniform(0.5, 0.9)
+    img = img.resize((max(16, int(img.width * s)), max(16, int(img.height * s))), Image.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=rng.randint(40, 80))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def fresh_copy(src: Path, dst: Path) -> Path:
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=shutil.copy2)  # same mtimes: the work folder's records are re-used
+    return dst
+
+
+def run_check(data: Path, work: Path, tag: str) -> CheckReport:
+    t = time.time()
+    report = check(data, work / f"report-{tag}", work / f"cache-{data.name}", progress=False)
+    print(f"  check {tag}: {report.photos} photos, {time.time() - t:.1f} s", flush=True)
+    return report
+
+
+def plant_duplicates(data: Path, n_within: int, n_across: int, seed: int) -> list[tuple[str, str]]:
+    """(original, copy): copies in the original's folder, and copies filed under another person."""
+    rng = random.Random(seed)
+    people = sorted(p.name for p in data.iterdir() if p.is_dir())
+    photos = sorted(str(p.relative_to(data)) for p in data.glob("*/*") if p.is_file())
+    planted = []
+    for k, orig in enumerate(rng.sample(photos, n_within + n_across)):
+        person = orig.split("/")[0]
+        folder = person if k < n_within else rng.choice([p for p in people if p != person])
+        copy = f"{folder}/planted_dup_{k}.jpg"
+        transform(load_image(data / orig), rng).save(data / copy, quality=95)
+        planted.append((orig, copy))
+    return planted
+
+
+def plant_mislabels(data: Path, share: float, seed: int) -> set[str]:
+    """Move `share` of the photos into another person's folder; returns their new names."""
+    rng = random.Random(seed)
+    people = sorted(p.name for p in data.iterdir() if p.is_dir())
+    photos = sorted(str(p.relative_to(data)) for p in data.glob("*/*") if p.is_file())
+    moved = set()
+    for f in rng.sample(photos, round(share * len(photos))):
+        person, name = f.split("/", 1)
+        new = f"{rng.choice([p for p in people if p != person])}/moved__{person}__{name}"
+        os.replace(data / f, data / new)
+        moved.add(new)
+    return moved
+
+
+def with_face(work: Path, data: Path) -> list[str]:
+    return sorted(f for f, r in read_records(work / f"cache-{data.name}" / "manifest.jsonl").items() if r["faces"])
+
+
+def split_leaks(files: list[str], groups: list[list[str]] | None, planted: list[tuple[str, str]]) -> int:
+    """Planted pairs that land on opposite sides of prepare's train/val split."""
+    split = split_photos([(f, f.split("/")[0]) for f in files], 0.2, 0.0, 0, groups=groups)
+    side = {f: s for s in ("train", "val", "test") for f in split[s]}
+    return sum(1 for a, b in planted if a in side and b in side and side[a] != side[b])
+
+
+def bench_duplicates(datasets: Path, work: Path, lines: list[str]) -> None:
+    data = fresh_copy(datasets / "glint12", work / "dups" / "glint12")
+    clean = run_check(data, work, "glint12-clean")
+    planted = plant_duplicates(data, 25, 25, seed=0)
+    report = run_check(data, work, "glint12-dups")
+    group_of = {f: i for i, g in enumerate(report.duplicate_groups) for f in g.files}
+    found = [a in group_of and group_of[a] == group_of.get(b) for a, b in planted]
+    files = with_face(work, data)
+    groups = [g.files for g in report.duplicate_groups]
+    lines += ["## Near-duplicates planted into a copy of glint12", "",
+              "50 copies (random crop 0-12% per side, resize 50-90%, JPEG q 40-80) of random glint12 photos: 25 in "
+              "the original's folder, 25 filed under another person.", "",
+              "| what | result |", "|---|---:|",
+              f"| planted copies found (same group as their original) | {sum(found)}/50 ({sum(found) / 50:.0%}) |",
+              f"| ... in the original's folder | {sum(found[:25])}/25 |",
+              f"| ... filed under another person | {sum(found[25:])}/25 |",
+              f"| groups found in the untouched glint12 (false alarms unless real copies) | "
+              f"{len(clean.duplicate_groups)} ({sum(len(g.files) for g in clean.duplicate_groups)} photos) |",
+              f"| groups found after planting | {len(report.duplicate_groups)} |",
+              f"| planted pairs split across train/val, plain split | {split_leaks(files, None, planted)} |",
+              f"| planted pairs split across train/val, group split | {split_leaks(files, groups, planted)} |",
+              f"| check time, 1,766 photos, faces of the 1,716 untouched ones re-used | {report.seconds:.0f} s |", ""]
+
+
+def bench_mislabels(datasets: Path, work: Path, lines: list[str]) -> None:
+    lines += ["## Mislabels: 5% of the photos moved into another person's folder", "",
+              "| dataset | planted | flagged | false flags (clean photos flagged) | clean photos already flagged "
+              "before planting |", "|---|---:|---:|---:|---:|"]
+    for name in ("sports5", "glint12"):
+        data = fresh_copy(datasets / name, work / "mis" / name)
+        before = {m.file for m in run_check(data, work, f"{name}-mis-before").mislabelled}
+        moved = plant_mislabels(data, 0.05, seed=0)
+        report = run_check(data, work, f"{name}-mis")
+        flagged = {m.file for m in report.mislabelled}
+        usable = set(with_face(work, data))
+        planted = moved & usable
+        clean = usable - moved
+        false = flagged & clean
+        lines.append(f"| {name} | {len(planted)} | {len(flagged & planted)} ({len(flagged & planted) / len(planted):.0%}) "
+                     f"| {len(false)} ({len(false) / len(clean):.1%} of {len(clean)}) | {len(false & before)} |")
+    lines.append("")
+
+
+def bench_clustering(work: Path, lines: list[str]) -> None:
+    lines += ["## Clustering with names hidden (the chosen face of each photo; min 3 faces per cluster)", "",
+              "| dataset | method | cut | clusters (true) | left out | BCubed P / R / F | pairwise P / R |",
+              "|---|---|---:|---:|---:|---|---|"]
+    for name in ("sports5", "glint12"):
+        cache = work / f"cache-{name}"  # after bench_mislabels: the photos with 5% moved (true names kept)
+        recs = [r for r in read_records(cache / "manifest.jsonl").values() if r["faces"]]
+        vecs = cached_embeddings(cache, [r["faces"][0]["crop"] for r in recs], progress=False)
+        truth = np.array([r["file"].split("__")[1] if "/moved__" in r["file"] else r["person"] for r in recs])
+        for method in METHODS:
+            for cut in ((0.08, 0.10, 0.12) if method != "hdbscan" else (0.0,)):
+                s = score_clusters(truth, cluster_vectors(vecs, method, 3, cut))
+                lines.append(f"| {name} | {method} | {cut:g} | {s.clusters} ({s.people}) | {s.left_out} | "
+                             f"{s.bcubed_precision:.3f} / {s.bcubed_recall:.3f} / **{s.bcubed_f:.3f}** | "
+                             f"{s.pairwise_precision:.3f} / {s.pairwise_recall:.3f} |")
+    lines.append("")
+
+
+def bench_groups(datasets: Path, work: Path, lines: list[str]) -> None:
+    lines += ["## Near-duplicate groups in the sample datasets as they are", "",
+              "| dataset | photos | groups | photos in groups | across people | check time, first run |", "|---|---:|---:|---:|---:|---:|"]
+    for name in ("sports5", "celeb5", "glint12"):
+        r = run_check(datasets / name, work, name)
+        g = r.duplicate_groups
+        lines.append(f"| {name} | {r.photos} | {len(g)} | {sum(len(x.files) for x in g)} | "
+                     f"{sum(x.across_people for x in g)} | {r.seconds:.0f} s |")
+    lines.append("")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", type=Path, default=Path(os.environ.get("DATASETS", "/work/shared/datasets")))
+    ap.add_argument("--work", type=Path, default=Path("out/bench-data"))
+    ap.add_argument("--out", type=Path, default=Path("bench/data.md"))
+    args = ap.parse_args()
+    lines = ["# celebface check / cluster benchmark", "",
+             f"`python bench/data.py`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores shared with other "
+             "engineers' jobs while it ran (times are upper bounds).", ""]
+    bench_groups(args.datasets, args.work, lines)
+    bench_duplicates(args.datasets, args.work, lines)
+    bench_mislabels(args.datasets, args.work, lines)
+    bench_clustering(args.work, lines)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
