@@ -43,6 +43,7 @@ class PrepareOptions:
     min_prob: float = MIN_PROB
     pick: str = "embedding"  # "embedding" (match the person's other photos) or "main" (main face only)
     keep_suspects: bool = False
+    group_duplicates: bool = True  # near-duplicate photos stay on one side of the split
     val_share: float = 0.2
     test_share: float = 0.0
     per_class: int = 400

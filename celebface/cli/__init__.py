@@ -29,4 +29,5 @@ def main() -> None:
 
 
 from . import data, recognition, service, training  # noqa: E402,F401  (each adds its commands to main)
+from . import data_check  # noqa: E402,F401
 

@@ -51,13 +51,15 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--shear", type=click.FloatRange(0, 45), default=10.0, show_default=True)
 @click.option("--zoom", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
 @click.option("--no-flip", is_flag=True)
+@click.option("--no-group-duplicates", is_flag=True,
+              help="Split near-duplicate photos independently (leaky; only to measure what grouping changes).")
 @click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")
 @click.option("--quiet", is_flag=True)
-def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, **kw) -> None:
+def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, no_group_duplicates: bool, **kw) -> None:
     """Faces from DATA_DIR/<Person>/<photos> -> split -> balanced training set in WORK_DIR."""
     from ..config import PrepareOptions
     from ..data.prepare import prepare as run
 
-    opts = PrepareOptions(flip=not no_flip, **kw)
+    opts = PrepareOptions(flip=not no_flip, group_duplicates=not no_group_duplicates, **kw)
     index = run_safely(run, data_dir, work_dir, opts, progress=not quiet)
     _print_summary(index["summary"], work_dir)

@@ -240,3 +240,22 @@ def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: 
     if cache_path and todo:
         write_json(cache_path, cache)
     return [PhotoHash(*cache[k]) for k in keys]
+
+
+def near_duplicate_groups(data_dir: Path, records: Sequence[dict], work_dir: Path, workers: Optional[int] = None
+                          ) -> list[list[str]]:
+    """Groups of photo files (relative to DATA_DIR) that are copies of one another, for a group split.
+
+    :param data_dir: the data set.
+    :param records: manifest records, each with a chosen face.
+    :param work_dir: WORK_DIR (its cached embeddings and hashes are used and extended).
+    :param workers: processes for hashing new photos.
+    """
+    from .embedding_cache import cached_embeddings
+
+    if not records:
+        return []
+    vecs = cached_embeddings(work_dir, [r["faces"][r["chosen"]]["crop"] for r in records], progress=False)
+    hashes = hashes_for([Path(data_dir) / r["file"] for r in records], work_dir, workers)
+    groups = group_pairs(len(records), find_pairs(hashes, vecs))
+    return [[records[i]["file"] for i in g] for g in groups]

@@ -3,7 +3,8 @@
 WORK_DIR afterwards holds:
   manifest.json   one entry per source photo: status, boxes, probabilities, chosen face, suspect flag
   faces/          square face crops (every candidate face of every photo)
-  split.json      which photos are train / val / test (seeded, by source photo)
+  split.json      which photos are train / val / test (seeded, by source photo; near-duplicate photos, listed
+                  in "groups", stay on one side)
   train_aug/      augmented training copies
   dataset.json    the dataset: classes and, per split, image files with their source photo
 """
@@ -22,6 +23,7 @@ from ..errors import DataError
 from ..io.fileio import read_json, write_json
 from ..io.sources import list_photos
 from .augment import balance
+from .duplicates import near_duplicate_groups
 from .extract import extract_faces
 from .split import split_photos
 
@@ -42,10 +44,11 @@ def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOpt
     write_json(work_dir / "manifest.json", {"data_dir": str(data_dir), "settings": asdict(options),
                                             "photos": records})
     usable = [r for r in records if r["chosen"] is not None and (options.keep_suspects or not r["suspect"])]
+    groups = near_duplicate_groups(data_dir, usable, work_dir, options.workers) if options.group_duplicates else []
     split = split_photos([(r["file"], r["person"]) for r in usable], options.val_share, options.test_share,
-                         options.seed)
+                         options.seed, groups=groups)
     write_json(work_dir / "split.json", {"seed": options.seed, "val_share": options.val_share,
-                                         "test_share": options.test_share, **split})
+                                         "test_share": options.test_share, **split, "groups": groups})
     crop_of = {r["file"]: r["faces"][r["chosen"]]["crop"] for r in usable}
     person_of = {r["file"]: r["person"] for r in usable}
     classes = sorted({r["person"] for r in usable})
