@@ -41,7 +41,7 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path], as_json: bool
               help="Label clusters that match a person this model knows.")
 @click.option("--min-faces", type=POS_INT, default=3, show_default=True,
               help="Smallest cluster kept; faces in smaller ones are left out and counted.")
-@click.option("--method", type=click.Choice(["agglomerative", "chinese_whispers", "dbscan", "hdbscan"]),
+@click.option("--method", type=click.Choice(["chinese_whispers", "agglomerative", "dbscan", "hdbscan"]),
               default="chinese_whispers", show_default=True)
 @click.option("--distance", type=click.FloatRange(0.01, 1.0), default=None,
               help="Cosine-distance cut between people (default: the measured one).")
@@ -51,10 +51,9 @@ def cluster(sources: tuple[Path, ...], out_dir: Path, model_dir: Optional[Path],
             distance: Optional[float], workers: Optional[int], quiet: bool) -> None:
     """Group the faces in photos (files or folders) into people; enrol one with `enroll --cluster`."""
     from ..data.cluster import cluster_photos
-    from ..data.clustering import LINK_DISTANCE
 
-    index = run_safely(cluster_photos, sources, out_dir, model_dir, min_faces, method,
-                       distance if distance is not None else LINK_DISTANCE, workers, progress=not quiet)
+    index = run_safely(cluster_photos, sources, out_dir, model_dir, min_faces, method, distance, workers,
+                       progress=not quiet)
     click.echo(f"{index.photos} photos ({index.unreadable} unreadable, {index.photos_without_face} without a face), "
                f"{index.faces} faces: {len(index.clusters)} clusters, {index.left_out} faces in no cluster "
                f"of {min_faces}+")

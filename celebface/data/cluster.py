@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ..config import ExtractSettings
 from ..errors import DataError
-from .clustering import LINK_DISTANCE, cluster_vectors
+from .clustering import DEFAULT_DISTANCE, cluster_vectors
 
 INDEX_NAME = "clusters.json"
 STAGING = "_faces"
@@ -155,7 +155,7 @@ def contact_sheet(crops: Sequence[Path], out: Path) -> None:
 
 
 def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Optional[Path] = None,
-                   min_faces: int = 3, method: str = "agglomerative", distance: float = LINK_DISTANCE,
+                   min_faces: int = 3, method: str = "chinese_whispers", distance: Optional[float] = None,
                    workers: Optional[int] = None, progress: bool = True) -> ClusterIndex:
     """Cluster the faces of photos (files or folders) into CLUSTERS_DIR; returns the index it writes.
 
@@ -164,7 +164,7 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     :param model_dir: optional model; clusters matching a known person are labelled with the name.
     :param min_faces: the smallest cluster kept; faces in smaller ones are left out and counted.
     :param method: a method of celebface.data.clustering.METHODS.
-    :param distance: the clustering cut / radius (cosine distance).
+    :param distance: the clustering cut / radius (cosine distance; default: the measured one for the method).
     :param workers: processes (default: one per core).
     :param progress: show a progress bar.
     """
@@ -180,11 +180,14 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     paths = expand_paths(sources)
     if not paths:
         raise DataError("no photos found in the given files and folders (jpg, png, webp, ...).")
+    if method not in DEFAULT_DISTANCE:
+        raise DataError(f"unknown clustering method {method!r}: use one of {', '.join(DEFAULT_DISTANCE)}")
+    distance = DEFAULT_DISTANCE[method] if distance is None else distance
     recognizer = _load_model(model_dir) if model_dir else None
     with atomic_dir(out_dir) as tmp:
         vecs, meta, status = embed_photos(paths, tmp / STAGING, workers, progress)
         labels = cluster_vectors(vecs, method, min_faces, distance)
-        clusters = _write_clusters(tmp, paths, vecs, meta, labels, recognizer)
+        clusters = _write_clusters(tmp, paths, meta, labels, recognizer)
         shutil.rmtree(tmp / STAGING)
         index = ClusterIndex(photos=len(paths), unreadable=status["unreadable"], photos_without_face=status["no_face"],
                              faces=len(meta), left_out=int((labels < 0).sum()), method=method, distance=distance,
@@ -194,7 +197,7 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     return index
 
 
-def _write_clusters(root: Path, paths: Sequence[Path], vecs: np.ndarray, meta: list, labels: np.ndarray,
+def _write_clusters(root: Path, paths: Sequence[Path], meta: list, labels: np.ndarray,
                     recognizer) -> list[ClusterInfo]:
     clusters = []
     for c in range(int(labels.max(initial=-1)) + 1):
@@ -210,7 +213,7 @@ def _write_clusters(root: Path, paths: Sequence[Path], vecs: np.ndarray, meta: l
         contact_sheet([folder / f.crop for f in faces], folder / "contact_sheet.png")
         info = ClusterInfo(id=cid, size=len(faces), faces=faces)
         if recognizer is not None:
-            info.name, info.name_score = _name_of(recognizer, vecs[labels == c])
+            info.name, info.name_score = name_cluster(recognizer, [folder / f.crop for f in faces])
         clusters.append(info)
     return clusters
 
@@ -221,12 +224,49 @@ def _load_model(model_dir: Path):
     return load(model_dir)
 
 
-def _name_of(recognizer, vecs: np.ndarray) -> tuple[Optional[str], Optional[float]]:
-    """The known person most of a cluster's faces are named as (None when mostly unknown)."""
+#: A cluster is named from at most this many of its faces.
+NAME_SAMPLE = 15
+
+
+def name_cluster(recognizer, crops: Sequence[Path]) -> tuple[Optional[str], Optional[float]]:
+    """The known person most of a cluster's faces are named as, and that share (None when mostly unknown).
+
+    :param recognizer: a loaded celebface Recognizer.
+    :param crops: the cluster's face crops (the model's own crop geometry).
+    """
     from collections import Counter
 
-    names = [m.name for m in recognizer.matcher.match(vecs)]
+    from PIL import Image
+
+    from ..config import UNKNOWN
+
+    step = max(1, len(crops) // NAME_SAMPLE)
+    images = [Image.open(p).convert("RGB") for p in list(crops)[::step][:NAME_SAMPLE]]
+    names = [m.name for m in recognizer.classify(recognizer.embed(images))]
     name, count = Counter(names).most_common(1)[0]
-    if name in (None, "unknown") or count * 2 <= len(names):
+    if name == UNKNOWN or count * 2 <= len(names):
         return None, None
     return name, round(count / len(names), 3)
+
+
+def cluster_crops(cluster_dir: Path) -> list[Path]:
+    """The face crops of one cluster folder (CLUSTERS_DIR/<id>), as listed in CLUSTERS_DIR/clusters.json.
+
+    :param cluster_dir: the cluster's folder.
+    """
+    from ..io.fileio import read_json
+
+    cluster_dir = Path(cluster_dir)
+    index_path = cluster_dir.parent / INDEX_NAME
+    if not index_path.exists():
+        raise DataError(f"{cluster_dir} is not a cluster folder (no {INDEX_NAME} beside it): give "
+                        f"CLUSTERS_DIR/<id> from `celebface cluster`.")
+    index = ClusterIndex.model_validate(read_json(index_path))
+    match = [c for c in index.clusters if c.id == cluster_dir.name]
+    if not match:
+        raise DataError(f"{cluster_dir.name} is not a cluster in {index_path}; clusters: "
+                        f"{', '.join(c.id for c in index.clusters) or 'none'}")
+    crops = [cluster_dir / f.crop for f in match[0].faces if (cluster_dir / f.crop).exists()]
+    if not crops:
+        raise DataError(f"the face crops of {cluster_dir} are gone: run `celebface cluster` again.")
+    return crops

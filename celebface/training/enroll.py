@@ -40,7 +40,8 @@ class EnrollSummary:
         return asdict(self)
 
 
-def _main_face_crops(rec: Recognizer, photos: Sequence[ImageSource]) -> tuple[list[Image.Image], list[str]]:
+def _main_face_crops(rec: Recognizer, photos: Sequence[ImageSource], faces_given: bool = False
+                     ) -> tuple[list[Image.Image], list[str]]:
     crops, skipped = [], []
     for i, src in enumerate(photos):
         label = str(src) if isinstance(src, (str, Path)) else f"photo {i + 1}"
@@ -50,6 +51,8 @@ def _main_face_crops(rec: Recognizer, photos: Sequence[ImageSource]) -> tuple[li
             skipped.append(f"{label}: {exc}")
             continue
         _, face_crops = rec.face_crops(img)
+        if not face_crops and faces_given:  # a tight face crop (a cluster's) the detector misses: it is the face
+            face_crops = [img.resize((rec.crop_size, rec.crop_size), Image.BICUBIC)]
         if not face_crops:
             skipped.append(f"{label}: no face found")
             continue
@@ -72,13 +75,14 @@ def _fit_head(config: dict, gallery: np.ndarray, labels: np.ndarray, n_classes: 
 
 
 def enroll(rec: Recognizer, name: str, photos: Sequence[ImageSource], replace: bool = False, epochs: int = 60,
-           seed: int = 0) -> EnrollSummary:
+           seed: int = 0, faces_given: bool = False) -> EnrollSummary:
     """Enrol `name` from `photos` into the recogniser's model; returns a summary.
 
     :param rec: a loaded recogniser whose backbone can enrol (a fixed embedding network)
     :param name: the person's name (a new one, or one the model knows: its faces are added to)
     :param photos: paths, bytes or images; the main face of each is used
     :param replace: replace the person's stored faces instead of adding to them
+    :param faces_given: the photos are face crops (a cluster's): one the detector misses is used whole
     """
     problem = name_problem(name)
     if problem:
@@ -87,7 +91,7 @@ def enroll(rec: Recognizer, name: str, photos: Sequence[ImageSource], replace: b
         raise EnrollError(f"this model's backbone ({rec.spec.name}) is fine-tuned on its people, so a new person "
                           f"needs retraining: add a folder for {name} to DATA_DIR and run prepare + train again, "
                           f"or train with --backbone dlib_face, which can enrol people in seconds")
-    crops, skipped = _main_face_crops(rec, photos)
+    crops, skipped = _main_face_crops(rec, photos, faces_given)
     if not crops:
         raise EnrollError(f"no usable face in the {len(photos)} photo(s) given for {name}: " + "; ".join(skipped))
     # Each photo and its mirror image: a cheap, honest augmentation for a handful of photos.
