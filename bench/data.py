@@ -25,15 +25,20 @@ from celebface.data.split import split_photos
 from celebface.io.images import load_image
 
 
-def transform(img: Image.Image, rng: random.Random) -> Image.Image:
-    """A near-duplicate: a random crop (0-12% per side), resize (50-90%) and JPEG re-encode (q 40-80)."""
+KINDS = ("resized", "re-encoded", "cropped")
+
+
+def transform(img: Image.Image, rng: random.Random, kind: str) -> Image.Image:
+    """A near-duplicate: resized (50-90%), re-encoded (JPEG q 40-80), or cropped (0-12% per side) and resized."""
     w, h = img.size
-    img = img.crop((int(w * rng.uniform(0, .12)), int(h * rng.uniform(0, .12)),
-                    int(w * (1 - rng.uniform(0, .12))), int(h * (1 - rng.uniform(0, .12)))))
-    s = rng.uniform(0.5, 0.9)
-    img = img.resize((max(16, int(img.width * s)), max(16, int(img.height * s))), Image.BICUBIC)
+    if kind == "cropped":
+        img = img.crop((int(w * rng.uniform(0, .12)), int(h * rng.uniform(0, .12)),
+                        int(w * (1 - rng.uniform(0, .12))), int(h * (1 - rng.uniform(0, .12)))))
+    if kind != "re-encoded":
+        s = rng.uniform(0.5, 0.9)
+        img = img.resize((max(16, int(img.width * s)), max(16, int(img.height * s))), Image.BICUBIC)
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=rng.randint(40, 80))
+    img.save(buf, "JPEG", quality=rng.randint(40, 80) if kind == "re-encoded" else 95)
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
@@ -59,8 +64,8 @@ def plant_duplicates(data: Path, n_within: int, n_across: int, seed: int) -> lis
     for k, orig in enumerate(rng.sample(photos, n_within + n_across)):
         person = orig.split("/")[0]
         folder = person if k < n_within else rng.choice([p for p in people if p != person])
-        copy = f"{folder}/planted_dup_{k}.jpg"
-        transform(load_image(data / orig), rng).save(data / copy, quality=95)
+        copy = f"{folder}/planted_dup_{KINDS[k % 3]}_{k}.jpg"
+        transform(load_image(data / orig), rng, KINDS[k % 3]).save(data / copy, quality=95)
         planted.append((orig, copy))
     return planted
 
@@ -113,12 +118,15 @@ def bench_duplicates(datasets: Path, work: Path, lines: list[str]) -> None:
     files = with_face(work, data)
     groups = [g.files for g in report.duplicate_groups]
     lines += ["## Near-duplicates planted into a copy of glint12", "",
-              "50 copies (random crop 0-12% per side, resize 50-90%, JPEG q 40-80) of random glint12 photos: 25 in "
-              "the original's folder, 25 filed under another person.", "",
+              "50 copies of random glint12 photos (112x112 aligned faces), in turn resized (50-90%), re-encoded "
+              "(JPEG q 40-80) or cropped (0-12% per side) and resized: 25 in the original's folder, 25 filed under "
+              "another person.", "",
               "| what | result |", "|---|---:|",
               f"| planted copies found (same group as their original) | {sum(found)}/50 ({sum(found) / 50:.0%}) |",
               f"| ... in the original's folder | {sum(found[:25])}/25 |",
               f"| ... filed under another person | {sum(found[25:])}/25 |",
+              *[f"| ... {kind} | {sum(f for k, f in enumerate(found) if k % 3 == i)}/{len(found[i::3])} |"
+                for i, kind in enumerate(KINDS)],
               f"| groups found in the untouched glint12 (false alarms unless real copies) | "
               f"{len(clean.duplicate_groups)} ({sum(len(g.files) for g in clean.duplicate_groups)} photos) |",
               f"| groups found after planting | {len(report.duplicate_groups)} |",

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from ..config import ExtractSettings
 from ..errors import DataError
 from ..io.sources import list_photos
-from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, find_pairs, group_pairs, hashes_for
+from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, crop_phashes, find_pairs, group_pairs, hashes_for
 from .mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, find_mislabels
 
 #: A chosen face whose box is narrower than this (pixels in the photo) is reported as tiny: dlib and the
@@ -119,7 +119,8 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, worker
         choose_faces(records, work_dir, progress=progress)
     vecs, has_face = _chosen_embeddings(records, work_dir, progress)
     hashes = hashes_for([Path(j.path) for j in jobs], work_dir, workers)
-    pairs = find_pairs(hashes, vecs, has_face)
+    crops = [work_dir / r["faces"][r["chosen"]]["crop"] if r["chosen"] is not None else None for r in records]
+    pairs = find_pairs(hashes, vecs, has_face, crop_hashes=crop_phashes(crops))
     groups = group_pairs(len(records), pairs)
     report = _assemble(data_dir, records, pairs, groups, vecs, has_face)
     report.seconds = round(time.time() - start, 2)

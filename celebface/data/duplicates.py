@@ -16,12 +16,18 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-#: Perceptual hashes (64-bit pHash and dHash) both within this many bits: the same picture (measured in
-#: bench/data.py: resized / re-encoded copies differ by 0-4 bits, distinct photos rarely by fewer than 16).
+#: Whole-photo pHash and dHash (64 bits) both within this many bits: the same picture. Measured on 20 sports5
+#: photos: resized (50%) and re-encoded (JPEG q40) copies differ by 0-2 bits; cropped copies by 15-30 (hence
+#: the face rules below).
 HASH_BITS = 8
-#: Cosine distance between the chosen faces' dlib embeddings below which two photos show the same capture of a
-#: face (a crop, resize or re-encode moves it by < 0.01; two photos of one person are > 0.02 apart).
+#: Cosine distance between the chosen faces' dlib embeddings at or below which two photos are one picture. Of the
+#: same-person pairs of sports5/glint12 at or below it, every one looked at was the same picture re-cropped;
+#: between 0.018 and 0.03 they were different photos. Planted crops of sports5 photos: 89% at or below it.
 FACE_DISTANCE = 0.012
+#: ... or a face distance at or below FACE_DISTANCE_LOOSE with face crops whose pHash differs by at most
+#: CROP_HASH_BITS (planted resized/re-encoded copies: median 4-6 bits; distinct photos at 0.02-0.03: median 24).
+FACE_DISTANCE_LOOSE = 0.03
+CROP_HASH_BITS = 8
 #: Pairs are compared in blocks of this many rows (bounded memory on large sets).
 BLOCK = 2048
 
@@ -175,7 +181,8 @@ class UnionFind:
 
 def find_pairs(hashes: Sequence[PhotoHash], faces: Optional[np.ndarray] = None,
                has_face: Optional[np.ndarray] = None, hash_bits: int = HASH_BITS,
-               face_distance: float = FACE_DISTANCE) -> list[Pair]:
+               face_distance: float = FACE_DISTANCE, crop_hashes: Optional[Sequence[Optional[int]]] = None
+               ) -> list[Pair]:
     """Every pair of photos that are exact copies, near-copies by hash, or the same face capture.
 
     :param hashes: one PhotoHash per photo.
@@ -183,11 +190,14 @@ def find_pairs(hashes: Sequence[PhotoHash], faces: Optional[np.ndarray] = None,
     :param has_face: (N,) bool, which rows of `faces` are real faces.
     :param hash_bits: the pHash and dHash distance (bits) at or below which two photos are near-copies.
     :param face_distance: the face-embedding cosine distance at or below which two photos are near-copies.
+    :param crop_hashes: optional pHash of each photo's chosen face crop (None: no face), for the looser face rule.
     """
     pairs: dict[tuple[int, int], Pair] = {}
     if faces is not None and len(faces):
-        for (i, j), d in close_pairs(faces, face_distance, has_face).items():
-            pairs[(i, j)] = Pair(i, j, "face", round(d, 4))
+        loose = FACE_DISTANCE_LOOSE if crop_hashes is not None else face_distance
+        for (i, j), d in close_pairs(faces, max(face_distance, loose), has_face).items():
+            if d <= face_distance or _bits_apart(crop_hashes[i], crop_hashes[j]) <= CROP_HASH_BITS:
+                pairs[(i, j)] = Pair(i, j, "face", round(d, 4))
     ph = hamming_pairs([h.phash for h in hashes], hash_bits)
     dh = hamming_pairs([h.dhash for h in hashes], hash_bits)
     for key in ph.keys() & dh.keys():
@@ -199,6 +209,27 @@ def find_pairs(hashes: Sequence[PhotoHash], faces: Optional[np.ndarray] = None,
         for j in members[1:]:
             pairs[(members[0], j)] = Pair(members[0], j, "exact", 0.0)
     return sorted(pairs.values(), key=lambda p: (p.a, p.b))
+
+
+def _bits_apart(a: Optional[int], b: Optional[int]) -> int:
+    return 64 if a is None or b is None else bin(a ^ b).count("1")
+
+
+def crop_phashes(crops: Sequence[Optional[Path]]) -> list[Optional[int]]:
+    """pHash of each face crop file (None where there is no crop).
+
+    :param crops: face crop files, or None.
+    """
+    import imagehash
+
+    out: list[Optional[int]] = []
+    for c in crops:
+        if c is None:
+            out.append(None)
+            continue
+        with Image.open(c) as im:
+            out.append(int(str(imagehash.phash(im.convert("L"))), 16))
+    return out
 
 
 def group_pairs(n: int, pairs: Sequence[Pair]) -> list[list[int]]:
@@ -255,7 +286,9 @@ def near_duplicate_groups(data_dir: Path, records: Sequence[dict], work_dir: Pat
 
     if not records:
         return []
-    vecs = cached_embeddings(work_dir, [r["faces"][r["chosen"]]["crop"] for r in records], progress=False)
+    crops = [r["faces"][r["chosen"]]["crop"] for r in records]
+    vecs = cached_embeddings(work_dir, crops, progress=False)
     hashes = hashes_for([Path(data_dir) / r["file"] for r in records], work_dir, workers)
-    groups = group_pairs(len(records), find_pairs(hashes, vecs))
+    crop_hashes = crop_phashes([Path(work_dir) / c for c in crops])
+    groups = group_pairs(len(records), find_pairs(hashes, vecs, crop_hashes=crop_hashes))
     return [[records[i]["file"] for i in g] for g in groups]

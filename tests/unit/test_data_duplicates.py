@@ -83,3 +83,12 @@ def test_find_pairs_groups_exact_hash_and_face_copies():
     how = {(p.a, p.b): p.how for p in pairs}
     assert how[(0, 1)] == "exact" and how[(0, 2)] == "hash" and how[(3, 5)] == "face"
     assert group_pairs(6, pairs) == [[0, 1, 2], [3, 5]]
+
+
+def test_loose_face_rule_needs_matching_face_crops():
+    hashes = [PhotoHash(str(i), 2 ** (10 * i) - 1, 2 ** (10 * i) - 1) for i in range(1, 4)]
+    faces = np.array([[1.0, 0.0], [0.98, np.sqrt(1 - 0.98 ** 2)], [0.98, -np.sqrt(1 - 0.98 ** 2)]], np.float32)
+    # 0-1 and 0-2 are 0.02 apart (above FACE_DISTANCE, within FACE_DISTANCE_LOOSE); only 0-1 share a face crop
+    pairs = find_pairs(hashes, faces, np.ones(3, bool), crop_hashes=[0b1111, 0b0111, 2 ** 60 - 1])
+    assert [(p.a, p.b, p.how) for p in pairs] == [(0, 1, "face")]
+    assert find_pairs(hashes, faces, np.ones(3, bool)) == []
