@@ -156,7 +156,7 @@ def contact_sheet(crops: Sequence[Path], out: Path) -> None:
 
 def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Optional[Path] = None,
                    min_faces: int = 3, method: str = "chinese_whispers", distance: Optional[float] = None,
-                   workers: Optional[int] = None, progress: bool = True) -> ClusterIndex:
+                   workers: Optional[int] = None, progress: bool = True, recognizer=None) -> ClusterIndex:
     """Cluster the faces of photos (files or folders) into CLUSTERS_DIR; returns the index it writes.
 
     :param sources: photo files and folders.
@@ -167,6 +167,7 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     :param distance: the clustering cut / radius (cosine distance; default: the measured one for the method).
     :param workers: processes (default: one per core).
     :param progress: show a progress bar.
+    :param recognizer: an already loaded Recognizer to name clusters with (instead of model_dir).
     """
     from ..io.fileio import atomic_dir
     from ..io.sources import expand_paths
@@ -183,7 +184,7 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     if method not in DEFAULT_DISTANCE:
         raise DataError(f"unknown clustering method {method!r}: use one of {', '.join(DEFAULT_DISTANCE)}")
     distance = DEFAULT_DISTANCE[method] if distance is None else distance
-    recognizer = _load_model(model_dir) if model_dir else None
+    recognizer = _load_model(model_dir) if model_dir else recognizer
     with atomic_dir(out_dir) as tmp:
         vecs, meta, status = embed_photos(paths, tmp / STAGING, workers, progress)
         labels = cluster_vectors(vecs, method, min_faces, distance)
