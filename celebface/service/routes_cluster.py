@@ -83,9 +83,12 @@ def _start(jobs: _Jobs, ctx: ServiceContext, files: list[UploadFile], min_faces:
     job = jobs.add()
     photos = jobs.root / job.id / "photos"
     photos.mkdir(parents=True)
-    for k, f in enumerate(files):
-        suffix = Path(upload_name(f)).suffix.lower()[:6] or ".jpg"
-        (photos / f"{k:05d}{suffix}").write_bytes(read_upload(f, ctx.max_upload_bytes))
+    from ..io.images import is_image_name
+
+    for k, f in enumerate(files):  # every upload counts as a photo: one that is not is reported unreadable
+        suffix = Path(upload_name(f)).suffix.lower()[:6]
+        name = f"{k:05d}{suffix if is_image_name(Path('x' + suffix)) else '.jpg'}"
+        (photos / name).write_bytes(read_upload(f, ctx.max_upload_bytes))
     threading.Thread(target=_run, args=(jobs, job, ctx, min_faces), daemon=True).start()
     return job
 
