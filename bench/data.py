@@ -151,7 +151,8 @@ def bench_mislabels(datasets: Path, work: Path, lines: list[str]) -> None:
         planted = moved & usable
         clean = usable - moved
         false = flagged & clean
-        lines.append(f"| {name} | {len(planted)} | {len(flagged & planted)} ({len(flagged & planted) / len(planted):.0%}) "
+        hit = len(flagged & planted)
+        lines.append(f"| {name} | {len(planted)} | {hit} ({hit / len(planted):.0%}) "
                      f"| {len(false)} ({len(false) / len(clean):.1%} of {len(clean)}) | {len(false & before)} |")
     data = fresh_copy(datasets / "sports5", work / "strangers" / "sports5")
     before = {m.file for m in run_check(data, work, "sports5-strangers-before").mislabelled}
@@ -187,13 +188,15 @@ def bench_clustering(work: Path, lines: list[str]) -> None:
 
 def bench_groups(datasets: Path, work: Path, lines: list[str]) -> None:
     lines += ["## Near-duplicate groups in the sample datasets as they are", "",
-              "| dataset | photos | groups | photos in groups | across people | check time |", "|---|---:|---:|---:|---:|---:|"]
+              "| dataset | photos | groups | photos in groups | across people | check time |",
+              "|---|---:|---:|---:|---:|---:|"]
     for name in ("sports5", "celeb5", "glint12"):
         r = run_check(datasets / name, work, name)
         g = r.duplicate_groups
         lines.append(f"| {name} | {r.photos} | {len(g)} | {sum(len(x.files) for x in g)} | "
-                     f"{sum(x.across_people for x in g)} | {r.seconds:.0f} s "
-                     f"({'faces cached by an earlier run' if r.settings['warm'] else 'cold: detection + embeddings'}) |")
+                     f"{sum(x.across_people for x in g)} | {r.seconds:.0f} s ("
+                     + ("faces cached by an earlier run" if r.settings["warm"] else "cold: detection + embeddings")
+                     + ") |")
     lines.append("")
 
 

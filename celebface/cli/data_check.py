@@ -52,8 +52,14 @@ def cluster(sources: tuple[Path, ...], out_dir: Path, model_dir: Optional[Path],
     """Group the faces in photos (files or folders) into people; enrol one with `enroll --cluster`."""
     from ..data.cluster import cluster_photos
 
-    index = run_safely(cluster_photos, sources, out_dir, model_dir, min_faces, method, distance, workers,
-                       progress=not quiet)
+    namer = None
+    if model_dir is not None:
+        from ..recognition.cluster_names import cluster_namer
+        from ..recognition.recognizer import load
+
+        namer = cluster_namer(run_safely(load, model_dir))
+    index = run_safely(cluster_photos, sources, out_dir, namer, min_faces, method, distance, workers,
+                       progress=not quiet, model=str(model_dir) if model_dir else None)
     click.echo(f"{index.photos} photos ({index.unreadable} unreadable, {index.photos_without_face} without a face), "
                f"{index.faces} faces: {len(index.clusters)} clusters, {index.left_out} faces in no cluster "
                f"of {min_faces}+")

@@ -15,7 +15,8 @@ THUMB = 140
 #: At most this many entries per section are drawn in the HTML (report.json lists them all).
 MAX_ROWS = 200
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
+_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+h2{margin-top:1.6em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 .row{display:flex;gap:10px;align-items:flex-start;margin:6px 0;padding:6px;border-bottom:1px solid #eee}
 figure{margin:0;font-size:11px;max-width:150px;word-break:break-all}img{display:block;max-width:140px}
@@ -55,8 +56,10 @@ def _section(title: str, note: str, rows: list[str]) -> str:
 def _sections(report: "CheckReport", data_dir: Path) -> Iterable[str]:
     fig = lambda f, c="": _figure(data_dir, f, c)  # noqa: E731
     yield _section("Unreadable files", "skipped by prepare",
-                   [f'<div class="row">{html.escape(i.file)}: {html.escape(i.detail)}</div>' for i in report.unreadable])
-    yield _section("No face found", "skipped by prepare", [f'<div class="row">{fig(i.file)}</div>' for i in report.no_face])
+                   [f'<div class="row">{html.escape(i.file)}: {html.escape(i.detail)}</div>'
+                    for i in report.unreadable])
+    yield _section("No face found", "skipped by prepare",
+                   [f'<div class="row">{fig(i.file)}</div>' for i in report.no_face])
     yield _section("Several faces", "prepare picks the face that matches the person's other photos",
                    [f'<div class="row">{fig(i.file, i.detail)}</div>' for i in report.several_faces])
     yield _section("Exact and near-duplicate photos", "kept on one side of the split by prepare; side by side",

@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 from pydantic import BaseModel
@@ -21,6 +21,8 @@ from ..errors import DataError
 from .clustering import DEFAULT_DISTANCE, cluster_vectors
 
 INDEX_NAME = "clusters.json"
+#: Names a cluster from its face crops: (name, share of faces) or (None, None).
+Namer = Callable[[list[Path]], tuple[Optional[str], Optional[float]]]
 STAGING = "_faces"
 #: A contact sheet shows at most this many faces of a cluster, this many pixels each.
 SHEET_FACES, SHEET_PX = 36, 96
@@ -154,20 +156,22 @@ def contact_sheet(crops: Sequence[Path], out: Path) -> None:
     save_image(sheet, out)
 
 
-def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Optional[Path] = None,
+def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, namer: Optional[Namer] = None,
                    min_faces: int = 3, method: str = "chinese_whispers", distance: Optional[float] = None,
-                   workers: Optional[int] = None, progress: bool = True, recognizer=None) -> ClusterIndex:
+                   workers: Optional[int] = None, progress: bool = True, model: Optional[str] = None
+                   ) -> ClusterIndex:
     """Cluster the faces of photos (files or folders) into CLUSTERS_DIR; returns the index it writes.
 
     :param sources: photo files and folders.
     :param out_dir: CLUSTERS_DIR; replaced as a whole (refused if it holds something other than clusters).
-    :param model_dir: optional model; clusters matching a known person are labelled with the name.
+    :param namer: optional (face crops) -> (name, share) of a known person, e.g. from a model
+        (celebface.recognition.cluster_names.cluster_namer); clusters it names are labelled.
     :param min_faces: the smallest cluster kept; faces in smaller ones are left out and counted.
     :param method: a method of celebface.data.clustering.METHODS.
     :param distance: the clustering cut / radius (cosine distance; default: the measured one for the method).
     :param workers: processes (default: one per core).
     :param progress: show a progress bar.
-    :param recognizer: an already loaded Recognizer to name clusters with (instead of model_dir).
+    :param model: what names the clusters, recorded in the index (e.g. the model folder).
     """
     from ..io.fileio import atomic_dir
     from ..io.sources import expand_paths
@@ -184,22 +188,21 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, model_dir: Opt
     if method not in DEFAULT_DISTANCE:
         raise DataError(f"unknown clustering method {method!r}: use one of {', '.join(DEFAULT_DISTANCE)}")
     distance = DEFAULT_DISTANCE[method] if distance is None else distance
-    recognizer = _load_model(model_dir) if model_dir else recognizer
     with atomic_dir(out_dir) as tmp:
         vecs, meta, status = embed_photos(paths, tmp / STAGING, workers, progress)
         labels = cluster_vectors(vecs, method, min_faces, distance)
-        clusters = _write_clusters(tmp, paths, meta, labels, recognizer)
+        clusters = _write_clusters(tmp, paths, meta, labels, namer)
         shutil.rmtree(tmp / STAGING)
         index = ClusterIndex(photos=len(paths), unreadable=status["unreadable"], photos_without_face=status["no_face"],
                              faces=len(meta), left_out=int((labels < 0).sum()), method=method, distance=distance,
-                             min_faces=min_faces, model=str(model_dir) if model_dir else None, clusters=clusters,
+                             min_faces=min_faces, model=model, clusters=clusters,
                              seconds=round(time.time() - start, 2))
         (tmp / INDEX_NAME).write_text(index.model_dump_json(indent=1), encoding="utf-8")
     return index
 
 
 def _write_clusters(root: Path, paths: Sequence[Path], meta: list, labels: np.ndarray,
-                    recognizer) -> list[ClusterInfo]:
+                    namer: Optional[Namer]) -> list[ClusterInfo]:
     clusters = []
     for c in range(int(labels.max(initial=-1)) + 1):
         cid = f"c{c + 1:03d}"
@@ -213,41 +216,10 @@ def _write_clusters(root: Path, paths: Sequence[Path], meta: list, labels: np.nd
             faces.append(ClusterFace(photo=str(paths[k]), box=box, crop=name))
         contact_sheet([folder / f.crop for f in faces], folder / "contact_sheet.png")
         info = ClusterInfo(id=cid, size=len(faces), faces=faces)
-        if recognizer is not None:
-            info.name, info.name_score = name_cluster(recognizer, [folder / f.crop for f in faces])
+        if namer is not None:
+            info.name, info.name_score = namer([folder / f.crop for f in faces])
         clusters.append(info)
     return clusters
-
-
-def _load_model(model_dir: Path):
-    from ..recognition.recognizer import load
-
-    return load(model_dir)
-
-
-#: A cluster is named from at most this many of its faces.
-NAME_SAMPLE = 15
-
-
-def name_cluster(recognizer, crops: Sequence[Path]) -> tuple[Optional[str], Optional[float]]:
-    """The known person most of a cluster's faces are named as, and that share (None when mostly unknown).
-
-    :param recognizer: a loaded celebface Recognizer.
-    :param crops: the cluster's face crops (the model's own crop geometry).
-    """
-    from collections import Counter
-
-    from PIL import Image
-
-    from ..config import UNKNOWN
-
-    step = max(1, len(crops) // NAME_SAMPLE)
-    images = [Image.open(p).convert("RGB") for p in list(crops)[::step][:NAME_SAMPLE]]
-    names = [m.name for m in recognizer.classify(recognizer.embed(images))]
-    name, count = Counter(names).most_common(1)[0]
-    if name == UNKNOWN or count * 2 <= len(names):
-        return None, None
-    return name, round(count / len(names), 3)
 
 
 def cluster_crops(cluster_dir: Path) -> list[Path]:

@@ -62,11 +62,12 @@ class _Jobs:
 
 def _run(jobs: _Jobs, job: ClusterJob, ctx: ServiceContext, min_faces: int) -> None:
     from ..data.cluster import cluster_photos
+    from ..recognition.cluster_names import cluster_namer
 
     folder = jobs.root / job.id
     try:
-        job.index = cluster_photos([folder / "photos"], folder / "clusters", min_faces=min_faces, workers=1,
-                                   progress=False, recognizer=ctx.rec)
+        job.index = cluster_photos([folder / "photos"], folder / "clusters", cluster_namer(ctx.rec),
+                                   min_faces=min_faces, workers=1, progress=False, model="the served model")
         job.status = "done"
     except CelebfaceError as exc:
         job.status, job.error = "failed", str(exc)

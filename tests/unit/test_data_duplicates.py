@@ -17,7 +17,8 @@ def _picture(seed: int, size: int = 320) -> Image.Image:
     for _ in range(12):
         x, y = rng.integers(0, size, 2)
         r = int(rng.integers(20, 90))
-        draw.ellipse([int(x) - r, int(y) - r, int(x) + r, int(y) + r], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        draw.ellipse([int(x) - r, int(y) - r, int(x) + r, int(y) + r], fill=colour)
     return img
 
 
@@ -75,7 +76,8 @@ def test_union_find_joins_chains():
 
 def test_find_pairs_groups_exact_hash_and_face_copies():
     hashes = [PhotoHash("a", 0, 0), PhotoHash("a", 0, 0), PhotoHash("b", 0b111, 0b11),
-              PhotoHash("c", 2 ** 40 - 1, 2 ** 40 - 1), PhotoHash("d", None, None), PhotoHash("e", 2 ** 62 - 1, 2 ** 50 - 1)]
+              PhotoHash("c", 2 ** 40 - 1, 2 ** 40 - 1), PhotoHash("d", None, None),
+              PhotoHash("e", 2 ** 62 - 1, 2 ** 50 - 1)]
     faces = np.eye(6, 4, dtype=np.float32)
     faces[5] = faces[3]  # same face capture, different hash
     has_face = np.array([1, 1, 1, 1, 0, 1], bool)
