@@ -115,12 +115,12 @@ def test_cluster_groups_real_faces_into_folders_with_an_index(tmp_path):
     src = tmp_path / "unnamed"
     src.mkdir()
     for person in ("Madonna", "Jerry_Seinfeld"):
-        for p in sorted((CELEB5 / person).iterdir())[:7]:
+        for p in sorted((CELEB5 / person).iterdir())[:5]:
             (src / f"{person}_{p.name}").symlink_to(p)
     shutil.copyfile(EXTRAS / "no_face" / "cat.jpg", src / "cat.jpg")
     out = tmp_path / "clusters"
     index = cluster_photos([src], out, min_faces=3, workers=1, progress=False)
-    assert index.photos == 15 and index.photos_without_face >= 1
+    assert index.photos == 11 and index.photos_without_face >= 1
     assert index.left_out + sum(c.size for c in index.clusters) == index.faces
     assert len(index.clusters) >= 2
     for c in index.clusters[:2]:
