@@ -171,7 +171,7 @@ def test_rest_cluster_job_sheet_and_enrol(trained_model: Path, tmp_path: Path):
 
     model = tmp_path / "model"
     shutil.copytree(trained_model, model)
-    client = TestClient(create_app(model))
+    client = TestClient(create_app(model, allowed_hosts=None))
     files = [("files", (p.name, p.read_bytes(), "image/jpeg")) for p in sorted((CELEB5 / "Madonna").iterdir())[:5]]
     files.append(("files", ("notes.txt", b"not a photo", "text/plain")))
     r = client.post("/api/cluster", files=files, data={"min_faces": "3"})
