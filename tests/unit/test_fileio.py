@@ -34,3 +34,13 @@ def test_atomic_open_and_path(tmp_path: Path) -> None:
             tmp.write_bytes(b"half")
             raise RuntimeError("killed")
     assert p.read_bytes() == b"abc" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    p = tmp_path / "r.json"
+    write_json(p, {})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
