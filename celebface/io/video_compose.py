@@ -42,6 +42,19 @@ def _fit(photo: Image.Image, cell: tuple[int, int], zoom: float, pan: float) -> 
     return canvas
 
 
+def _load(shot: Shot, size: tuple[int, int]) -> list[Image.Image]:
+    """The shot's photos, shrunk once to what the largest zoom shows (so frames are quick to draw)."""
+    cell = (size[0] // max(1, len(shot.photos)), size[1])
+    out = []
+    for p in shot.photos:
+        img = load_image(p)
+        scale = min(1.0, min(cell[0] / img.width, cell[1] / img.height) * max(shot.zoom))
+        if scale < 1.0:
+            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
+        out.append(img)
+    return out
+
+
 def _frame(shot: Shot, photos: list[Image.Image], t: float, size: tuple[int, int]) -> Image.Image:
     frame = Image.new("RGB", size, (90, 90, 90))
     if not photos:
@@ -76,7 +89,7 @@ def compose_video(shots: Sequence[Shot], out: Union[str, os.PathLike], size: tup
             shot = next((s for s in shots if s.start <= t < s.end), None)
             if shot is not current:
                 current = shot
-                photos = [load_image(p) for p in shot.photos] if shot is not None else []
+                photos = _load(shot, size) if shot is not None else []
             img = _frame(shot, photos, t, size) if shot is not None else Image.new("RGB", size, (90, 90, 90))
             if rotation:
                 img = img.rotate(-rotation, expand=True)

@@ -36,6 +36,9 @@ class LinkOptions:
 
     :param max_gap: seconds a track may go unseen and still be continued.
     :param min_iou: box overlap that counts as "the same place".
+    The similarities are cosines of dlib's face embeddings (the same face in consecutive frames: > 0.95;
+    two different people: mostly 0.7-0.9).
+
     :param min_sim: embedding similarity needed together with the overlap.
     :param jump_sim: embedding similarity that links a face anywhere in the frame (the person moved or the
         camera cut back).
@@ -43,8 +46,8 @@ class LinkOptions:
 
     max_gap: float = 1.0
     min_iou: float = 0.2
-    min_sim: float = 0.5
-    jump_sim: float = 0.85
+    min_sim: float = 0.88
+    jump_sim: float = 0.94
 
 
 @dataclass
