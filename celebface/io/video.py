@@ -198,7 +198,7 @@ def _sample(container, info: VideoInfo, fps: float, max_side: int, max_duration:
     step = 1.0 / fps
     target, last_time, emitted, pending = 0.0, None, 0, None
     try:
-        for frame in _decode_seeking(container, stream, start, step, lambda: target):
+        for frame in _decode_seeking(container, stream, start, step, lambda: target):  # noqa: B023 (current target)
             t = float(frame.time) - start if frame.time is not None else (last_time or 0.0)
             last_time = t
             if t > max_duration:

@@ -210,4 +210,5 @@ def predict_video(rec, path: os.PathLike | str, fps: float = 2.0, merge_gap: flo
     try:
         return analyse_video(rec, path, opts, progress, label=label)[0]
     except VideoError as exc:
-        return VideoResult(video=label or str(path), fps_sampled=fps, error=str(exc))
+        message = str(exc) if label is None else str(exc).replace(str(path), label)
+        return VideoResult(video=label or str(path), fps_sampled=fps, error=message)
