@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-UNKNOWN = "unknown"
+from ..config import UNKNOWN
 
 
 @dataclass
