@@ -67,8 +67,8 @@ def _open(path: VideoSource):
     try:
         container = av.open(name, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise VideoError(f"{name}: not a readable video ({_reason(exc)}); send an MP4, MOV, MKV, WebM or AVI "
-                         f"file") from None
+        raise VideoError(f"{name}: not a readable video: truncated, corrupt or not a video ({_reason(exc)}); "
+                         f"send a complete MP4, MOV, MKV, WebM or AVI file") from None
     if not container.streams.video:
         container.close()
         raise VideoError(f"{name}: has no video stream (audio only?); send a file with pictures")

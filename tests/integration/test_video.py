@@ -115,3 +115,67 @@ def test_unreadable_video_gives_an_error_not_an_exception(rec, clip: Path, tmp_p
     assert res.error and "truncated" in res.error and res.people == []
     res = rec.predict_video(clip, max_duration=5)
     assert res.error and "--max-duration" in res.error
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 s of Serena, then 1 s of nobody."""
+    return compose_video([Shot(0.0, 3.0, [SERENA]), Shot(3.0, 4.0, [])],
+                         tmp_path_factory.mktemp("short") / "serena.mp4", size=(480, 270), fps=15)
+
+
+def test_cli_mixed_folder_json_and_annotated_copy(trained_model: Path, short_clip: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from celebface.cli import main
+    from celebface.io.video import probe_video
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    (folder / "serena.mp4").symlink_to(short_clip)
+    (folder / "kohli.jpg").symlink_to(KOHLI)
+    (folder / "broken.mov").write_bytes(b"not a video at all")
+    out = tmp_path / "annotated"
+    res = CliRunner().invoke(main, ["predict", str(trained_model), str(folder), "--json", "--annotate", str(out)])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    photo, broken, video = lines  # photos first, then videos in name order
+    assert photo["faces"][0]["name"] == "Virat_Kohli"
+    assert broken["error"] and "not a readable video" in broken["error"] and broken["people"] == []
+    assert [p["name"] for p in video["people"]] == ["Serena_Williams"]
+    (a,) = video["people"][0]["appearances"]
+    assert a["start"] == 0.0 and abs(a["end"] - 2.5) <= STEP
+    info = probe_video(out / "serena.annotated.mp4")
+    assert abs(info.duration - 4.0) < 0.2 and (info.width, info.height) == (480, 270)
+    assert sorted(p.name for p in out.iterdir()) == ["kohli.annotated.jpg", "serena.annotated.mp4"]
+
+
+def test_rest_video_job(trained_model: Path, rec, short_clip: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from celebface.service.app import create_app
+
+    client = TestClient(create_app(rec, max_upload_bytes=2 * 1024 * 1024, allowed_hosts=("testserver",)))
+    data = short_clip.read_bytes()
+    r = client.post("/api/videos", files={"file": ("serena.mp4", data, "video/mp4")})
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    deadline = time.monotonic() + 120
+    while True:
+        job = client.get(f"/api/videos/{job_id}").json()
+        assert 0.0 <= job["progress"] <= 1.0
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert job["status"] == "done", job
+    assert job["result"]["video"] == "serena.mp4"
+    assert [p["name"] for p in job["result"]["people"]] == ["Serena_Williams"]
+    # bad uploads: clear errors, and the server goes on answering
+    r = client.post("/api/videos", files={"file": ("x.mp4", b"\x00" * 5000, "video/mp4")})
+    assert r.status_code == 415 and "x.mp4" in r.json()["detail"]
+    r = client.post("/api/videos", files={"file": ("big.mp4", b"\x00" * (3 * 1024 * 1024), "video/mp4")})
+    assert r.status_code == 413
+    assert client.get("/api/videos/nope").status_code == 404
+    assert client.get("/api/health").status_code == 200
