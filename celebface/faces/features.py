@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..runtime import autocast
-from .backbones import BackboneSpec, CNNBackbone
+
+if TYPE_CHECKING:
+    from .backbones import BackboneSpec, CNNBackbone
 
 
 def to_tensor(images: Sequence[Image.Image], spec: BackboneSpec) -> torch.Tensor:
