@@ -59,13 +59,22 @@ def test_sparse_sampling_seeks_to_the_right_frames(tmp_path: Path) -> None:
         assert abs(second - t) < 0.5
 
 
-def test_large_frames_are_scaled_down(tmp_path: Path) -> None:
-    path = tmp_path / "big.mp4"
-    with VideoWriter(path, 5, (3840, 2160), options={"preset": "ultrafast"}) as w:
-        for _ in range(3):
-            w.write(grey(100, (3840, 2160)))
-    frames = list(read_frames(path, fps=2, max_side=1280))
-    assert frames and frames[0].image.size == (1280, 720)
+def test_8k_frames_are_scaled_down(tmp_path: Path) -> None:
+    path = tmp_path / "8k.mp4"
+    with VideoWriter(path, 5, (7680, 4320), options={"preset": "ultrafast"}) as w:
+        w.write(grey(100, (7680, 4320)))
+    frames = list(read_frames(path, fps=2))
+    assert frames and frames[0].image.size == (1920, 1080)
+
+
+def test_ten_hour_video_is_refused_from_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "ten_hours.mp4"
+    with VideoWriter(path, 1, (64, 48)) as w:  # two frames, ten hours apart: a tiny file
+        w.write(grey(0), time=0.0)
+        w.write(grey(50), time=36000.0)
+    assert probe_video(path, max_duration=40000).duration > 35000
+    with pytest.raises(VideoError, match="over the 10,800 s limit.*--max-duration"):
+        next(read_frames(path))
 
 
 def test_bad_files_give_video_errors(tmp_path: Path) -> None:
