@@ -3,12 +3,16 @@ so an interrupted or failed run leaves nothing half-written."""
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 from PIL import Image
+
+from ..errors import VideoError
+from .fileio import atomic_path
 
 
 class VideoWriter:
@@ -29,7 +33,7 @@ class VideoWriter:
         self.codec = codec
         self.options = {"preset": "veryfast", "crf": "23"} if options is None else options
         self.rotation = rotation
-        self._tmp = self.path.with_name(f".tmp.{os.getpid()}.{self.path.name}")
+        self._stack = ExitStack()
         self._container = None
         self._stream = None
         self._count = 0
@@ -37,8 +41,8 @@ class VideoWriter:
     def __enter__(self) -> "VideoWriter":
         import av
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._container = av.open(str(self._tmp), "w", format="mp4")
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._container = av.open(str(tmp), "w", format="mp4")
         self._stream = self._container.add_stream(self.codec, rate=Fraction(self.fps).limit_denominator(1000),
                                                   options=self.options)
         self._stream.width, self._stream.height = self.size
@@ -75,7 +79,8 @@ class VideoWriter:
                     self._container.mux(packet)
         finally:
             self._container.close()
-        if exc_type is None and self._count:
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        if exc_type is None and not self._count:
+            exc_type, exc = VideoError, VideoError(f"{self.path}: no frame to write")
+        self._stack.__exit__(exc_type, exc, tb)  # renames the file into place, or removes it
+        if exc is not None and exc_type is VideoError and not self._count:
+            raise exc
