@@ -111,8 +111,9 @@ def probe_video(path: VideoSource, max_duration: float = MAX_DURATION) -> VideoI
         if rotation % 180:
             w, h = h, w
         rate = stream.average_rate or stream.guessed_rate
-        return VideoInfo(path=str(path), duration=round(duration, 3) if duration > 0 else None, width=int(w), height=int(h),
-                         rotation=rotation, fps=float(rate) if rate else None, codec=stream.codec_context.name)
+        return VideoInfo(path=str(path), duration=round(duration, 3) if duration > 0 else None, width=int(w),
+                         height=int(h), rotation=rotation, fps=float(rate) if rate else None,
+                         codec=stream.codec_context.name)
     finally:
         container.close()
 
