@@ -14,6 +14,9 @@ MARGIN = 0.2
 CROP_SIZE = 224
 #: Photos above this many pixels are refused (decompression bombs, absurd sizes).
 MAX_PIXELS = 80_000_000
+#: Photos are decoded at most this long a side for prediction (JPEGs at a reduced scale): far less memory for
+#: huge photos, faces still larger than the 224-pixel crops; boxes are given in the full photo's pixels.
+WORK_SIDE = 4096
 #: The name given to faces below the open-set threshold.
 UNKNOWN = "unknown"
 

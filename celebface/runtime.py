@@ -56,3 +56,27 @@ def set_threads(threads: Optional[int]) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (one per thread by default, each keeping freed memory): a threaded server
+    then returns memory instead of growing run after run. Call before threads start; False off glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-8, arenas))  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return False
+
+
+def release_memory() -> bool:
+    """Give freed heap memory back to the operating system (glibc malloc_trim); False off glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return bool(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -17,12 +17,14 @@ def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: 
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))
-    arr = np.asarray(img)
-    ys = np.clip(np.arange(top, top + s), 0, img.height - 1)
-    xs = np.clip(np.arange(left, left + s), 0, img.width - 1)
-    # Take only the pixels needed (no full-photo copy), replicating edges where the square leaves the photo.
-    patch = arr[ys[:, None], xs[None, :]]
-    out = Image.fromarray(patch)
+    # Only the pixels inside the photo are copied (never the whole photo); edges are replicated outside it.
+    x0, y0 = min(max(left, 0), img.width - 1), min(max(top, 0), img.height - 1)
+    x1, y1 = max(min(left + s, img.width), x0 + 1), max(min(top + s, img.height), y0 + 1)
+    inside = np.asarray(img.crop((x0, y0, x1, y1)))
+    pad = ((y0 - top, top + s - y1), (x0 - left, left + s - x1), (0, 0))
+    patch = np.pad(inside, [(max(0, a), max(0, b)) for a, b in pad[:2]] + [(0, 0)], mode="edge")
+    patch = patch[max(0, -pad[0][0]):, max(0, -pad[1][0]):][:s, :s]
+    out = Image.fromarray(np.ascontiguousarray(patch))
     return out.resize((size, size), Image.BICUBIC) if s != size else out
 
 

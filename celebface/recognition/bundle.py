@@ -198,6 +198,14 @@ def bundle_dir(model_dir: Path) -> Path:
     return model_dir
 
 
+def current_version(model_dir: Path) -> str:
+    """The name of the version `current` points at ("" when it is not a link): one cheap readlink."""
+    try:
+        return os.readlink(Path(model_dir) / "current").rsplit("/", 1)[-1]
+    except OSError:
+        return ""
+
+
 def load_bundle(model_dir: Path) -> Bundle:
     """Read the current bundle of MODEL_DIR; any missing, damaged or foreign content is a BundleError."""
     from safetensors.torch import load_file

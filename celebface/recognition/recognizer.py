@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -12,10 +13,11 @@ from ..errors import ImageError
 from ..faces.align import crop_face
 from ..faces.backbones import get_spec
 from ..faces.detect import FaceDetector, order_faces
-from ..io.images import ImageSource, load_image
+from ..config import WORK_SIDE
+from ..io.images import ImageSource, load_image, scale_of
 from ..runtime import resolve_device
 from ..types import Face, FaceResult, Match, PhotoResult
-from .bundle import Bundle, load_bundle
+from .bundle import Bundle, current_version, load_bundle
 from .matchers import HeadMatcher, Matcher
 
 
@@ -39,6 +41,7 @@ class Recognizer:
         self.margin, self.crop_size = float(pp["margin"]), int(pp["crop_size"])
         self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
                                      device=self.device)
+        self._threshold, self._looked = threshold, time.monotonic()
         self.matcher: Matcher = HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
         self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
         self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
@@ -59,8 +62,20 @@ class Recognizer:
 
     def use_bundle(self, bundle: Bundle) -> None:
         """Switch to a bundle with the same backbone but other people (after enrolment): only the matcher changes."""
-        matcher = HeadMatcher.from_bundle(bundle, self.spec.open_set_score, None, self.device)
+        matcher = HeadMatcher.from_bundle(bundle, self.spec.open_set_score, self._threshold, self.device)
         self.bundle, self.matcher = bundle, matcher
+
+    def refresh(self, every: float = 1.0) -> bool:
+        """Pick up a version of the model written by another process (at most one look per `every` seconds);
+        returns True if the people changed."""
+        now = time.monotonic()
+        if now - self._looked < every:
+            return False
+        self._looked = now
+        if current_version(self.model_dir) in ("", self.bundle.version):
+            return False
+        self.use_bundle(load_bundle(self.model_dir))
+        return True
 
     def info(self) -> dict:
         cfg = self.bundle.config
@@ -104,18 +119,21 @@ class Recognizer:
         return self.matcher.match(feats)
 
     def predict_pil(self, img: Image.Image, name: str = "image") -> PhotoResult:
-        """All faces of one decoded RGB photo, main face first."""
+        """All faces of one decoded RGB photo, main face first (boxes in the full photo's pixels, also when it
+        was decoded at a reduced size by load_image(max_side=...))."""
+        self.refresh()
         faces, crops = self.face_crops(img)
         matches = self.classify(self.embed(crops))
-        return PhotoResult(image=name, width=img.width, height=img.height, faces=[
-            FaceResult(box=[round(v, 1) for v in f.box], detector_prob=round(f.prob, 4), name=m.name,
+        scale, (width, height) = scale_of(img)
+        return PhotoResult(image=name, width=width, height=height, faces=[
+            FaceResult(box=[round(v * scale, 1) for v in f.box], detector_prob=round(f.prob, 4), name=m.name,
                        confidence=m.confidence, score=m.score, top=m.top) for f, m in zip(faces, matches)])
 
     def predict_image(self, source: ImageSource, name: Optional[str] = None) -> PhotoResult:
         """Like predict_pil, from a path, bytes or array; an unreadable photo gives an `error`, never raises."""
         label = name if name is not None else (str(source) if isinstance(source, (str, Path)) else "image")
         try:
-            img = load_image(source)
+            img = load_image(source, max_side=WORK_SIDE)
         except ImageError as exc:
             return PhotoResult(image=label, error=str(exc))
         return self.predict_pil(img, label)
@@ -138,7 +156,7 @@ class Recognizer:
 
         def decode(src: ImageSource):
             try:
-                return src, load_image(src), None
+                return src, load_image(src, max_side=WORK_SIDE), None
             except ImageError as exc:
                 return src, None, str(exc)
 

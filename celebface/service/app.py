@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..config import MAX_PIXELS
 from ..errors import CelebfaceError
+from .budget import PixelBudget
 from .guard import LOOPBACK_HOSTS, RequestGuard, describe_validation, json_error
 from .routes_photos import ServiceContext, photo_routes
 from .routes_videos import video_routes
@@ -33,6 +34,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Photos decoded and named at the same time (bounds the memory big photos can take).
 DEFAULT_WORKERS = max(2, min(4, os.cpu_count() or 2))
+#: Pixels of photos decoded at the same time across the server (100 M: about 300 MB of RGB).
+DEFAULT_PIXEL_BUDGET = 100_000_000
 
 #: Security headers for the page and static files (the page loads nothing from elsewhere).
 PAGE_HEADERS = {
@@ -118,7 +121,8 @@ def _page_and_docs(app: FastAPI) -> None:
 def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS,
                workers: int = DEFAULT_WORKERS, enroll: Optional[Callable] = None,
-               allowed_hosts: Optional[Sequence[str]] = LOOPBACK_HOSTS) -> FastAPI:
+               allowed_hosts: Optional[Sequence[str]] = LOOPBACK_HOSTS,
+               pixel_budget: Optional[int] = None) -> FastAPI:
     """The FastAPI app: page at /, API under /api/, docs at /docs.
 
     :param recognizer_or_model_dir: a loaded recogniser (anything with the RecognizerLike protocol), or a
@@ -126,6 +130,7 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     :param token: if set, every /api/ call needs `Authorization: Bearer TOKEN`
     :param workers: photos decoded and named at the same time
     :param enroll: how to enrol a person (name, images) -> summary; default: the model's own enrolment
+    :param pixel_budget: pixels decoded at once across all requests (default: DEFAULT_PIXEL_BUDGET)
     :param allowed_hosts: Host header values served (default: loopback names); "*" for any; None: no check
     """
     if isinstance(recognizer_or_model_dir, (str, os.PathLike)):
@@ -136,7 +141,8 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
         rec = recognizer_or_model_dir
     token = token or None
     ctx = ServiceContext(rec, enroll or _default_enroll(rec), token, max_upload_bytes, max_pixels,
-                         threading.BoundedSemaphore(max(1, workers)))
+                         threading.BoundedSemaphore(max(1, workers)),
+                         PixelBudget(pixel_budget or max(max_pixels, DEFAULT_PIXEL_BUDGET)))
     app = FastAPI(
         title="celebface", summary="Name the faces in a photo.", version="1",
         description="Upload a photo to `/api/predict` (multipart field `file`). "

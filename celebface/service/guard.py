@@ -23,6 +23,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import WORK_SIDE
 from ..errors import ImageError
 from ..io.images import load_image
 
@@ -162,12 +163,21 @@ def read_upload(upload: UploadFile, limit: int) -> bytes:
 
 def decode_upload(data: bytes, name: str, max_pixels: int):
     try:
-        return load_image(data, max_pixels=max_pixels)
+        return load_image(data, max_pixels=max_pixels, max_side=WORK_SIDE)
     except ImageError as exc:
         message = str(exc).replace("uploaded photo", name, 1)
         if exc.kind == "too_large":
             raise HTTPException(413, message) from None
         raise HTTPException(415, message + " (send a JPEG, PNG, WebP, GIF, BMP or TIFF photo)") from None
+
+
+def header_pixels(data: bytes) -> int:
+    """Width x height from the photo's header (0 when it cannot be read)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.width * img.height
+    except Exception:
+        return 0
 
 
 def refused_early(data: bytes, max_pixels: int) -> bool:

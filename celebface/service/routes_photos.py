@@ -1,15 +1,17 @@
 """Routes that name faces in photos and enrol people: /api/predict, /api/people, /api/health."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
 from ..errors import CelebfaceError
-from .guard import decode_upload, read_upload, refused_early, upload_name
+from .budget import PixelBudget
+from .guard import decode_upload, header_pixels, read_upload, refused_early, upload_name
 from .protocol import RecognizerLike
 from .schemas import EnrolResult, Health, People, PhotoResult
 
@@ -30,6 +32,17 @@ class ServiceContext:
     max_upload_bytes: int
     max_pixels: int
     slots: threading.BoundedSemaphore
+    budget: PixelBudget
+
+    @contextlib.contextmanager
+    def decoding(self, data: bytes) -> Iterator[None]:
+        """Hold a decoding slot and the photo's pixels in the server's budget while the body runs."""
+        with self.slots:
+            taken = self.budget.acquire(header_pixels(data))
+            try:
+                yield
+            finally:
+                self.budget.release(taken)
 
 
 def _decode_all(ctx: ServiceContext, files: list[UploadFile]) -> tuple[list, list[str]]:
@@ -40,8 +53,10 @@ def _decode_all(ctx: ServiceContext, files: list[UploadFile]) -> tuple[list, lis
         if refused_early(data, ctx.max_pixels):
             decode_upload(data, label, ctx.max_pixels)
     images = []
-    while blobs:
-        images.append(decode_upload(blobs.pop(0), labels[len(images)], ctx.max_pixels))
+    while blobs:  # one photo decoded at a time, its bytes dropped once decoded
+        data = blobs.pop(0)
+        with ctx.decoding(data):
+            images.append(decode_upload(data, labels[len(images)], ctx.max_pixels))
     return images, labels
 
 
@@ -63,12 +78,13 @@ def _enrol(ctx: ServiceContext, name: str, files: list[UploadFile]) -> EnrolResu
         raise HTTPException(422, f"{len(files)} photos sent; at most {MAX_ENROL_PHOTOS} per request")
     if len(name) > MAX_PERSON_CHARS:
         raise HTTPException(422, f"a person's name can have at most {MAX_PERSON_CHARS} characters")
-    with ctx.slots:
-        images, labels = _decode_all(ctx, files)
-        try:
-            summary = ctx.enroll(name, images).to_dict()
-        except CelebfaceError as exc:  # EnrollError and friends: a message for the user
-            raise HTTPException(422, str(exc)) from None
+    images, labels = _decode_all(ctx, files)
+    try:
+        summary = ctx.enroll(name, images).to_dict()
+    except CelebfaceError as exc:  # EnrollError and friends: a message for the user
+        raise HTTPException(422, str(exc)) from None
+    finally:
+        del images
     summary["skipped"] = [_relabel(s, labels) for s in summary.get("skipped", [])]
     return EnrolResult(**summary, people=list(ctx.rec.classes))
 
@@ -98,7 +114,7 @@ def photo_routes(ctx: ServiceContext, auth: list) -> APIRouter:
         data = read_upload(file, ctx.max_upload_bytes)
         if refused_early(data, ctx.max_pixels):
             decode_upload(data, name, ctx.max_pixels)  # raises the 413/415 with its message at once
-        with ctx.slots:  # at most `workers` photos decoded (and their pixels held) at a time
+        with ctx.decoding(data):  # at most `workers` photos, and the server's pixel budget, at a time
             img = decode_upload(data, name, ctx.max_pixels)
             del data
             try:
@@ -106,6 +122,8 @@ def photo_routes(ctx: ServiceContext, auth: list) -> APIRouter:
             except Exception as exc:
                 log.error("prediction failed for %s", name, exc_info=exc)
                 raise HTTPException(500, "internal error while naming the faces; see the server log") from None
+            finally:
+                del img
 
     @router.post("/api/people/{name}", summary="Enrol a person from one or more photos", response_model=EnrolResult,
                  responses={409: {"description": "This model cannot enrol people"},

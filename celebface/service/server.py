@@ -12,6 +12,7 @@ from typing import Iterator, Optional, Union
 from fastapi import FastAPI
 
 from ..errors import ConfigError
+from ..runtime import limit_malloc_arenas
 from .app import create_app
 from .guard import LOOPBACK_HOSTS
 
@@ -53,6 +54,7 @@ def run(model_dir: Union[str, os.PathLike], host: str = "127.0.0.1", port: int =
 
     if max_upload_mb <= 0:
         raise ConfigError("--max-upload-mb must be more than 0")
+    limit_malloc_arenas()  # before uvicorn's and torch's threads exist
     model_dir = Path(model_dir)
     rec = load(model_dir)
     hosts = list(allowed_hosts or LOOPBACK_HOSTS)
