@@ -176,6 +176,8 @@ def analyse_video(rec, path: os.PathLike | str, opts: Optional[VideoOptions] = N
     if not opts.fps or opts.fps <= 0:
         raise VideoError(f"--fps must be more than 0 (got {opts.fps})")
     info = probe_video(path, opts.max_duration)
+    if hasattr(rec, "refresh"):
+        rec.refresh()  # people enrolled by another process since the model was loaded
     tracker = Tracker(LinkOptions(max_gap=max(opts.merge_gap, 1.5 / opts.fps)))
     timeline = _Timeline(keep_tracks)
     total = info.duration or 0.0
