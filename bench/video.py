@@ -206,7 +206,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rec = celebface.load(args.model or train_model(args.out))
     acc = accuracy(rec, args.out, args.videos, args.seconds, args.fps)
-    speeds = [speed(rec, args.out, n, 20.0, args.fps) for n in (1, 3)]
+    print("accuracy:", acc, flush=True)  # each stage prints as it ends: a cut-short run still tells something
+    speeds = []
+    for n in (1, 3):
+        speeds.append(speed(rec, args.out, n, 20.0, args.fps))
+        print("speed:", speeds[-1], flush=True)
     text = report(acc, speeds, annotate_speed(rec, args.out), args.fps)
     (ROOT / "bench" / "video.md").write_text(text)
     print(text)
