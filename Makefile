@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench bench-data accuracy serve install install-test clean
+.PHONY: demo test bench bench-data bench-video accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,8 @@ bench: $(VENV)/.installed
 
 bench-data: $(VENV)/.installed  # celebface check / cluster: planted duplicates and mislabels, clustering scores
 	$(PY) bench/data.py --out bench/data.md
+bench-video: $(VENV)/.installed
+	$(PY) bench/video.py
 
 accuracy: $(VENV)/.installed
 	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova

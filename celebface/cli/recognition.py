@@ -6,6 +6,7 @@ from typing import Optional
 
 import click
 
+from ..io.video import MAX_DURATION
 from . import main
 from .common import device_option, run_safely, threads_option
 
@@ -42,13 +43,20 @@ def _echo_result(result, as_json: bool) -> None:
 @click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path), help="Write annotated copies here.")
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,
               help="Override the bundle's 'unknown' threshold (on the model's score scale).")
+@click.option("--fps", type=click.FloatRange(0.01, 60.0), default=2.0, show_default=True,
+              help="Videos: frames sampled per second.")
+@click.option("--merge-gap", type=click.FloatRange(0.0), default=1.0, show_default=True,
+              help="Videos: join a person's appearances at most this many seconds apart.")
+@click.option("--max-duration", type=click.FloatRange(1.0), default=MAX_DURATION, show_default=True,
+              help="Videos: refuse videos longer than this many seconds.")
 @device_option
 @threads_option
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
-            threshold: Optional[float], device: str, threads: Optional[int]) -> None:
-    """Name every face in the photos (files or folders)."""
+            threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, device: str,
+            threads: Optional[int]) -> None:
+    """Name every face in the photos, and who appears when in the videos (files or folders)."""
     from ..io.fileio import save_image
-    from ..io.sources import expand_paths
+    from ..io.sources import expand_paths, is_video_name
     from ..recognition.annotate import annotate
     from ..recognition.recognizer import load
     from ..runtime import set_threads
@@ -56,11 +64,15 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     set_threads(threads)
     run_safely(_check_annotate_dir, annotate_dir)
     rec = run_safely(load, model_dir, device, threshold)
-    for result, img in rec.predict_many_with_images(expand_paths(paths)):
+    files = expand_paths(paths, videos=True)
+    for result, img in rec.predict_many_with_images([f for f in files if not is_video_name(f)]):
         _echo_result(result, as_json)
         if annotate_dir and img is not None:
             dst = annotate_dir / f"{Path(result.image).stem}.annotated.jpg"
             run_safely(save_image, annotate(img, result), dst, 90)
+    from .video_predict import predict_videos
+
+    predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, fps, merge_gap, max_duration)
 
 
 @main.command()

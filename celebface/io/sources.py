@@ -10,6 +10,7 @@ from typing import Iterable
 from ..config import UNKNOWN
 from ..errors import DataError
 from .images import is_image_name
+from .video import is_video_name
 
 #: The longest person name accepted (folder names and enrolment names alike).
 MAX_NAME_CHARS = 200
@@ -43,12 +44,13 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def expand_paths(paths: Iterable[os.PathLike]) -> list[Path]:
-    """Files as given, folders as every photo below them (sorted)."""
+def expand_paths(paths: Iterable[os.PathLike], videos: bool = False) -> list[Path]:
+    """Files as given, folders as every photo (and with `videos`, every video) below them (sorted)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and is_image_name(f))
+            out += sorted(f for f in p.rglob("*") if f.is_file() and (is_image_name(f) or
+                                                                     videos and is_video_name(f)))
         else:
             out.append(p)
     return out

@@ -138,6 +138,12 @@ class Recognizer:
             return PhotoResult(image=label, error=str(exc))
         return self.predict_pil(img, label)
 
+    def predict_video(self, path, fps: float = 2.0, **kwargs):
+        """Who appears when in a video (a VideoResult); see recognition.video.predict_video for the options."""
+        from .video import predict_video
+
+        return predict_video(self, path, fps=fps, **kwargs)
+
     def predict_many(self, sources: Iterable[ImageSource]) -> Iterator[PhotoResult]:
         """One result per photo, in order; photos are decoded in a background thread while faces are named."""
         for result, _ in self.predict_many_with_images(sources):
