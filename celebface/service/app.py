@@ -153,11 +153,8 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     app.state.recognizer = rec
     _error_handlers(app)
     app.include_router(photo_routes(ctx, _token_dependency(token)))
-<<<<<<< HEAD
     app.include_router(cluster_routes(ctx, _token_dependency(token)))
-=======
     app.include_router(video_routes(ctx, _token_dependency(token)))
->>>>>>> video
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)
