@@ -1,0 +1,99 @@
+"""In-process nearest-neighbour search over the gallery's faces: exact (numpy) or approximate (usearch HNSW).
+
+Both keep face ids and the person of each face, and take `Delta`s (faces added/restored and removed since the last
+refresh), so an enrolment costs O(faces changed), not a reload. Scores are cosine similarities of unit vectors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .records import Delta
+
+
+class ExactIndex:
+    """Brute-force search: one matrix product per batch of queries."""
+    kind = "exact"
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.ids = np.zeros(0, np.int64)
+        self.people = np.zeros(0, np.int64)
+        self.mat = np.zeros((0, dim), np.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def update(self, delta: Delta) -> None:
+        """Apply removals and (re)additions."""
+        gone = np.concatenate([delta.removed_ids, delta.added_ids])
+        if len(gone) and len(self.ids):
+            keep = ~np.isin(self.ids, gone)
+            self.ids, self.people, self.mat = self.ids[keep], self.people[keep], self.mat[keep]
+        if len(delta.added_ids):
+            self.ids = np.concatenate([self.ids, delta.added_ids])
+            self.people = np.concatenate([self.people, delta.added_people])
+            self.mat = np.concatenate([self.mat, delta.added_vecs.astype(np.float32)])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""
+        q = len(queries)
+        people = np.full((q, k), -1, np.int64)
+        sims = np.full((q, k), -np.inf, np.float32)
+        if len(self.ids) == 0 or q == 0:
+            return people, sims
+        s = queries.astype(np.float32) @ self.mat.T
+        kk = min(k, s.shape[1])
+        part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+        order = np.take_along_axis(part, np.argsort(-np.take_along_axis(s, part, 1), axis=1), 1)
+        people[:, :kk] = self.people[order]
+        sims[:, :kk] = np.take_along_axis(s, order, 1)
+        return people, sims
+
+
+class HnswIndex:
+    """usearch's HNSW graph (cosine), keyed by face id."""
+    kind = "hnsw"
+
+    def __init__(self, dim: int, connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 64) -> None:
+        from usearch.index import Index
+
+        self.dim = dim
+        self.index = Index(ndim=dim, metric="cos", dtype="f32", connectivity=connectivity,
+                           expansion_add=expansion_add, expansion_search=expansion_search)
+        self.person_of = np.full(1024, -1, np.int64)  # face id -> person id
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def update(self, delta: Delta) -> None:
+        """Apply removals and (re)additions."""
+        gone = np.concatenate([delta.removed_ids, delta.added_ids]).astype(np.uint64)
+        if len(gone) and len(self.index):
+            present = gone[np.asarray(self.index.contains(gone), bool)]
+            if len(present):
+                self.index.remove(present)
+        if len(delta.added_ids):
+            top = int(delta.added_ids.max()) + 1
+            if top > len(self.person_of):
+                grown = np.full(max(top, 2 * len(self.person_of)), -1, np.int64)
+                grown[: len(self.person_of)] = self.person_of
+                self.person_of = grown
+            self.person_of[delta.added_ids] = delta.added_people
+            self.index.add(delta.added_ids.astype(np.uint64), delta.added_vecs.astype(np.float32))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) person ids and similarities of the (approximately) k nearest faces; -1 / -inf padded."""
+        q = len(queries)
+        people = np.full((q, k), -1, np.int64)
+        sims = np.full((q, k), -np.inf, np.float32)
+        if len(self.index) == 0 or q == 0:
+            return people, sims
+        res = self.index.search(queries.astype(np.float32), k)
+        keys = np.asarray(res.keys).reshape(q, -1).astype(np.int64)
+        dist = np.asarray(res.distances).reshape(q, -1)
+        counts = np.asarray(res.counts).reshape(q)
+        for i in range(q):
+            n = int(counts[i])
+            people[i, :n] = self.person_of[keys[i, :n]]
+            sims[i, :n] = 1.0 - dist[i, :n]
+        return people, sims

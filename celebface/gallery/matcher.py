@@ -1,0 +1,134 @@
+"""Naming faces by k-nearest-neighbour search in the gallery, with per-person aggregation.
+
+Score (the one scale for --threshold, the API and the page): the cosine similarity between the face and the
+nearest gallery face of the named person, in [-1, 1]. A face is named when its best person's score reaches the
+threshold (calibrated by leave-one-out over the gallery unless given), else "unknown". Confidence: the best person's
+share of exp(score / 0.05) over the people among the k nearest faces (how clearly it beats the runner-up).
+
+The matcher polls the store's change id at most every `refresh_s` seconds and applies only what changed, so every
+process sees an enrolment within about a second of its commit.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .calibrate import Calibration, calibrate_gallery
+from .index import ExactIndex, HnswIndex
+
+UNKNOWN = "unknown"
+HNSW_MIN = 50_000  # below this many faces exact search is as fast (bench/gallery.md)
+TEMPERATURE = 0.05
+
+
+@dataclass
+class Match:
+    name: str
+    confidence: float
+    score: float
+    top: list = field(default_factory=list)  # [[name, score], ...] best people first
+
+
+class GalleryMatcher:
+    """Names face embeddings from a gallery store; safe to share between threads."""
+
+    def __init__(self, store: Any, threshold: Optional[float] = None, k: int = 10, index: str = "auto",
+                 refresh_s: float = 1.0) -> None:
+        """:param store: a gallery Store
+        :param threshold: fixed cosine-similarity threshold (default: calibrated)
+        :param k: faces looked at per query
+        :param index: "auto", "exact", "hnsw" (usearch) or "server" (pgvector, PostgreSQL only)"""
+        self.store, self.k, self.refresh_s = store, int(k), float(refresh_s)
+        self.fixed_threshold = threshold
+        self.mode = index if index != "auto" else ("server" if store.kind == "postgresql" else "auto")
+        self.calibration: Optional[Calibration] = None
+        self._lock = threading.Lock()
+        self._seen = -1
+        self._polled = 0.0
+        self._names: dict[int, str] = {}
+        self._index: Any = None
+        self._calibrated_at = -1
+        self.refresh(force=True)
+
+    @property
+    def threshold(self) -> float:
+        if self.fixed_threshold is not None:
+            return float(self.fixed_threshold)
+        assert self.calibration is not None
+        return self.calibration.threshold
+
+    def _new_index(self, n: int) -> Any:
+        use_hnsw = self.mode == "hnsw" or (self.mode == "auto" and n >= HNSW_MIN)
+        return HnswIndex(self.store.dim) if use_hnsw else ExactIndex(self.store.dim)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Bring the index up to date with the store if it changed; returns whether anything changed."""
+        now = time.monotonic()
+        if not force and now - self._polled < self.refresh_s:
+            return False
+        with self._lock:
+            self._polled = now
+            cid = self.store.change_id()
+            if cid == self._seen:
+                return False
+            if self.mode == "server":
+                self._names = self.store.names()
+            else:
+                self._apply(self.store.changes_since(max(self._seen, 0)))
+            self._seen = cid
+            self._maybe_calibrate()
+            return True
+
+    def _apply(self, delta: Any) -> None:
+        if self._index is None:
+            self._index = self._new_index(len(delta.added_ids))
+        self._index.update(delta)
+        self._names = delta.names
+        if self.mode == "auto" and self._index.kind == "exact" and len(self._index) >= HNSW_MIN:
+            self._index = None  # grew past the exact range: rebuild as HNSW from the whole gallery
+            self._apply(self.store.changes_since(0))
+
+    def _maybe_calibrate(self) -> None:
+        if self.fixed_threshold is not None:
+            return
+        people, vecs = self.store.sample(3000)
+        self.calibration = calibrate_gallery(people, vecs)
+
+    def __len__(self) -> int:
+        return len(self._index) if self._index is not None else 0
+
+    def search(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) person ids and cosine similarities of the nearest gallery faces."""
+        self.refresh()
+        q = np.asarray(feats, np.float32)
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-8)
+        if self.mode == "server":
+            return self.store.search(q, self.k)
+        with self._lock:
+            return self._index.search(q, self.k)
+
+    def match(self, feats: np.ndarray) -> list[Match]:
+        """A Match per row of `feats` (N, D)."""
+        if len(feats) == 0:
+            return []
+        people, sims = self.search(feats)
+        return [self._aggregate(p, s) for p, s in zip(people, sims)]
+
+    def _aggregate(self, people: np.ndarray, sims: np.ndarray) -> Match:
+        best: dict[int, float] = {}
+        for pid, s in zip(people.tolist(), sims.tolist()):
+            if pid >= 0 and pid in self._names and s > best.get(pid, -np.inf):
+                best[pid] = s
+        if not best:
+            return Match(UNKNOWN, 0.0, -1.0, [])
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        scores = np.array([s for _, s in ranked])
+        weights = np.exp((scores - scores[0]) / TEMPERATURE)
+        top = [[self._names[pid], round(float(s), 4)] for pid, s in ranked[:3]]
+        score = float(scores[0])
+        name = self._names[ranked[0][0]] if score >= self.threshold else UNKNOWN
+        return Match(name, round(float(weights[0] / weights.sum()), 4), round(score, 4), top)
