@@ -91,7 +91,7 @@ class HnswIndex:
         res = self.index.search(queries.astype(np.float32), k)
         keys = np.asarray(res.keys).reshape(q, -1).astype(np.int64)
         dist = np.asarray(res.distances).reshape(q, -1)
-        counts = np.asarray(res.counts).reshape(q)
+        counts = np.asarray(res.counts).reshape(q) if hasattr(res, "counts") else [keys.shape[1]]
         for i in range(q):
             n = int(counts[i])
             people[i, :n] = self.person_of[keys[i, :n]]

@@ -17,7 +17,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .calibrate import Calibration, calibrate_gallery
+from ..errors import GalleryError
+from .calibrate import MAX_FACES, Calibration, calibrate_gallery
 from .index import ExactIndex, HnswIndex
 
 UNKNOWN = "unknown"
@@ -51,7 +52,8 @@ class GalleryMatcher:
         self._polled = 0.0
         self._names: dict[int, str] = {}
         self._index: Any = None
-        self._calibrated_at = -1
+        self.last_error: Optional[str] = None
+        self._calibrated_size: Optional[tuple[int, int]] = None
         self.refresh(force=True)
 
     @property
@@ -72,15 +74,22 @@ class GalleryMatcher:
             return False
         with self._lock:
             self._polled = now
-            cid = self.store.change_id()
-            if cid == self._seen:
+            try:
+                cid = self.store.change_id()
+                if cid == self._seen:
+                    return False
+                if self.mode == "server":
+                    self._names = self.store.names()
+                else:
+                    self._apply(self.store.changes_since(max(self._seen, 0)))
+                self._seen = cid
+                self._maybe_calibrate()
+            except GalleryError as exc:
+                if force:
+                    raise
+                self.last_error = str(exc)  # keep naming with what we have; the next poll retries
                 return False
-            if self.mode == "server":
-                self._names = self.store.names()
-            else:
-                self._apply(self.store.changes_since(max(self._seen, 0)))
-            self._seen = cid
-            self._maybe_calibrate()
+            self.last_error = None
             return True
 
     def _apply(self, delta: Any) -> None:
@@ -93,10 +102,16 @@ class GalleryMatcher:
             self._apply(self.store.changes_since(0))
 
     def _maybe_calibrate(self) -> None:
+        """Recalibrate when the people changed or the faces grew or shrank by 5% since the last calibration."""
         if self.fixed_threshold is not None:
             return
-        people, vecs = self.store.sample(3000)
+        size = (len(self._names), self.store.count_faces() if self.mode == "server" else len(self._index))
+        last = self._calibrated_size
+        if last is not None and size[0] == last[0] and abs(size[1] - last[1]) <= 0.05 * max(last[1], 1):
+            return
+        people, vecs = self.store.sample(MAX_FACES)
         self.calibration = calibrate_gallery(people, vecs)
+        self._calibrated_size = size
 
     def __len__(self) -> int:
         return len(self._index) if self._index is not None else 0

@@ -1,8 +1,8 @@
 """The gallery at scale: PostgreSQL with pgvector (a vector(D) column and an HNSW cosine index).
 
 Writers serialise on a transaction-level advisory lock, so change ids are committed in order and every reader's
-incremental refresh sees each change exactly once. A lost connection (server restarted) is reopened on the next
-call; the call that found it lost is retried once when it is a read, and reported (nothing written) when a write.
+incremental refresh sees each change exactly once. A lost connection (server restarted) is reported by the call that
+found it (GalleryError; a write's transaction is rolled back, so nothing is written) and reopened by the next call.
 Passwords are never written to files: give them in CELEBFACE_GALLERY's URL or PGPASSWORD.
 """
 from __future__ import annotations
