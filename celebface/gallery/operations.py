@@ -208,6 +208,12 @@ class GalleryStore(SqlStore):
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         return np.array([r[0] for r in rows], np.int64), self._vecs_out([r[1] for r in rows])
 
+    def person_faces(self, person_id: int) -> np.ndarray:
+        """(n, D) embeddings of one person's faces."""
+        with self._tx(write=False) as cur:
+            rows = self._x(cur, "SELECT embedding FROM faces WHERE person_id = ?", (int(person_id),)).fetchall()
+        return self._vecs_out([r[0] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
+
     def count_faces(self) -> int:
         with self._tx(write=False) as cur:
             return int(self._one(cur, "SELECT count(*) FROM faces")[0])

@@ -1,0 +1,121 @@
+"""Enrolment into the gallery: photos -> one face each -> embeddings -> one store change. No training.
+
+A photo with no face, or with several faces and no hint which one is the person, is reported and nothing is
+written for it. The hint: when the person is already in the gallery, the face most like their stored faces is
+taken if it reaches the threshold; `main_face=True` takes the main (largest, most central) face instead.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..errors import EnrollError, ImageError
+from ..io.images import ImageSource, load_image
+from .names import validate_name
+from .records import Change, NewFace
+
+
+@dataclass
+class Skipped:
+    photo: str
+    reason: str
+
+
+@dataclass
+class EnrolReport:
+    """What an enrolment did: the history row, faces added, and photos left out with the reason."""
+    name: str
+    added: int
+    change: Optional[Change]
+    skipped: list[Skipped] = field(default_factory=list)
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "added": self.added, "change": self.change.to_dict() if self.change else None,
+                "skipped": [s.__dict__ for s in self.skipped], "note": self.note}
+
+
+def _label_and_hash(src: ImageSource, i: int) -> tuple[str, str]:
+    if isinstance(src, (str, Path)):
+        path = Path(src)
+        try:
+            return path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return path.name, ""
+    if isinstance(src, (bytes, bytearray)):
+        return f"photo {i + 1}", hashlib.sha256(src).hexdigest()
+    return f"photo {i + 1}", ""
+
+
+def _pick(faces: list, embs: np.ndarray, known: Optional[np.ndarray], threshold: float,
+          main_face: bool) -> tuple[Optional[int], str]:
+    if not faces:
+        return None, "no face found"
+    if len(faces) == 1 or main_face:
+        return 0, ""
+    if known is not None and len(known):
+        sims = (embs @ known.T).max(1)
+        best = int(np.argmax(sims))
+        if sims[best] >= threshold:
+            return best, ""
+    return None, (f"{len(faces)} faces and no hint which one: use a photo with one face, crop it, or pass "
+                  f"--main-face to take the largest, most central one")
+
+
+def photo_faces(rec: Any, photos: Sequence[ImageSource], known: Optional[np.ndarray] = None,
+                threshold: float = 0.82, main_face: bool = False) -> tuple[list[NewFace], list[Skipped]]:
+    """One NewFace per usable photo (decoded one at a time) and the photos left out.
+
+    :param rec: a Recognizer (its detector and rec.face_embeddings)
+    :param known: the person's stored embeddings, to choose among several faces
+    """
+    out, skipped = [], []
+    for i, src in enumerate(photos):
+        label, digest = _label_and_hash(src, i)
+        try:
+            img = load_image(src)
+        except ImageError as exc:
+            skipped.append(Skipped(label, str(exc)))
+            continue
+        faces, embs = rec.face_embeddings(img)
+        k, why = _pick(faces, embs, known, threshold, main_face)
+        if k is None:
+            skipped.append(Skipped(label, why))
+            continue
+        f = faces[k]
+        out.append(NewFace(np.asarray(embs[k], np.float32), file=label, sha256=digest,
+                           box=[round(float(v), 1) for v in f.box], prob=round(float(f.prob), 4)))
+    return out, skipped
+
+
+def enrol(rec: Any, store: Any, name: str, photos: Sequence[ImageSource], replace: bool = False,
+          main_face: bool = False, who: Optional[str] = None, threshold: float = 0.82) -> EnrolReport:
+    """Add `name`'s faces from `photos` to the gallery in one change (nothing is written if no photo is usable).
+
+    :param rec: a loaded Recognizer
+    :param store: the gallery Store
+    :param replace: remove the person's earlier faces in the same change
+    :param main_face: in photos with several faces, take the main one
+    """
+    name = validate_name(name)
+    if not photos:
+        raise EnrollError(f"no photos given for {name}")
+    known = _known_faces(store, name)
+    faces, skipped = photo_faces(rec, photos, known, threshold, main_face)
+    if not faces:
+        reasons = "; ".join(f"{s.photo}: {s.reason}" for s in skipped)
+        raise EnrollError(f"no usable face in the {len(photos)} photo(s) given for {name}, nothing was written: "
+                          f"{reasons}")
+    change = store.add(name, faces, who=who, replace=replace)
+    return EnrolReport(name, len(faces), change, skipped)
+
+
+def _known_faces(store: Any, name: str) -> Optional[np.ndarray]:
+    people = {p.name: p.id for p in store.people()}
+    if name not in people:
+        return None
+    return store.person_faces(people[name])
