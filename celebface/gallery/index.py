@@ -34,20 +34,21 @@ class ExactIndex:
             self.people = np.concatenate([self.people, delta.added_people])
             self.mat = np.concatenate([self.mat, delta.added_vecs.astype(np.float32)])
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(Q, k) face ids, person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""
         q = len(queries)
-        people = np.full((q, k), -1, np.int64)
+        ids, people = np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64)
         sims = np.full((q, k), -np.inf, np.float32)
         if len(self.ids) == 0 or q == 0:
-            return people, sims
-        s = queries.astype(np.float32) @ self.mat.T
+            return ids, people, sims
+        qs = queries.astype(np.float32)
+        s = (self.mat @ qs[0])[None] if q == 1 else qs @ self.mat.T  # one query: gemv, far faster than gemm
         kk = min(k, s.shape[1])
         part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
         order = np.take_along_axis(part, np.argsort(-np.take_along_axis(s, part, 1), axis=1), 1)
-        people[:, :kk] = self.people[order]
+        ids[:, :kk], people[:, :kk] = self.ids[order], self.people[order]
         sims[:, :kk] = np.take_along_axis(s, order, 1)
-        return people, sims
+        return ids, people, sims
 
 
 class HnswIndex:
@@ -81,19 +82,19 @@ class HnswIndex:
             self.person_of[delta.added_ids] = delta.added_people
             self.index.add(delta.added_ids.astype(np.uint64), delta.added_vecs.astype(np.float32))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) person ids and similarities of the (approximately) k nearest faces; -1 / -inf padded."""
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(Q, k) face ids, person ids and similarities of the (approximately) k nearest faces; -1 / -inf padded."""
         q = len(queries)
-        people = np.full((q, k), -1, np.int64)
+        ids, people = np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64)
         sims = np.full((q, k), -np.inf, np.float32)
         if len(self.index) == 0 or q == 0:
-            return people, sims
+            return ids, people, sims
         res = self.index.search(queries.astype(np.float32), k)
         keys = np.asarray(res.keys).reshape(q, -1).astype(np.int64)
         dist = np.asarray(res.distances).reshape(q, -1)
         counts = np.asarray(res.counts).reshape(q) if hasattr(res, "counts") else [keys.shape[1]]
         for i in range(q):
             n = int(counts[i])
-            people[i, :n] = self.person_of[keys[i, :n]]
+            ids[i, :n], people[i, :n] = keys[i, :n], self.person_of[keys[i, :n]]
             sims[i, :n] = 1.0 - dist[i, :n]
-        return people, sims
+        return ids, people, sims

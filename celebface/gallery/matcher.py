@@ -124,7 +124,7 @@ class GalleryMatcher:
         if self.mode == "server":
             return self.store.search(q, self.k)
         with self._lock:
-            return self._index.search(q, self.k)
+            return self._index.search(q, self.k)[1:]
 
     def match(self, feats: np.ndarray) -> list[Match]:
         """A Match per row of `feats` (N, D)."""
