@@ -57,6 +57,12 @@ class GalleryMatcher:
         self.refresh(force=True)
 
     @property
+    def classes(self) -> list[str]:
+        """The names of everyone in the gallery (as of the last refresh)."""
+        self.refresh()
+        return sorted(self._names.values())
+
+    @property
     def threshold(self) -> float:
         if self.fixed_threshold is not None:
             return float(self.fixed_threshold)
