@@ -99,7 +99,6 @@ def run_sqlite(tmp: Path, n: int, labels, vecs, queries) -> list[ScaleRow]:
         truth = top if truth is None else truth
         rows.append(ScaleRow(kind, n, done - t, done - loaded, p50, p95, float((top == truth).mean()),
                              rss_mb() - before))
-        del index
     store.close()
     return rows
 

@@ -12,3 +12,7 @@ class GalleryError(CelebfaceError):
 
 class EnrollError(CelebfaceError):
     """Enrolment that cannot be done as asked."""
+
+
+class GalleryUnavailable(GalleryError):
+    """The gallery's database cannot be reached right now (PostgreSQL down or restarting): try again (HTTP 503)."""

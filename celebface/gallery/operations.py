@@ -123,7 +123,8 @@ class GalleryStore(SqlStore):
             cid = self._begin_change(cur, "undo", name, who)
             self._undo_one(cur, target, action, data, cid)
             self._x(cur, "UPDATE history SET undone_by = ? WHERE id = ?", (cid, target))
-            self._end_change(cur, cid, f"undid change {target} ({action}{' ' + name if name else ''})", {"target": target})
+            what = f"{action} {name}".strip()
+            self._end_change(cur, cid, f"undid change {target} ({what})", {"target": target})
         return self._change(cid)
 
     def _undo_one(self, cur: Any, target: int, action: str, data: dict, cid: int) -> None:
@@ -203,7 +204,8 @@ class GalleryStore(SqlStore):
     def sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to n random live faces: (person ids, (n, D) embeddings), for calibration."""
         with self._tx(write=False) as cur:
-            rows = self._x(cur, "SELECT person_id, embedding FROM faces ORDER BY random() LIMIT ?", (int(n),)).fetchall()
+            rows = self._x(cur, "SELECT person_id, embedding FROM faces ORDER BY random() LIMIT ?",
+                           (int(n),)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         return np.array([r[0] for r in rows], np.int64), self._vecs_out([r[1] for r in rows])

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
+from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
 from .sqlbase import SCHEMA_VERSION
 
@@ -86,7 +86,7 @@ class PostgresStore(GalleryStore):
             register_vector(self._conn)
         except psycopg.Error as exc:
             self._conn = None
-            raise GalleryError(f"cannot reach the PostgreSQL gallery at {redact(self.url)} "
+            raise GalleryUnavailable(f"cannot reach the PostgreSQL gallery at {redact(self.url)} "
                                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); "
                                f"start PostgreSQL (with pgvector) or fix --gallery / CELEBFACE_GALLERY") from None
 
@@ -104,8 +104,9 @@ class PostgresStore(GalleryStore):
                     yield cur
             except psycopg.OperationalError as exc:
                 self._conn.close()
-                raise GalleryError(f"the PostgreSQL gallery at {redact(self.url)} went away ({type(exc).__name__}); "
-                                   f"nothing was written by this call; try again once it is up") from None
+                raise GalleryUnavailable(f"the PostgreSQL gallery at {redact(self.url)} went away "
+                                         f"({type(exc).__name__}); nothing was written by this call; try again "
+                                         f"once it is up") from None
             except psycopg.Error as exc:
                 raise GalleryError(f"the PostgreSQL gallery failed: {str(exc).strip().splitlines()[0]}") from None
 

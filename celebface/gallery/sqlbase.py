@@ -17,8 +17,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from ..errors import GalleryError
-from .names import validate_name
-from .records import Change, Delta, NewFace, Person
+from .records import NewFace
 
 SCHEMA_VERSION = 1
 FACE_COLS = "person_id, embedding, model, weights, source, file, sha256, box, prob, added, origin, change_id"

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
+from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
 from .sqlbase import SCHEMA_VERSION
 
@@ -41,7 +41,7 @@ MIGRATIONS: dict[int, str] = {}
 def _explain(exc: sqlite3.Error, path: Path) -> GalleryError:
     msg = str(exc)
     if "locked" in msg or "busy" in msg:
-        return GalleryError(f"the gallery {path} is locked by another process (a long change?); try again, or "
+        return GalleryUnavailable(f"the gallery {path} is locked by another process (a long change?); try again, or "
                             f"stop the process that holds it")
     if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
         return GalleryError(f"the gallery {path} is damaged ({msg}); restore it from a backup or move it away and "
