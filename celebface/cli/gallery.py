@@ -70,7 +70,7 @@ def _enrol_one(rec, name: str, photos: list[Path], replace: bool, main_face: boo
         return True
     click.echo(f"{report.name}: {report.change.summary} (change {report.change.id})")
     for s in report.skipped:
-        click.echo(f"  skipped {s.photo}: {s.reason}")
+        click.echo(f"  skipped {s}")
     if report.note:
         click.echo(f"  note: {report.note}")
     return True

@@ -78,6 +78,12 @@ def _main_embedding(x: Any, embedder: Optional[Any], label: str) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-8)
 
 
+def _label(x: Any, default: str) -> str:
+    from pathlib import Path
+
+    return Path(x).name if isinstance(x, (str, Path)) else default
+
+
 def compare(a: Union[Any, np.ndarray], b: Union[Any, np.ndarray], threshold: float = DEFAULT_THRESHOLD,
             embedder: Optional[Any] = None) -> Comparison:
     """Are the main faces of `a` and `b` the same person?
@@ -86,7 +92,7 @@ def compare(a: Union[Any, np.ndarray], b: Union[Any, np.ndarray], threshold: flo
     :param b: the same for the other face
     :param threshold: cosine similarity at or above which they count as the same person
     """
-    va = _main_embedding(a, embedder, str(a) if not isinstance(a, np.ndarray) else "the first embedding")
-    vb = _main_embedding(b, embedder, str(b) if not isinstance(b, np.ndarray) else "the second embedding")
+    va = _main_embedding(a, embedder, _label(a, "the first photo"))
+    vb = _main_embedding(b, embedder, _label(b, "the second photo"))
     sim = float(np.clip(va @ vb, -1.0, 1.0))
     return Comparison(sim >= threshold, round(sim, 4), round(float(np.sqrt(max(2 - 2 * sim, 0.0))), 4), threshold)

@@ -7,6 +7,7 @@ taken if it reaches the threshold; `main_face=True` takes the main (largest, mos
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -27,16 +28,22 @@ class Skipped:
 
 @dataclass
 class EnrolReport:
-    """What an enrolment did: the history row, faces added, and photos left out with the reason."""
+    """What an enrolment did (the fields of the service's EnrolResult), and its history row."""
     name: str
-    added: int
-    change: Optional[Change]
-    skipped: list[Skipped] = field(default_factory=list)
+    updated: bool  # the person was in the gallery already
+    photos: int
+    faces: int  # faces added
+    skipped: list[str] = field(default_factory=list)  # "photo: reason"
+    seconds: float = 0.0
+    date: str = ""
+    replaced: bool = False
+    change: Optional[Change] = None
     note: str = ""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "added": self.added, "change": self.change.to_dict() if self.change else None,
-                "skipped": [s.__dict__ for s in self.skipped], "note": self.note}
+        out = {k: getattr(self, k) for k in ("name", "updated", "photos", "faces", "skipped", "seconds", "date",
+                                             "replaced", "note")}
+        return {**out, "change": self.change.to_dict() if self.change else None}
 
 
 def _label_and_hash(src: ImageSource, i: int) -> tuple[str, str]:
@@ -101,17 +108,19 @@ def enrol(rec: Any, store: Any, name: str, photos: Sequence[ImageSource], replac
     :param replace: remove the person's earlier faces in the same change
     :param main_face: in photos with several faces, take the main one
     """
+    t0 = time.time()
     name = validate_name(name)
     if not photos:
         raise EnrollError(f"no photos given for {name}")
     known = _known_faces(store, name)
     faces, skipped = photo_faces(rec, photos, known, threshold, main_face)
+    reasons = [f"{s.photo}: {s.reason}" for s in skipped]
     if not faces:
-        reasons = "; ".join(f"{s.photo}: {s.reason}" for s in skipped)
         raise EnrollError(f"no usable face in the {len(photos)} photo(s) given for {name}, nothing was written: "
-                          f"{reasons}")
+                          + "; ".join(reasons))
     change = store.add(name, faces, who=who, replace=replace)
-    return EnrolReport(name, len(faces), change, skipped)
+    return EnrolReport(name, known is not None, len(photos), len(faces), reasons, round(time.time() - t0, 3),
+                       time.strftime("%Y-%m-%dT%H:%M:%S"), replace and known is not None, change)
 
 
 def _known_faces(store: Any, name: str) -> Optional[np.ndarray]:
