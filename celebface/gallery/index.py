@@ -5,6 +5,10 @@ refresh), so an enrolment costs O(faces changed), not a reload. Scores are cosin
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Optional
+
 import numpy as np
 
 from .records import Delta
@@ -52,7 +56,8 @@ class ExactIndex:
 
 
 class HnswIndex:
-    """usearch's HNSW graph (cosine), keyed by face id."""
+    """usearch's HNSW graph (cosine), keyed by face id; saved beside the gallery so that a large one is built once,
+    not by every process that opens it."""
     kind = "hnsw"
 
     def __init__(self, dim: int, connectivity: int = 16, expansion_add: int = 128, expansion_search: int = 64) -> None:
@@ -98,3 +103,35 @@ class HnswIndex:
             ids[i, :n], people[i, :n] = keys[i, :n], self.person_of[keys[i, :n]]
             sims[i, :n] = 1.0 - dist[i, :n]
         return ids, people, sims
+
+    def save(self, folder: Path, stamp: str) -> None:
+        """Write the graph and the face->person map into `folder`, each file replaced atomically; `stamp` says
+        which gallery and change id it reflects."""
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = f".tmp{os.getpid()}"
+        self.index.save(str(folder / f"graph.usearch{tag}"))
+        np.save(folder / f"people.npy{tag}.npy", self.person_of)
+        (folder / f"stamp{tag}").write_text(stamp)
+        (folder / "stamp").unlink(missing_ok=True)  # no stamp while the pair is half-replaced
+        os.replace(folder / f"graph.usearch{tag}", folder / "graph.usearch")
+        os.replace(folder / f"people.npy{tag}.npy", folder / "people.npy")
+        os.replace(folder / f"stamp{tag}", folder / "stamp")
+
+    @classmethod
+    def load(cls, folder: Path, gallery_id: str) -> Optional[tuple["HnswIndex", int]]:
+        """A saved index of this gallery and the change id it reflects, or None if there is none or it is foreign."""
+        try:
+            stamp = (folder / "stamp").read_text()
+            gid, change = stamp.rsplit(":", 1)
+            if gid != gallery_id:
+                return None
+            from usearch.index import Index
+
+            self = cls.__new__(cls)
+            self.dim = None  # set below from the graph
+            self.index = Index.restore(str(folder / "graph.usearch"))
+            self.person_of = np.load(folder / "people.npy")
+            self.dim = int(self.index.ndim)
+            return self, int(change)
+        except (OSError, ValueError, RuntimeError):
+            return None

@@ -23,6 +23,7 @@ from .index import ExactIndex, HnswIndex
 
 UNKNOWN = "unknown"
 HNSW_MIN = 50_000  # below this many faces exact search is as fast (bench/gallery.md)
+SAVE_MIN = 20_000  # HNSW indexes this large are saved beside the gallery for the next process
 TEMPERATURE = 0.05
 
 
@@ -86,8 +87,10 @@ class GalleryMatcher:
                     return False
                 if self.mode == "server":
                     self._names = self.store.names()
+                elif self._index is None:
+                    self._open_index(cid)
                 else:
-                    self._apply(self.store.changes_since(max(self._seen, 0)))
+                    self._apply(self.store.changes_since(self._seen))
                 self._seen = cid
                 self._maybe_calibrate()
             except GalleryError as exc:
@@ -97,6 +100,22 @@ class GalleryMatcher:
                 return False
             self.last_error = None
             return True
+
+    def _open_index(self, cid: int) -> None:
+        """First load: a saved HNSW index of this gallery plus what changed since, else a build from scratch
+        (saved afterwards when large, so the next process starts in seconds)."""
+        folder = self.store.index_dir() if self.mode in ("auto", "hnsw") else None
+        cached = HnswIndex.load(folder, self.store.gallery_id()) if folder is not None else None
+        if cached is not None and cached[1] <= cid:
+            self._index = cached[0]
+            self._apply(self.store.changes_since(cached[1]))
+            return
+        self._apply(self.store.changes_since(0))
+        if folder is not None and self._index.kind == "hnsw" and len(self._index) >= SAVE_MIN:
+            try:
+                self._index.save(folder, f"{self.store.gallery_id()}:{cid}")
+            except OSError:
+                pass  # a read-only model folder: every process builds its own
 
     def _apply(self, delta: Any) -> None:
         if self._index is None:

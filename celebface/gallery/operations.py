@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 from typing import Any, Optional, Sequence
 
@@ -195,6 +196,16 @@ class GalleryStore(SqlStore):
         vecs = self._vecs_out([r[2] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
         return Delta(now, ids, people, vecs, np.array([r[0] for r in removed], np.int64),
                      {int(k): v for k, v in names.items()})
+
+    def gallery_id(self) -> str:
+        """A random id given to the gallery when it was made."""
+        with self._tx(write=False) as cur:
+            row = self._one(cur, "SELECT value FROM meta WHERE key = 'gallery_id'")
+        return row[0] if row else ""
+
+    def index_dir(self) -> Optional[Path]:
+        """Where an in-process search index of this gallery may be saved (None: nowhere)."""
+        return None
 
     def names(self) -> dict[int, str]:
         """Person id -> name of every person."""

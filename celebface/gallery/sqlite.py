@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -80,8 +80,12 @@ class SQLiteStore(GalleryStore):
 
     def check_meta(self, cur: Any, version: int, migrations: dict[int, str]) -> None:
         """Write the schema version and backbone into a new gallery; migrate or refuse an existing one."""
+        import uuid
+
         meta = dict(self._x(cur, "SELECT key, value FROM meta").fetchall())
-        if not meta:
+        if "gallery_id" not in meta:  # names this gallery, for the search index saved beside it
+            self._x(cur, "INSERT INTO meta (key, value) VALUES ('gallery_id', ?)", (uuid.uuid4().hex,))
+        if "schema_version" not in meta:
             for k, v in (("schema_version", str(version)), ("backbone", self.backbone), ("dim", str(self.dim))):
                 self._x(cur, "INSERT INTO meta (key, value) VALUES (?, ?)", (k, v))
             return
@@ -115,6 +119,10 @@ class SQLiteStore(GalleryStore):
                 raise
             finally:
                 cur.close()
+
+    def index_dir(self) -> Optional[Path]:
+        """Where a large gallery's HNSW index is kept (beside the .db file)."""
+        return self.path.with_name(self.path.name + ".index")
 
     def _vec_in(self, v: np.ndarray) -> Any:
         return np.ascontiguousarray(v, "<f4").tobytes()

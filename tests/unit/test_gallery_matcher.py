@@ -87,3 +87,22 @@ def test_calibration_with_few_faces_is_not_trusted():
     vecs = np.concatenate([cluster(rng, rng.normal(size=DIM) / 11, 2) for _ in range(2)])
     cal = calibrate_gallery(np.array([1, 1, 2, 2]), vecs)
     assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "not reliable" in cal.note
+
+
+def test_a_saved_hnsw_index_is_reused_and_brought_up_to_date(world, tmp_path, monkeypatch):
+    import celebface.gallery.matcher as matcher_mod
+
+    store, centres, rng = world
+    monkeypatch.setattr(matcher_mod, "SAVE_MIN", 1)
+    GalleryMatcher(store, index="hnsw")
+    assert (tmp_path / "gallery.db.index" / "stamp").is_file()
+    store.forget("P4")
+    built = []
+    real_update = matcher_mod.HnswIndex.update
+    monkeypatch.setattr(matcher_mod.HnswIndex, "update", lambda self, d: built.append(len(d.added_ids))
+                        or real_update(self, d))
+    m = GalleryMatcher(store, index="hnsw")
+    assert built == [0]  # loaded from disk; only the forget (no additions) was applied
+    assert len(m) == 8 * 6 - 6
+    assert m.match(cluster(rng, centres["P4"], 1))[0].name != "P4"
+    assert m.match(cluster(rng, centres["P5"], 1))[0].name == "P5"
