@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--pg-sizes", default="10000,100000")
     ap.add_argument("--skip-fewshot", action="store_true")
+    ap.add_argument("--skip-enrol", action="store_true")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     pg_sizes = [int(s) for s in args.pg_sizes.split(",") if s]
@@ -87,6 +88,10 @@ def main() -> None:
             fs_lines, real = fewshot_section(tmp)
             lines += fs_lines
             _REAL[0] = real
+        if not args.skip_enrol:
+            from gallery_enrol import enrol_section
+
+            lines += enrol_section(tmp)
         lines += scale_section(tmp, sizes, pg_sizes, _REAL[0])
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT}")

@@ -52,3 +52,14 @@ def init_model(model_dir: Path, backbone: str = "dlib_face", gallery: Optional[s
     open_gallery(model_dir, gallery).close()  # fails early if PostgreSQL is unreachable
     save_bundle(bundle, model_dir)
     return model_dir
+
+
+def init(model_dir: Path, backbone: str = "dlib_face", gallery: Optional[str] = None, device: str = "auto"):
+    """`celebface.init(...)`: make an empty recogniser in `model_dir` and load it, ready for `rec.enroll`.
+
+    :param gallery: a postgresql:// URL to keep the people in instead of MODEL_DIR/gallery.db
+    """
+    from ..recognition.recognizer import load
+
+    init_model(model_dir, backbone, gallery)
+    return load(model_dir, device, gallery=gallery)
