@@ -25,8 +25,9 @@ REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dli
 
 
 def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_root: Path) -> list[dict]:
-    from celebface.prepare import PrepareOptions, prepare
-    from celebface.train import TrainOptions, train
+    from celebface.config import PrepareOptions, TrainOptions
+    from celebface.data.prepare import prepare
+    from celebface.training.train import train
 
     work = work_root / dataset
     t0 = time.time()
@@ -52,8 +53,9 @@ def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> 
     import celebface
     from PIL import Image
 
-    from celebface.prepare import PrepareOptions, prepare
-    from celebface.train import TrainOptions, train
+    from celebface.config import PrepareOptions, TrainOptions
+    from celebface.data.prepare import prepare
+    from celebface.training.train import train
 
     full = work_root / "sports5"  # prepared by run_one: its manifest has every photo's chosen face
     manifest = json.loads((full / "manifest.json").read_text())["photos"]
@@ -73,12 +75,12 @@ def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> 
         rec = celebface.load(model)
         crops = [Image.open(full / r["faces"][r["chosen"]]["crop"]) for r in manifest
                  if r["person"] == out and r["chosen"] is not None and not r["suspect"]]
-        res = rec.classify(rec.features(crops))
-        unknown = float(np.mean([x["name"] == "unknown" for x in res]))
+        res = rec.classify(rec.embed(crops))
+        unknown = float(np.mean([x.name == "unknown" for x in res]))
         ds = json.loads((work / "dataset.json").read_text())
         val = ds["splits"]["val"]
-        vres = rec.classify(rec.features([Image.open(work / it["file"]) for it in val]))
-        named = float(np.mean([x["name"] == ds["classes"][it["label"]] for x, it in zip(vres, val)]))
+        vres = rec.classify(rec.embed([Image.open(work / it["file"]) for it in val]))
+        named = float(np.mean([x.name == ds["classes"][it["label"]] for x, it in zip(vres, val)]))
         rows.append({"left_out": out, "faces": len(crops), "called_unknown": unknown,
                      "others_val_named_correctly": named, "threshold": rec.threshold})
         print(json.dumps(rows[-1]), flush=True)

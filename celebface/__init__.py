@@ -2,28 +2,32 @@
 
     import celebface
     rec = celebface.load("models/sports5")
-    rec.predict_image("photo.jpg")   # {"image": ..., "faces": [{"box", "name", "confidence", "top"}], "error": None}
+    rec.predict_image("photo.jpg")   # PhotoResult: .faces[i].box, .name, .confidence, .top; .model_dump()
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["load", "prepare", "train", "evaluate", "PrepareOptions", "TrainOptions"]
+__all__ = ["load", "prepare", "train", "evaluate", "PrepareOptions", "TrainOptions", "CelebfaceError"]
 
 if TYPE_CHECKING:
-    from .evaluate import evaluate
-    from .predict import load
-    from .prepare import PrepareOptions, prepare
-    from .train import TrainOptions, train
+    from .config import PrepareOptions, TrainOptions
+    from .data.prepare import prepare
+    from .errors import CelebfaceError
+    from .recognition.recognizer import load
+    from .training.evaluate import evaluate
+    from .training.train import train
+
+#: Where each public name lives; heavy modules (torch, MTCNN) are imported on first use, never at import.
+_WHERE = {"load": "recognition.recognizer", "prepare": "data.prepare", "PrepareOptions": "config",
+          "train": "training.train", "TrainOptions": "config", "evaluate": "training.evaluate",
+          "CelebfaceError": "errors"}
 
 
 def __getattr__(name: str):
-    # Heavy modules (torch, MTCNN) are imported on first use, never at `import celebface`.
     import importlib
 
-    where = {"load": "predict", "prepare": "prepare", "PrepareOptions": "prepare", "train": "train",
-             "TrainOptions": "train", "evaluate": "evaluate"}
-    if name in where:
-        return getattr(importlib.import_module(f".{where[name]}", __name__), name)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(name)

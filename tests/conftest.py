@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def photos(person: str) -> list[Path]:
-    from celebface.images import is_image_name
+    from celebface.io.images import is_image_name
 
     return sorted(p for p in (SPORTS5 / person).iterdir() if is_image_name(p))
 
@@ -48,7 +48,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def work_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from celebface.prepare import PrepareOptions, prepare
+    from celebface.config import PrepareOptions
+    from celebface.data.prepare import prepare
 
     work = tmp_path_factory.mktemp("work")
     prepare(data_dir, work, PrepareOptions(per_class=40), progress=False)
@@ -57,7 +58,8 @@ def work_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def lite0_model(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from celebface.train import TrainOptions, train
+    from celebface.config import TrainOptions
+    from celebface.training.train import train
 
     model = tmp_path_factory.mktemp("models") / "lite0"
     train(work_dir, model, TrainOptions(backbone="efficientnet_lite0", epochs1=20, epochs2=2), progress=False,
@@ -68,7 +70,8 @@ def lite0_model(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="session")
 def trained_model(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The face-embedding model (accurate, can enrol): what the server and browser tests use."""
-    from celebface.train import TrainOptions, train
+    from celebface.config import TrainOptions
+    from celebface.training.train import train
 
     model = tmp_path_factory.mktemp("models") / "dlib"
     train(work_dir, model, TrainOptions(backbone="dlib_face"), progress=False, log=lambda s: None)

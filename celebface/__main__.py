@@ -1,0 +1,3 @@
+from celebface.cli import main
+
+main()

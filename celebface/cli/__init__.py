@@ -1,0 +1,32 @@
+"""The `celebface` command. One module per command group registers its commands on `main`:
+data (prepare), training (train, evaluate, enroll), recognition (predict, backbones), service (serve)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+class OneLineErrors(click.Group):
+    """Usage errors (a bad option value, a missing argument) as one line naming the option, exit code 2."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            click.secho(f"error: {exc.format_message()}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="celebface")
+def main() -> None:
+    """celebface: learn people's faces from a folder of photos, then name the faces in new photos."""
+
+
+from . import data, recognition, service, training  # noqa: E402,F401  (each adds its commands to main)
+

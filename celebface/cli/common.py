@@ -1,0 +1,41 @@
+"""What every command shares: one-line errors, and the option types (click checks ranges and choices)."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from ..errors import CelebfaceError
+
+THREADS_HELP = "Torch threads (default: one per core); 1 is faster when other jobs share the CPU."
+#: Positive integers, probabilities, shares: click refuses anything else with one line naming the option.
+POS_INT = click.IntRange(min=1)
+SHARE = click.FloatRange(0.0, 1.0, max_open=True)
+PROB = click.FloatRange(0.0, 1.0, min_open=True, max_open=True)
+POS_FLOAT = click.FloatRange(min=0.0, min_open=True)
+DEVICE = click.Choice(["auto", "cpu", "cuda"])
+PORT = click.IntRange(0, 65535)
+
+
+def threads_option(fn: Callable) -> Callable:
+    return click.option("--threads", type=POS_INT, default=None, help=THREADS_HELP)(fn)
+
+
+def device_option(fn: Callable) -> Callable:
+    return click.option("--device", type=DEVICE, default="auto", show_default=True)(fn)
+
+
+def run_safely(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Errors a user can cause become one clear line and exit code 2, never a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except CelebfaceError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted; finished steps are kept and reused next time", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        click.secho(f"error: {exc.strerror or exc} ({exc.filename or ''})", fg="red", err=True)
+        sys.exit(2)

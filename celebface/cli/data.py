@@ -1,0 +1,63 @@
+"""`celebface prepare`: faces -> split -> balanced training set."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main
+from .common import POS_INT, PROB, SHARE, run_safely
+
+
+def _print_summary(s: dict, work_dir: Path) -> None:
+    click.echo(f"{s['photos']} photos: " + ", ".join(f"{v} {k}" for k, v in sorted(s["status"].items())))
+    for name, key in (("unreadable (skipped)", "unreadable"), ("no face (skipped)", "no_face"),
+                      ("likely mislabelled (left out; --keep-suspects keeps them)", "suspect")):
+        if s[key]:
+            click.echo(f"{len(s[key])} {name}:")
+            for item in s[key]:
+                click.echo("  " + (item if isinstance(item, str) else " ".join(f"{v}" for v in item.values())))
+    if s["picked_other_face"]:
+        click.echo(f"{len(s['picked_other_face'])} photos: another face than the main one matched the person")
+    click.echo(f"{'person':24} train   val  test")
+    for person, n in s["per_class"].items():
+        click.echo(f"{person:24} {n['train']:5} {n['val']:5} {n['test']:5}")
+    click.echo(f"wrote {work_dir}/manifest.json, split.json, dataset.json")
+
+
+@main.command()
+@click.argument("data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", "work_dir", required=True, type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
+              help="WORK_DIR to write.")
+@click.option("--per-class", type=POS_INT, default=400, show_default=True,
+              help="Training images per person after balancing.")
+@click.option("--val-share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+              show_default=True)
+@click.option("--test-share", type=SHARE, default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--margin", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Margin around the face box, share of its size.")
+@click.option("--size", type=click.IntRange(32, 1024), default=224, show_default=True,
+              help="Side of the saved face crops (pixels).")
+@click.option("--detect-size", type=click.IntRange(64, 4096), default=800, show_default=True,
+              help="Longest side photos are shrunk to for detection.")
+@click.option("--min-prob", type=PROB, default=0.90, show_default=True, help="Ignore faces the detector is less sure of.")
+@click.option("--pick", type=click.Choice(["embedding", "main"]), default="embedding", show_default=True,
+              help="In photos with several faces: the face matching the person's other photos, or the main face.")
+@click.option("--keep-suspects", is_flag=True, help="Keep photos whose face does not match the person's others.")
+@click.option("--fill", type=click.Choice(["nearest", "reflect", "constant"]), default="nearest", show_default=True)
+@click.option("--rotation", type=click.FloatRange(0, 180), default=20.0, show_default=True)
+@click.option("--shift", type=click.FloatRange(0, 1), default=0.1, show_default=True)
+@click.option("--shear", type=click.FloatRange(0, 45), default=10.0, show_default=True)
+@click.option("--zoom", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
+@click.option("--no-flip", is_flag=True)
+@click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")
+@click.option("--quiet", is_flag=True)
+def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, **kw) -> None:
+    """Faces from DATA_DIR/<Person>/<photos> -> split -> balanced training set in WORK_DIR."""
+    from ..config import PrepareOptions
+    from ..data.prepare import prepare as run
+
+    opts = PrepareOptions(flip=not no_flip, **kw)
+    index = run_safely(run, data_dir, work_dir, opts, progress=not quiet)
+    _print_summary(index["summary"], work_dir)

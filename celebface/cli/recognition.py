@@ -1,0 +1,72 @@
+"""`celebface predict` and `backbones`: naming faces with a model."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import main
+from .common import device_option, run_safely, threads_option
+
+
+def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
+    from ..errors import ConfigError
+
+    if annotate_dir is None:
+        return
+    if annotate_dir.exists() and not annotate_dir.is_dir():
+        raise ConfigError(f"--annotate {annotate_dir} is a file; give a folder for the annotated copies")
+    annotate_dir.mkdir(parents=True, exist_ok=True)
+    import os
+
+    if not os.access(annotate_dir, os.W_OK):
+        raise ConfigError(f"--annotate {annotate_dir} is not writable; give a folder you can write to")
+
+
+def _echo_result(result, as_json: bool) -> None:
+    if as_json:
+        click.echo(result.to_json())
+    elif result.error:
+        click.echo(f"{result.image}: error: {result.error}")
+    elif not result.faces:
+        click.echo(f"{result.image}: no face")
+    else:
+        click.echo(f"{result.image}: " + ", ".join(f"{f.name} ({f.confidence:.2f})" for f in result.faces))
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per photo.")
+@click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path), help="Write annotated copies here.")
+@click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,
+              help="Override the bundle's 'unknown' threshold (on the model's score scale).")
+@device_option
+@threads_option
+def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
+            threshold: Optional[float], device: str, threads: Optional[int]) -> None:
+    """Name every face in the photos (files or folders)."""
+    from ..io.fileio import save_image
+    from ..io.sources import expand_paths
+    from ..recognition.annotate import annotate
+    from ..recognition.recognizer import load
+    from ..runtime import set_threads
+
+    set_threads(threads)
+    run_safely(_check_annotate_dir, annotate_dir)
+    rec = run_safely(load, model_dir, device, threshold)
+    for result, img in rec.predict_many_with_images(expand_paths(paths)):
+        _echo_result(result, as_json)
+        if annotate_dir and img is not None:
+            dst = annotate_dir / f"{Path(result.image).stem}.annotated.jpg"
+            run_safely(save_image, annotate(img, result), dst, 90)
+
+
+@main.command()
+def backbones() -> None:
+    """List the backbones and where their weights come from."""
+    from ..faces.backbones import REGISTRY
+
+    for spec in REGISTRY.values():
+        click.echo(f"{spec.name:20} {spec.description}")

@@ -1,0 +1,47 @@
+"""`celebface serve`: the web page and REST API."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import main
+from .common import POS_FLOAT, PORT, run_safely, threads_option
+
+TOKEN_ENV = "CELEBFACE_TOKEN"
+
+
+def read_token(token_file: Optional[Path]) -> Optional[str]:
+    """The API token from --token-file, else the CELEBFACE_TOKEN environment variable (never from argv: `ps`
+    shows every process's arguments to every user)."""
+    if token_file is not None:
+        token = token_file.read_text(encoding="utf-8").strip()
+        if not token:
+            raise click.BadParameter(f"{token_file} is empty", param_hint="--token-file")
+        return token
+    return os.environ.get(TOKEN_ENV) or None
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=PORT, default=8000, show_default=True)
+@click.option("--token", default=None, help=f"Require 'Authorization: Bearer TOKEN' on every API call. Visible in "
+              f"`ps`: prefer --token-file or the {TOKEN_ENV} environment variable.")
+@click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Read the token from this file.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="Host names the server answers to (default: loopback names, plus --host); repeatable.")
+@click.option("--max-upload-mb", type=POS_FLOAT, default=10.0, show_default=True)
+@threads_option
+def serve(model_dir: Path, host: str, port: int, token: Optional[str], token_file: Optional[Path],
+          allowed_hosts: tuple[str, ...], max_upload_mb: float, threads: Optional[int]) -> None:
+    """Web page and REST API on http://HOST:PORT/ (API docs at /docs)."""
+    from ..runtime import set_threads
+    from ..service.server import run
+
+    set_threads(threads)
+    token = token or read_token(token_file)
+    run_safely(run, model_dir, host, port, token, max_upload_mb, list(allowed_hosts))

@@ -1,0 +1,89 @@
+"""`celebface train`, `evaluate` and `enroll`: making and changing models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main
+from .common import POS_FLOAT, POS_INT, device_option, run_safely, threads_option
+
+
+@main.command()
+@click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", "model_dir", required=True, type=click.Path(path_type=Path), help="MODEL_DIR to write "
+              "(a new or empty folder, or a celebface model: it is replaced safely, earlier versions kept).")
+@click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "dlib_face"]),
+              default="efficientnet_lite0", show_default=True)
+@click.option("--weights", default="imagenet", show_default=True,
+              help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")
+@click.option("--unfreeze", type=click.IntRange(min=0), default=None, help="Backbone stages fine-tuned in stage 2.")
+@click.option("--no-stage2", is_flag=True, help="Stop after stage 1 (frozen backbone).")
+@click.option("--epochs1", type=POS_INT, default=40, show_default=True)
+@click.option("--epochs2", type=POS_INT, default=12, show_default=True)
+@click.option("--lr1", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True)
+@click.option("--lr2", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True,
+              help="Learning rate of the unfrozen backbone stages (the head gets 5x).")
+@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--patience", type=POS_INT, default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@device_option
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast for the backbone; auto = bf16 on CPUs with AVX512-BF16/AMX and bf16 GPUs.")
+@threads_option
+@click.option("--quiet", is_flag=True)
+def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, **kw) -> None:
+    """Two-stage transfer learning on WORK_DIR; writes the model bundle to MODEL_DIR."""
+    from ..config import TrainOptions
+    from ..training.report import table
+    from ..training.train import train as run
+
+    opts = TrainOptions(stage2=not no_stage2, **kw)
+    bundle = run_safely(run, work_dir, model_dir, opts, progress=not quiet)
+    click.echo(table(bundle.metrics))
+    click.echo(f"wrote {model_dir} (version {bundle.version})")
+
+
+def _print_per_class(rep: dict) -> None:
+    click.echo(f"\n{'person':24} precision recall    f1  support")
+    for name, r in rep.items():
+        if name in ("accuracy", "macro avg", "weighted avg"):
+            continue
+        click.echo(f"{name:24} {r['precision']:9.3f} {r['recall']:6.3f} {r['f1-score']:6.3f} {int(r['support']):8d}")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@device_option
+@click.option("--quiet", is_flag=True)
+def evaluate(model_dir: Path, work_dir: Path, device: str, quiet: bool) -> None:
+    """Figures of MODEL_DIR on WORK_DIR's validation photos; writes MODEL_DIR/metrics.json and plots."""
+    from ..training.evaluate import evaluate as run
+    from ..training.report import table
+
+    metrics = run_safely(run, model_dir, work_dir, device, progress=not quiet)
+    click.echo(table(metrics))
+    _print_per_class(metrics["val_report"]["per_class"])
+    click.echo(f"wrote {model_dir}/metrics.json, confusion_matrix.png, learning_curves.png")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--replace", is_flag=True, help="Replace the person's stored faces instead of adding to them.")
+@device_option
+def enroll(model_dir: Path, photos: tuple[Path, ...], name: str, replace: bool, device: str) -> None:
+    """Add a person, or photos of one, from a few photos (folders or files), without retraining the backbone."""
+    from ..io.sources import expand_paths
+    from ..recognition.recognizer import load
+    from ..training.enroll import enroll as run
+
+    rec = run_safely(load, model_dir, device)
+    s = run_safely(run, rec, name, expand_paths(photos), replace=replace)
+    verb = "replaced" if s.replaced else "updated" if s.updated else "added"
+    click.echo(f"{verb} {name} from {s.faces} face(s) in {s.photos} photo(s) "
+               f"in {s.seconds:.1f}s; the model now knows {len(rec.classes)} people")
+    for skipped in s.skipped:
+        click.echo(f"  skipped {skipped}")

@@ -1,0 +1,124 @@
+"""Every option and default in one place: detection, preparation, training."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+#: Detection runs on a copy whose longer side is at most this many pixels; crops come from the original.
+DETECT_SIZE = 800
+#: Faces the detector is less sure of than this are ignored.
+MIN_PROB = 0.90
+#: Relative margin added on each side of the face box before cropping.
+MARGIN = 0.2
+#: Side of the saved square face crops, in pixels.
+CROP_SIZE = 224
+#: Photos above this many pixels are refused (decompression bombs, absurd sizes).
+MAX_PIXELS = 80_000_000
+#: The name given to faces below the open-set threshold.
+UNKNOWN = "unknown"
+
+FILL_MODES = ("nearest", "reflect", "constant")
+PICK_MODES = ("embedding", "main")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """How faces are found and cropped; part of every cache key."""
+
+    margin: float = MARGIN
+    size: int = CROP_SIZE
+    detect_size: int = DETECT_SIZE
+    min_prob: float = MIN_PROB
+
+    def key(self) -> str:
+        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}"
+
+
+@dataclass
+class PrepareOptions:
+    margin: float = MARGIN
+    size: int = CROP_SIZE
+    detect_size: int = DETECT_SIZE
+    min_prob: float = MIN_PROB
+    pick: str = "embedding"  # "embedding" (match the person's other photos) or "main" (main face only)
+    keep_suspects: bool = False
+    val_share: float = 0.2
+    test_share: float = 0.0
+    per_class: int = 400
+    seed: int = 0
+    rotation: float = 20.0
+    shift: float = 0.1
+    shear: float = 10.0
+    zoom: float = 0.1
+    flip: bool = True
+    fill: str = "nearest"
+    workers: Optional[int] = None
+
+    @property
+    def extract(self) -> ExtractSettings:
+        return ExtractSettings(self.margin, self.size, self.detect_size, self.min_prob)
+
+    def check(self) -> None:
+        """Raise DataError for values no run can use (the CLI's click types already catch most)."""
+        from .errors import DataError
+
+        problems = []
+        if self.pick not in PICK_MODES:
+            problems.append(f"--pick must be one of {', '.join(PICK_MODES)}, not {self.pick!r}")
+        if self.fill not in FILL_MODES:
+            problems.append(f"--fill must be one of {', '.join(FILL_MODES)}, not {self.fill!r}")
+        if self.per_class < 1:
+            problems.append("--per-class must be at least 1")
+        if not 0 <= self.margin <= 1:
+            problems.append("--margin is a share of the face box and must be between 0 and 1")
+        if self.size < 32 or self.detect_size < 64:
+            problems.append("--size must be at least 32 and --detect-size at least 64 pixels")
+        if not 0 < self.min_prob < 1:
+            problems.append("--min-prob must be between 0 and 1")
+        if self.workers is not None and self.workers < 1:
+            problems.append("--workers must be at least 1")
+        if problems:
+            raise DataError("; ".join(problems))
+
+
+@dataclass
+class TrainOptions:
+    backbone: str = "efficientnet_lite0"
+    weights: str = "imagenet"  # "imagenet", a file path, or "none"
+    unfreeze: Optional[int] = None  # backbone stages fine-tuned in stage 2 (None: the backbone's default)
+    stage2: bool = True
+    epochs1: int = 40
+    epochs2: int = 12
+    lr1: float = 1e-3
+    lr2: float = 1e-3
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    patience: int = 5
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
+    threads: Optional[int] = None
+
+    def check(self) -> None:
+        """Raise ConfigError for values that would train a broken model (the CLI checks these too)."""
+        from .errors import ConfigError
+
+        problems = []
+        if self.precision not in PRECISIONS:
+            problems.append(f"--precision must be one of {', '.join(PRECISIONS)}")
+        for name in ("epochs1", "epochs2", "patience"):
+            if getattr(self, name) < 1:
+                problems.append(f"--{name} must be at least 1")
+        if self.batch_size < 2:
+            problems.append("--batch-size must be at least 2 (batch norm needs two samples)")
+        for name in ("lr1", "lr2"):
+            v = getattr(self, name)
+            if not (0 < v <= 1):
+                problems.append(f"--{name} must be in (0, 1]")
+        if self.weight_decay < 0:
+            problems.append("weight decay must be >= 0")
+        if self.threads is not None and self.threads < 1:
+            problems.append("--threads must be at least 1")
+        if problems:
+            raise ConfigError("; ".join(problems))

@@ -1,0 +1,133 @@
+"""Step 1 of `prepare`: find the faces in every photo of DATA_DIR/<Person>/ and save square crops.
+
+Runs in worker processes (one MTCNN each), streams one JSON line per photo to WORK_DIR/manifest.jsonl as it
+goes, and reuses the lines of photos already done with the same settings when run again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from ..config import ExtractSettings
+from ..errors import ImageError
+from ..faces.align import crop_face
+from ..faces.detect import FaceDetector, order_faces
+from ..io.fileio import atomic_open, save_image
+from ..io.images import load_image
+from ..io.sources import PhotoJob
+from .manifest import read_records
+
+#: At most this many faces of one photo are kept as candidates for the person's face.
+MAX_CANDIDATES = 4
+
+
+def photo_id(job: PhotoJob) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(job.file).stem)[:40]
+    return f"{stem}_{hashlib.sha1(job.file.encode()).hexdigest()[:8]}"
+
+
+_detector: Optional[FaceDetector] = None
+
+
+def _init_worker(settings: ExtractSettings, threads: int) -> None:
+    import torch
+
+    global _detector
+    torch.set_num_threads(threads)
+    _detector = FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob)
+
+
+def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> dict:
+    job, work_dir, settings = args
+    rec = {"file": job.file, "person": job.person, "bytes": job.bytes, "mtime_ns": job.mtime_ns,
+           "settings": settings.key(), "status": "ok", "error": None, "width": None, "height": None,
+           "faces": [], "chosen": None, "chosen_by": None, "suspect": False}
+    try:
+        img = load_image(job.path)
+    except ImageError as exc:
+        rec.update(status="unreadable", error=str(exc))
+        return rec
+    rec["width"], rec["height"] = img.size
+    assert _detector is not None
+    try:
+        faces = order_faces(_detector.detect(img), img.size)
+    except Exception as exc:  # a detector failure on one odd photo must not stop the run
+        rec.update(status="unreadable", error=f"face detection failed: {type(exc).__name__}: {exc}")
+        return rec
+    if not faces:
+        rec["status"] = "no_face"
+        return rec
+    rec["status"] = "ok" if len(faces) == 1 else "several_faces"
+    pid = photo_id(job)
+    for k, face in enumerate(faces[:MAX_CANDIDATES]):
+        crop_rel = f"faces/{job.person}/{pid}_f{k}.jpg"
+        save_image(crop_face(img, face.box, settings.margin, settings.size), Path(work_dir) / crop_rel)
+        d = face.to_dict()
+        d["crop"] = crop_rel
+        rec["faces"].append(d)
+    rec["n_faces"] = len(faces)
+    rec["chosen"], rec["chosen_by"] = 0, "main_face"
+    return rec
+
+
+def _reusable(rec: dict, job: PhotoJob, settings: ExtractSettings, work_dir: Path) -> bool:
+    return (rec.get("bytes") == job.bytes and rec.get("mtime_ns") == job.mtime_ns
+            and rec.get("settings") == settings.key()
+            and all((work_dir / f["crop"]).exists() for f in rec.get("faces", [])))
+
+
+def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSettings = ExtractSettings(),
+                  workers: Optional[int] = None, progress: bool = True) -> list[dict]:
+    """Detect and crop the faces of every photo; returns one record per photo in `jobs` order."""
+    from tqdm import tqdm
+
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log_path = work_dir / "manifest.jsonl"
+    old = read_records(log_path)
+    done = {j.file: old[j.file] for j in jobs if j.file in old and _reusable(old[j.file], j, settings, work_dir)}
+    todo = [j for j in jobs if j.file not in done]
+    # Rewrite the log with only what is reused, then append new lines as photos finish.
+    with atomic_open(log_path) as f:
+        for rec in done.values():
+            f.write(json.dumps(rec) + "\n")
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    bar = tqdm(total=len(todo), unit="photo", desc="faces", disable=not progress or not todo,
+               dynamic_ncols=True)
+    bar.set_postfix(reused=len(done))
+    args = [(j, str(work_dir), settings) for j in todo]
+    with open(log_path, "a", encoding="utf-8") as log:
+        for rec in _run(args, workers):
+            done[rec["file"]] = rec
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            bar.update(1)
+    bar.close()
+    return [done[j.file] for j in jobs]
+
+
+def _run(args: list, workers: int) -> Iterable[dict]:
+    if not args:
+        return iter(())
+    if workers == 1:
+        return _run_here(args)
+    return _run_pool(args, workers)
+
+
+def _run_here(args: list) -> Iterator[dict]:
+    import torch
+
+    _init_worker(args[0][2], torch.get_num_threads())
+    for a in args:
+        yield _extract_one(a)
+
+
+def _run_pool(args: list, workers: int) -> Iterator[dict]:
+    ctx = mp.get_context("spawn")  # safe beside an already-threaded torch in the parent
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(args[0][2], 1)) as pool:
+        yield from pool.imap_unordered(_extract_one, args, chunksize=1)

@@ -1,0 +1,67 @@
+"""Face detection with MTCNN (facenet-pytorch): all faces of a photo, and which one is the main face."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from ..config import DETECT_SIZE, MIN_PROB
+from ..types import Face
+
+class FaceDetector:
+    """MTCNN from facenet-pytorch (weights ship inside the package: nothing is downloaded).
+
+    Detects on a downscaled copy of large photos and maps boxes back to the original.
+    """
+
+    def __init__(self, detect_size: int = DETECT_SIZE, min_prob: float = MIN_PROB,
+                 min_face_size: int = 20, device: str = "cpu") -> None:
+        from facenet_pytorch import MTCNN  # heavy import, only when a detector is made
+
+        self.detect_size = detect_size
+        self.min_prob = min_prob
+        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=device)
+
+    def detect(self, img: Image.Image) -> list[Face]:
+        """All faces in an RGB photo, most likely first, as boxes in the photo's own pixels."""
+        scale = min(1.0, self.detect_size / max(img.size))
+        small = img if scale >= 1.0 else img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR)
+        if min(small.size) < 12:
+            return []
+        boxes, probs, points = self.mtcnn.detect(small, landmarks=True)
+        if boxes is None:
+            return []
+        faces = []
+        for box, prob, pts in zip(boxes, probs, points):
+            if prob is None or prob < self.min_prob:
+                continue
+            faces.append(Face(box=[float(v) / scale for v in box], prob=float(prob),
+                              landmarks=[[float(x) / scale, float(y) / scale] for x, y in pts]))
+        faces.sort(key=lambda f: -f.prob)
+        return faces
+
+
+def main_face_index(faces: list[Face], image_size: tuple[int, int]) -> Optional[int]:
+    """Index of the photo's main face: large, confident and near the centre (not simply the first box)."""
+    if not faces:
+        return None
+    w, h = image_size
+    diag = float(np.hypot(w, h)) or 1.0
+
+    def score(f: Face) -> float:
+        cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
+        off_centre = np.hypot(cx - w / 2, cy - h / 2) / (diag / 2)  # 0 at centre, 1 in a corner
+        return np.sqrt(f.area) * f.prob * (1.0 - 0.5 * off_centre)
+
+    return int(max(range(len(faces)), key=lambda i: score(faces[i])))
+
+
+def order_faces(faces: list[Face], image_size: tuple[int, int]) -> list[Face]:
+    """Faces sorted main face first, then by decreasing size."""
+    if not faces:
+        return []
+    main = main_face_index(faces, image_size)
+    rest = sorted((f for i, f in enumerate(faces) if i != main), key=lambda f: -f.area)
+    return [faces[main]] + rest

@@ -1,0 +1,97 @@
+"""dlib's 128-d face descriptor (ResNet), on faces aligned with dlib's 5-point landmark model.
+
+Weights come from the PyPI package `face-recognition-models` (found with importlib, never downloaded).
+Crops are the square face crops made by align.crop_face, whose face box is known (face_box_in_crop).
+"""
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..config import MARGIN
+from ..errors import ModelFilesMissing
+from .align import face_box_in_crop
+
+EMBED_DIM = 128
+
+
+def dlib_models_dir() -> Path:
+    """The models/ folder of the installed `face-recognition-models` package (its __init__ is not imported)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFilesMissing("dlib face models not installed: run `pip install face-recognition-models==0.3.0`")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+class DlibEmbedder:
+    """Aligns each face crop with 5 landmarks and returns dlib's 128-d descriptor (unit length)."""
+
+    def __init__(self, margin: float = MARGIN) -> None:
+        import dlib
+
+        d = dlib_models_dir()
+        self._dlib = dlib
+        self.shape = dlib.shape_predictor(str(d / "shape_predictor_5_face_landmarks.dat"))
+        self.net = dlib.face_recognition_model_v1(str(d / "dlib_face_recognition_resnet_model_v1.dat"))
+        self.margin = margin
+
+    def chip(self, crop: Image.Image) -> np.ndarray:
+        """The 150x150 aligned face chip dlib's network expects."""
+        arr = np.ascontiguousarray(np.asarray(crop.convert("RGB")))
+        x1, y1, x2, y2 = face_box_in_crop(self.margin, crop.width)
+        shape = self.shape(arr, self._dlib.rectangle(x1, y1, x2, y2))
+        return self._dlib.get_face_chip(arr, shape, size=150, padding=0.25)
+
+    def embed(self, crops: Sequence[Image.Image]) -> np.ndarray:
+        """(N, 128) float32 unit vectors for N face crops."""
+        if not crops:
+            return np.zeros((0, EMBED_DIM), np.float32)
+        chips = [self.chip(c) for c in crops]
+        vecs = np.asarray(self.net.compute_face_descriptor(chips), dtype=np.float32).reshape(-1, EMBED_DIM)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
+
+
+_worker: Optional[DlibEmbedder] = None
+
+
+def _init(margin: float) -> None:
+    global _worker
+    _worker = DlibEmbedder(margin)
+
+
+def _embed_files(paths: list[str]) -> np.ndarray:
+    assert _worker is not None
+    return _worker.embed([Image.open(p).convert("RGB") for p in paths])
+
+
+def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: Optional[int] = None,
+                progress: bool = False, desc: str = "dlib embeddings") -> np.ndarray:
+    """Embed saved face crops, spread over worker processes (dlib's CPU network runs on one core)."""
+    from tqdm import tqdm
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        return np.zeros((0, EMBED_DIM), np.float32)
+    chunk = 16
+    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
+    bar = tqdm(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
+    out = []
+    if workers == 1:
+        _init(margin)
+        for c in chunks:
+            out.append(_embed_files(c))
+            bar.update(len(c))
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(margin,)) as pool:
+            for res, c in zip(pool.imap(_embed_files, chunks), chunks):
+                out.append(res)
+                bar.update(len(c))
+    bar.close()
+    return np.concatenate(out)

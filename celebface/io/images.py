@@ -1,0 +1,81 @@
+"""Reading photos safely: any format Pillow knows, EXIF orientation, alpha, odd modes, size limits."""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..config import MAX_PIXELS
+from ..errors import ImageError
+
+ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pjpeg", ".pjp"}
+
+
+def is_image_name(path: Union[str, os.PathLike]) -> bool:
+    """True for file names that look like photos (hidden files and other suffixes are skipped)."""
+    p = Path(path)
+    return not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Return an RGB copy: EXIF orientation applied, alpha composited on white, CMYK/grayscale/palette converted."""
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # broken EXIF must not cost the photo
+        pass
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    if img.mode == "I;16" or img.mode == "I":
+        arr = np.asarray(img, dtype=np.float64)
+        top = arr.max() or 1.0
+        img = Image.fromarray((arr * (255.0 / top)).astype(np.uint8))
+    return img.convert("RGB")
+
+
+def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open a photo from a path, bytes, PIL image or HxWx3 uint8 array as an RGB PIL image.
+
+    Raises ImageError (never anything else) with a message a user can act on.
+    """
+    if isinstance(source, Image.Image):
+        return to_rgb(source)
+    if isinstance(source, np.ndarray):
+        if source.ndim == 2:
+            source = np.stack([source] * 3, axis=-1)
+        if source.ndim != 3 or source.shape[2] not in (3, 4):
+            raise ImageError(f"array of shape {source.shape} is not an image (need HxWx3 uint8)")
+        return to_rgb(Image.fromarray(source.astype(np.uint8)))
+    name = "uploaded photo" if isinstance(source, (bytes, bytearray)) else str(source)
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageError(f"{name}: {w}x{h} pixels is more than the {max_pixels:,} allowed", "too_large")
+                img.draft("RGB", (w, h))
+                img.load()
+                return to_rgb(img)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{name}: refused as a decompression bomb ({exc})", "too_large") from None
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image Pillow can read") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError(f"{name}: unreadable or truncated image ({exc})") from None
+    except Exception as exc:  # any decoder failure is the photo's fault, not ours
+        raise ImageError(f"{name}: unreadable image ({type(exc).__name__}: {exc})") from None

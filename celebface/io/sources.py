@@ -1,0 +1,90 @@
+"""Listing the photos a command is given: files and folders, or a DATA_DIR laid out <Person>/<photos>."""
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..config import UNKNOWN
+from ..errors import DataError
+from .images import is_image_name
+
+#: The longest person name accepted (folder names and enrolment names alike).
+MAX_NAME_CHARS = 200
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """One photo of DATA_DIR: its path relative to DATA_DIR, the person (folder), size and mtime."""
+
+    file: str
+    person: str
+    path: str  # absolute
+    bytes: int
+    mtime_ns: int
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a person's name, or None if it can."""
+    if not name or not name.strip():
+        return "it is empty"
+    if name != name.strip():
+        return "it starts or ends with spaces"
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        return "it contains control characters"
+    if "/" in name or "\\" in name or name in (".", ".."):
+        return "it contains a path separator or is '.' or '..'"
+    if name.lower() == UNKNOWN:
+        return f"'{UNKNOWN}' is what celebface calls faces it does not know"
+    if len(name) > MAX_NAME_CHARS:
+        return f"it is longer than {MAX_NAME_CHARS} characters"
+    return None
+
+
+def expand_paths(paths: Iterable[os.PathLike]) -> list[Path]:
+    """Files as given, folders as every photo below them (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and is_image_name(f))
+        else:
+            out.append(p)
+    return out
+
+
+def _person_dirs(data_dir: Path) -> list[Path]:
+    """DATA_DIR's person folders; a folder linking back into DATA_DIR (or above it) is refused, not followed."""
+    root = data_dir.resolve()
+    dirs = []
+    for p in sorted(data_dir.iterdir()):
+        if not p.is_dir() or p.name.startswith("."):
+            continue
+        target = p.resolve()
+        if target == root or target in root.parents or (p.is_symlink() and root in target.parents):
+            raise DataError(f"{p} links to {target}, which is DATA_DIR itself, above it or inside it; "
+                            f"remove the link (each person needs a folder of their own photos)")
+        problem = name_problem(p.name)
+        if problem:
+            raise DataError(f"folder {p.name!r} cannot be a person's name: {problem}; rename the folder")
+        dirs.append(p)
+    return dirs
+
+
+def list_photos(data_dir: Path) -> list[PhotoJob]:
+    """Every photo in DATA_DIR/<Person>/ (sorted), or a DataError saying what the layout must be."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir} is not a folder. Give a folder with one sub-folder of photos per person.")
+    jobs = []
+    for person_dir in _person_dirs(data_dir):
+        for path in sorted(person_dir.rglob("*")):
+            if path.is_file() and is_image_name(path):
+                st = path.stat()
+                jobs.append(PhotoJob(str(path.relative_to(data_dir)), person_dir.name, str(path.resolve()),
+                                     st.st_size, st.st_mtime_ns))
+    if not jobs:
+        raise DataError(f"no photos found under {data_dir}/<Person_Name>/. Put each person's photos "
+                        f"(jpg, png, webp, ...) in a sub-folder named after them.")
+    return jobs

@@ -1,0 +1,154 @@
+"""Naming the faces in new photos with a trained bundle: detect -> crop -> embed -> match, each a method."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError
+from ..faces.align import crop_face
+from ..faces.backbones import get_spec
+from ..faces.detect import FaceDetector, order_faces
+from ..io.images import ImageSource, load_image
+from ..runtime import resolve_device
+from ..types import Face, FaceResult, Match, PhotoResult
+from .bundle import Bundle, load_bundle
+from .matchers import HeadMatcher, Matcher
+
+
+class Recognizer:
+    """A loaded model: detector + embedder + matcher, ready to name faces. Safe to share between threads:
+    each stage has its own lock, so one request's detection runs beside another's embedding, and the matcher
+    is swapped in one assignment when people change."""
+
+    def __init__(self, model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> None:
+        """
+        :param model_dir: a folder made by `celebface train` (or `init`)
+        :param device: "auto", "cpu" or "cuda"
+        :param threshold: overrides the bundle's calibrated "unknown" threshold (on the model's score scale)
+        """
+        self.model_dir = Path(model_dir)
+        self.device = resolve_device(device)
+        self.bundle: Bundle = load_bundle(self.model_dir)
+        cfg = self.bundle.config
+        self.spec = get_spec(cfg["backbone"])
+        pp = cfg["preprocessing"]
+        self.margin, self.crop_size = float(pp["margin"]), int(pp["crop_size"])
+        self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
+                                     device=self.device)
+        self.matcher: Matcher = HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
+        self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
+        self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
+        self._face_embedder = None  # dlib, made on first use for models with another backbone
+
+    @property
+    def classes(self) -> list[str]:
+        return self.matcher.classes
+
+    @property
+    def threshold(self) -> float:
+        return self.matcher.threshold
+
+    @property
+    def can_enroll(self) -> bool:
+        """Fixed embedding backbones learn a new person from a few photos without retraining the backbone."""
+        return not self.spec.fine_tunable
+
+    def use_bundle(self, bundle: Bundle) -> None:
+        """Switch to a bundle with the same backbone but other people (after enrolment): only the matcher changes."""
+        matcher = HeadMatcher.from_bundle(bundle, self.spec.open_set_score, None, self.device)
+        self.bundle, self.matcher = bundle, matcher
+
+    def info(self) -> dict:
+        cfg = self.bundle.config
+        return {"backbone": cfg["backbone"], "classes": self.classes, "threshold": self.threshold,
+                "score": cfg.get("score"), "can_enroll": self.can_enroll, "device": self.device,
+                "val_accuracy": self.bundle.metrics.get("val_accuracy")}
+
+    def detect(self, img: Image.Image) -> list[Face]:
+        """The photo's faces, main face first."""
+        with self._detect_lock:
+            return order_faces(self.detector.detect(img), img.size)
+
+    def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
+        """Square crops of the faces, as the model was trained on."""
+        return [crop_face(img, f.box, self.margin, self.crop_size) for f in faces]
+
+    def face_crops(self, img: Image.Image) -> tuple[list[Face], list[Image.Image]]:
+        """The photo's faces, main face first, and their crops."""
+        faces = self.detect(img)
+        return faces, self.crop(img, faces)
+
+    def embed(self, crops: Sequence[Image.Image]) -> np.ndarray:
+        """The backbone's features (N, D) of face crops."""
+        with self._embed_lock:
+            return self.embedder.embed(crops)
+
+    def face_embeddings(self, img: Image.Image) -> tuple[list[Face], np.ndarray]:
+        """The photo's faces and their dlib 128-d face embeddings (unit length), whatever the model's backbone."""
+        from ..faces.embedders import DlibEmbedder
+
+        faces, crops = self.face_crops(img)
+        with self._embed_lock:
+            if isinstance(self.embedder, DlibEmbedder):
+                return faces, self.embedder.embed(crops)
+            if self._face_embedder is None:
+                self._face_embedder = DlibEmbedder(self.margin)
+            return faces, self._face_embedder.embed(crops)
+
+    def classify(self, feats: np.ndarray) -> list[Match]:
+        """What the matcher says of each feature row."""
+        return self.matcher.match(feats)
+
+    def predict_pil(self, img: Image.Image, name: str = "image") -> PhotoResult:
+        """All faces of one decoded RGB photo, main face first."""
+        faces, crops = self.face_crops(img)
+        matches = self.classify(self.embed(crops))
+        return PhotoResult(image=name, width=img.width, height=img.height, faces=[
+            FaceResult(box=[round(v, 1) for v in f.box], detector_prob=round(f.prob, 4), name=m.name,
+                       confidence=m.confidence, score=m.score, top=m.top) for f, m in zip(faces, matches)])
+
+    def predict_image(self, source: ImageSource, name: Optional[str] = None) -> PhotoResult:
+        """Like predict_pil, from a path, bytes or array; an unreadable photo gives an `error`, never raises."""
+        label = name if name is not None else (str(source) if isinstance(source, (str, Path)) else "image")
+        try:
+            img = load_image(source)
+        except ImageError as exc:
+            return PhotoResult(image=label, error=str(exc))
+        return self.predict_pil(img, label)
+
+    def predict_many(self, sources: Iterable[ImageSource]) -> Iterator[PhotoResult]:
+        """One result per photo, in order; photos are decoded in a background thread while faces are named."""
+        for result, _ in self.predict_many_with_images(sources):
+            yield result
+
+    def predict_many_with_images(self, sources: Iterable[ImageSource]
+                                 ) -> Iterator[tuple[PhotoResult, Optional[Image.Image]]]:
+        """Like predict_many, with each decoded photo (None when unreadable), e.g. to draw on it."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def decode(src: ImageSource):
+            try:
+                return src, load_image(src), None
+            except ImageError as exc:
+                return src, None, str(exc)
+
+        with ThreadPoolExecutor(1) as pool:
+            for src, img, err in pool.map(decode, sources):
+                if img is None:
+                    yield PhotoResult(image=str(src), error=err), None
+                else:
+                    yield self.predict_pil(img, str(src)), img
+
+
+def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> Recognizer:
+    """Load a trained model folder: `celebface.load("models/sports5").predict_image("photo.jpg")`.
+
+    :param model_dir: a folder made by `celebface train`
+    :param device: "auto", "cpu" or "cuda"
+    :param threshold: overrides the bundle's "unknown" threshold
+    """
+    return Recognizer(Path(model_dir), device, threshold)

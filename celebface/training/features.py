@@ -1,0 +1,64 @@
+"""What training learns from: each image's features, computed once (the frozen part of a CNN, or a fixed
+face-embedding network) and cached in WORK_DIR/cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from ..config import TrainOptions
+from ..faces.backbones import BackboneSpec, CNNBackbone, build_backbone
+from ..faces.features import frozen_activations
+from .cache import cache_key, cached_tensor, save_cached_tensor
+from .data import TrainData
+from .loop import predict_logits
+
+
+@dataclass
+class Features:
+    """acts: what stage 2 trains on (frozen activations; the embeddings for fixed networks);
+    pooled: what stage 1 and the gallery use; backbone: the CNN to fine-tune (None for fixed networks)."""
+
+    acts: torch.Tensor
+    pooled: torch.Tensor
+    backbone: Optional[CNNBackbone]
+    weights_used: str
+
+
+def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, device: str, progress: bool,
+                     log: Callable[[str], None]) -> Features:
+    if spec.fine_tunable:
+        return _cnn_features(spec, data, opts, device, progress, log)
+    return _fixed_features(spec, data, progress)
+
+
+def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Features:
+    """A fixed embedding network: its embeddings, cached by file (dlib_face's cache is shared with prepare)."""
+    from ..data.embedding_cache import cached_embeddings
+
+    emb = torch.from_numpy(np.asarray(cached_embeddings(data.work_dir, data.files, progress,
+                                                        desc="face embeddings")))
+    return Features(emb, emb, None, spec.weights.source)
+
+
+def _cnn_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, device: str, progress: bool,
+                  log: Callable[[str], None]) -> Features:
+    """The frozen stages' activations, cached under a key of the backbone, weights, cut, precision and files."""
+    backbone, weights_used = build_backbone(spec.name, opts.weights, opts.unfreeze)
+    log(f"backbone {spec.name}: {weights_used}; precision {opts.precision} on {device}")
+    stats = [(data.work_dir / f).stat() for f in data.files]
+    sizes = [(f, st.st_size, st.st_mtime_ns) for f, st in zip(data.files, stats)]
+    key = cache_key(spec.name, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
+    cache_path = data.work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"
+    acts = cached_tensor(cache_path, key)
+    if acts is None:
+        acts = frozen_activations(backbone, spec, [data.work_dir / f for f in data.files], device=device,
+                                  precision=opts.precision, progress=progress)
+        save_cached_tensor(cache_path, key, acts)
+    else:
+        log(f"reusing cached frozen-layer activations ({cache_path.name})")
+    backbone.eval().to(device)
+    pooled = predict_logits(backbone.tunable, acts, device=device, precision=opts.precision)
+    return Features(acts, pooled, backbone, weights_used)

@@ -1,0 +1,26 @@
+"""What stage 2 trains: the unfrozen backbone stages on cached activations, then the head."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..faces.backbones import CNNBackbone
+
+
+class TunableNet(nn.Module):
+    """What stage 2 trains: the unfrozen backbone stages on cached activations, then the head."""
+
+    def __init__(self, backbone: CNNBackbone, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone.to(memory_format=torch.channels_last)
+        self.head = head
+
+    def forward(self, activations: torch.Tensor) -> torch.Tensor:
+        x = activations.float().contiguous(memory_format=torch.channels_last)
+        return self.head(self.backbone.tunable(x))
+
+    def train(self, mode: bool = True) -> "TunableNet":
+        super().train(mode)
+        if mode:
+            self.backbone.set_tunable_train()
+        return self

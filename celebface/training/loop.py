@@ -1,0 +1,122 @@
+"""The training loop, in torchvision's reference shape: `train_one_epoch`, `evaluate`, and `fit` around them
+(AdamW, ReduceLROnPlateau on validation loss, early stopping that restores the best weights)."""
+from __future__ import annotations
+
+import copy
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..runtime import autocast
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How one `fit` runs; every field has the meaning of the CLI option of the same name."""
+
+    epochs: int
+    lr: float = 1e-3
+    patience: int = 5
+    batch_size: int = 64
+    seed: int = 0
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    desc: str = "train"
+    progress: bool = False
+    device: str = "cpu"
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs and labels of one split."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def predict_logits(net: Callable, X: torch.Tensor, batch_size: int = 256, device: str = "cpu",
+                   precision: str = "fp32") -> torch.Tensor:
+    """The network's outputs for X, in batches, as float32 on the CPU."""
+    out = []
+    for i in range(0, len(X), batch_size):
+        with autocast(device, precision):
+            out.append(net(X[i:i + batch_size].to(device)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Module, data: Split,
+                    cfg: FitConfig, gen: torch.Generator, epoch: int) -> tuple[float, float]:
+    """One pass over the shuffled training data; returns (mean loss, accuracy)."""
+    from tqdm import tqdm
+
+    net.train()
+    perm = torch.randperm(len(data.X), generator=gen)
+    tot_loss, tot_ok, seen = 0.0, 0, 0
+    bar = tqdm(range(0, len(perm), cfg.batch_size), desc=f"{cfg.desc} epoch {epoch}", leave=False,
+               disable=not cfg.progress, dynamic_ncols=True, unit="batch")
+    for i in bar:
+        idx = perm[i:i + cfg.batch_size]
+        if len(idx) < 2:  # BatchNorm needs two samples
+            continue
+        xb, yb = data.X[idx].to(cfg.device), data.y[idx].to(cfg.device)
+        with autocast(cfg.device, cfg.precision):
+            logits = net(xb)
+        loss = loss_fn(logits.float(), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        tot_loss += float(loss.detach()) * len(idx)
+        tot_ok += int((logits.argmax(1) == yb).sum())
+        seen += len(idx)
+        bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}")
+    return tot_loss / max(seen, 1), tot_ok / max(seen, 1)
+
+
+def evaluate(net: nn.Module, data: Split, cfg: FitConfig) -> tuple[float, float]:
+    """(loss, accuracy) of the network in eval mode on one split."""
+    net.eval()
+    logits = predict_logits(net, data.X, device=cfg.device, precision=cfg.precision)
+    return float(nn.functional.cross_entropy(logits, data.y)), float((logits.argmax(1) == data.y).float().mean())
+
+
+def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg: FitConfig) -> list[dict]:
+    """Train `net` in place; returns the per-epoch history. The best weights (lowest val loss) are restored."""
+    from tqdm import tqdm
+
+    opt = torch.optim.AdamW(param_groups, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3,
+                                                       patience=max(1, cfg.patience // 2))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    best_loss, best_state, bad, history = math.inf, copy.deepcopy(net.state_dict()), 0, []
+    for epoch in range(1, cfg.epochs + 1):
+        loss, acc = train_one_epoch(net, opt, loss_fn, train, cfg, gen, epoch)
+        val_loss, val_acc = evaluate(net, val, cfg)
+        history.append({"epoch": epoch, "train_loss": loss, "train_acc": acc, "val_loss": val_loss,
+                        "val_acc": val_acc, "lr": opt.param_groups[0]["lr"]})
+        if cfg.progress:
+            tqdm.write(f"{cfg.desc} epoch {epoch}: loss {loss:.4f} acc {acc:.4f} | val loss {val_loss:.4f} "
+                       f"val acc {val_acc:.4f}")
+        sched.step(val_loss)
+        if val_loss < best_loss - 1e-4:
+            best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                break
+    net.load_state_dict(best_state)
+    net.eval()
+    return history

@@ -1,0 +1,152 @@
+"""`celebface train`: two-stage transfer learning on a prepared WORK_DIR, written as a model bundle.
+
+Stage 1 trains the design's head (Dense 256 ReLU, Dropout 0.5) on the frozen backbone's pooled features.
+Stage 2 fine-tunes the deeper backbone stages with a regularised head, a lower learning rate,
+ReduceLROnPlateau and early stopping that restores the best weights. The frozen part runs once per image.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..config import TrainOptions
+from ..faces.backbones import get_spec
+from ..recognition.bundle import Bundle, save_bundle
+from ..recognition.heads import make_head
+from ..runtime import resolve_device, resolve_precision, set_threads
+from .data import TrainData, load_data
+from .features import Features, compute_features
+from .loop import FitConfig, Split, fit, predict_logits, seed_everything
+from .report import calibrate_open_set, stage_report
+from .heads import TunableNet
+
+
+def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), progress: bool = True,
+          log: Callable[[str], None] = print) -> Bundle:
+    """Train on WORK_DIR (made by `prepare`) and write the bundle to MODEL_DIR; returns the bundle.
+
+    :param work_dir: a folder made by `celebface prepare`
+    :param model_dir: where the model goes (a new folder, or an existing celebface model, replaced safely)
+    :param opts: the training options (see TrainOptions)
+    """
+    t_start = time.time()
+    opts.check()
+    spec = get_spec(opts.backbone)
+    device = resolve_device(opts.device)
+    opts = replace(opts, precision=resolve_precision(opts.precision, device))
+    set_threads(opts.threads)
+    from ..recognition.bundle import check_writable
+
+    check_writable(Path(model_dir))  # refuse a folder that is not a model before hours of work
+    seed_everything(opts.seed)
+    data = load_data(Path(work_dir))
+    t0 = time.time()
+    feats = compute_features(spec, data, opts, device, progress, log)
+    features_s = time.time() - t0
+    stage1, head1 = train_stage1(feats, data, opts, device, progress)
+    log(_stage_line("stage 1", stage1))
+    metrics: dict = {"backbone": spec.name, "weights": feats.weights_used, "stage1": stage1}
+    final_head, head_kind = head1, "design"
+    if feats.backbone is None:
+        metrics["stage2"] = {"skipped": f"{spec.name} is a fixed network: there are no layers to fine-tune, so "
+                                        f"the stage-1 model is final"}
+    elif not opts.stage2 or feats.backbone.depth == 0:
+        metrics["stage2"] = {"skipped": "fine-tuning turned off (--no-stage2 or --unfreeze 0)"}
+    else:
+        stage2, final_head = train_stage2(feats, data, opts, device, progress)
+        log(_stage_line("stage 2", stage2))
+        metrics["stage2"], head_kind = stage2, "finetune"
+        feats.pooled = predict_logits(feats.backbone.tunable, feats.acts, device=device, precision=opts.precision)
+    _final_figures(metrics, stage1)
+    bundle = _assemble(spec, data, feats, final_head, head_kind, metrics, opts, log)
+    metrics["timings"] = {"features_s": round(features_s, 2), "total_s": round(time.time() - t_start, 2)}
+    save_bundle(bundle, Path(model_dir))
+    return bundle
+
+
+def _stage_line(name: str, rep: dict) -> str:
+    return (f"{name}: train acc {rep['train_accuracy']:.4f}  val acc {rep['val_accuracy']:.4f}  "
+            f"val macro-F1 {rep['val_macro_f1']:.4f}  ({rep['epochs']} epochs, {rep['seconds']:.1f}s)")
+
+
+def _parts(X: torch.Tensor, data: TrainData) -> dict[str, Split]:
+    return {s: Split(X[data.rows[s]], data.labels[s]) for s in ("train", "val", "test") if len(data.rows[s])}
+
+
+def train_stage1(feats: Features, data: TrainData, opts: TrainOptions, device: str,
+                 progress: bool) -> tuple[dict, torch.nn.Module]:
+    """The design's head on the frozen backbone's pooled features."""
+    t0 = time.time()
+    seed_everything(opts.seed)
+    head = make_head("design", feats.pooled.shape[1], len(data.classes)).to(device)
+    parts = _parts(feats.pooled, data)
+    cfg = FitConfig(opts.epochs1, opts.lr1, opts.patience, opts.batch_size, opts.seed, opts.weight_decay,
+                    desc="stage 1", progress=progress, device=device)
+    history = fit(head, parts["train"], parts["val"], [{"params": head.parameters(), "lr": opts.lr1}], cfg)
+    return stage_report(head, parts, history, device, "fp32", time.time() - t0), head
+
+
+def train_stage2(feats: Features, data: TrainData, opts: TrainOptions, device: str,
+                 progress: bool) -> tuple[dict, torch.nn.Module]:
+    """Fine-tune the deeper backbone stages on cached activations with a regularised head."""
+    assert feats.backbone is not None
+    t0 = time.time()
+    seed_everything(opts.seed + 1)
+    head = make_head("finetune", feats.pooled.shape[1], len(data.classes)).to(device)
+    pooled = _parts(feats.pooled, data)
+    # Warm the new head up on the (still frozen) pooled features: cheap, and keeps early gradients sane.
+    warm = FitConfig(8, opts.lr1, 3, opts.batch_size, opts.seed, opts.weight_decay, device=device)
+    fit(head, pooled["train"], pooled["val"], [{"params": head.parameters(), "lr": opts.lr1}], warm)
+    net = TunableNet(feats.backbone, head).to(device)
+    acts = _parts(feats.acts, data)
+    groups = [{"params": feats.backbone.tunable_parameters(), "lr": opts.lr2},
+              {"params": head.parameters(), "lr": opts.lr2 * 5}]
+    cfg = FitConfig(opts.epochs2, opts.lr2, opts.patience, opts.batch_size, opts.seed, opts.weight_decay * 10,
+                    label_smoothing=0.1, desc="stage 2", progress=progress, device=device, precision=opts.precision)
+    history = fit(net, acts["train"], acts["val"], groups, cfg)
+    rep = stage_report(net, acts, history, device, opts.precision, time.time() - t0)
+    rep["unfrozen_stages"] = feats.backbone.depth
+    return rep, head
+
+
+def _final_figures(metrics: dict, stage1: dict) -> None:
+    final = metrics["stage2"] if "history" in metrics["stage2"] else stage1
+    for k in ("train_accuracy", "val_accuracy", "val_macro_f1"):
+        metrics[k] = final[k]
+    metrics["val_weighted_f1"] = final["val"]["weighted_f1"]
+    metrics["final_stage"] = 2 if final is not stage1 else 1
+
+
+def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, head_kind: str, metrics: dict,
+              opts: TrainOptions, log: Callable[[str], None]) -> Bundle:
+    """The bundle: weights, the training faces' features (gallery), the calibrated threshold, the config."""
+    head.eval()
+    train_items = data.splits["train"]
+    keep = [i for i, it in enumerate(train_items) if not spec.fine_tunable or not it["augmented"]]
+    gallery = feats.pooled[data.rows["train"][keep]].numpy()
+    gallery_labels = data.labels["train"][keep].numpy()
+    openset = calibrate_open_set(spec, head, feats.pooled[data.rows["val"]], data.labels["val"].numpy(),
+                                 gallery, gallery_labels)
+    metrics["open_set"] = openset
+    log(f"unknown threshold ({openset['score']}): {openset['threshold']:.4f}  known accepted "
+        f"{openset['known_accept_rate']:.3f}, simulated unknown rejected {openset['unknown_reject_rate']:.3f}")
+    metrics["options"] = asdict(opts)
+    state = {f"head.{k}": v for k, v in head.state_dict().items()}
+    if feats.backbone is not None:
+        state.update({f"backbone.{k}": v for k, v in feats.backbone.state_dict().items()})
+    prep = data.options
+    config = {
+        "classes": data.classes, "backbone": spec.name,
+        "backbone_depth": feats.backbone.depth if feats.backbone else 0,
+        "head": head_kind, "feature_dim": int(feats.pooled.shape[1]), "weights": feats.weights_used,
+        "preprocessing": {"input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
+                          "margin": prep.get("margin", 0.2), "crop_size": prep.get("size", 224),
+                          "detect_size": prep.get("detect_size", 800), "min_prob": prep.get("min_prob", 0.9)},
+        "threshold": openset["threshold"], "score": openset["score"], "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "train_options": asdict(opts),
+    }
+    return Bundle(config, state, gallery, gallery_labels, metrics)

@@ -1,0 +1,169 @@
+"""Training, evaluation, the bundle, prediction, "unknown" people and enrolment, on real photos."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import celebface
+from celebface.errors import WeightsError
+from celebface.faces.backbones import build_backbone
+from celebface.recognition.bundle import load_bundle, save_bundle
+from conftest import EXTRAS, HELD_OUT, PEOPLE, photos
+
+CLI = [sys.executable, "-m", "celebface.cli"]
+
+
+def test_two_stage_training_metrics(lite0_model: Path) -> None:
+    m = json.loads((lite0_model / "current" / "metrics.json").read_text())
+    for key in ("train_accuracy", "val_accuracy", "val_macro_f1"):
+        assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0
+    assert m["stage1"]["history"] and m["stage2"]["history"]
+    assert m["stage2"]["unfrozen_stages"] == 2
+    assert m["val_accuracy"] >= 0.6  # 3 people, 16 photos each, 9 for validation: above chance (0.33)
+    cfg = json.loads((lite0_model / "current" / "config.json").read_text())
+    assert cfg["classes"] == sorted(PEOPLE) and cfg["backbone"] == "efficientnet_lite0"
+    assert (lite0_model / "current" / "model.safetensors").is_file()
+
+
+def test_embedding_backbone_has_no_fake_stage2(trained_model: Path) -> None:
+    m = json.loads((trained_model / "current" / "metrics.json").read_text())
+    assert "skipped" in m["stage2"] and m["final_stage"] == 1
+    assert m["val_accuracy"] >= 0.85
+    assert 0 < m["open_set"]["threshold"] < 1 and m["open_set"]["unknown_reject_rate"] is not None
+
+
+def test_evaluate_writes_report_and_plots(lite0_model: Path, work_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    shutil.copytree(lite0_model, model)
+    out = subprocess.run(CLI + ["evaluate", str(model), str(work_dir), "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    m = json.loads((model / "current" / "metrics.json").read_text())
+    assert "design stage 2" in out.stdout and f"{100 * m['val_accuracy']:6.2f}%" in out.stdout
+    rep = m["val_report"]
+    assert set(PEOPLE) <= set(rep["per_class"]) and len(rep["confusion_matrix"]) == len(PEOPLE)
+    assert abs(m["val_accuracy"] - m["stage2"]["val_accuracy"]) < 1e-6  # same figures from the bundle as in training
+    assert (model / "current" / "confusion_matrix.png").stat().st_size > 1000
+    assert (model / "current" / "learning_curves.png").stat().st_size > 1000
+
+
+def test_bundle_round_trips_and_predicts_the_same(lite0_model: Path, tmp_path: Path) -> None:
+    photo = photos("Roger_Federer")[-1]
+    a = celebface.load(lite0_model).predict_image(photo)
+    save_bundle(load_bundle(lite0_model), tmp_path / "copy")
+    b = celebface.load(tmp_path / "copy").predict_image(photo)
+    assert a.faces and [f.top for f in a.faces] == [f.top for f in b.faces]
+    assert [f.box for f in a.faces] == [f.box for f in b.faces]
+
+
+def test_failed_save_keeps_the_old_bundle(lite0_model: Path, tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "m"
+    shutil.copytree(lite0_model, target)
+    before = (target / "current" / "model.safetensors").read_bytes()
+    bundle = load_bundle(target)
+    import celebface.recognition.bundle as bmod
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bmod, "write_json", boom)
+    with pytest.raises(OSError):
+        save_bundle(bundle, target)
+    assert (target / "current" / "model.safetensors").read_bytes() == before
+    assert not list((target / "versions").glob(".new.*"))
+
+
+def test_predict_cli_json_group_noface_and_unreadable(trained_model: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not really a jpeg")
+    group = EXTRAS / "group_photos" / "group 1.jpg"
+    cat = EXTRAS / "no_face" / "cat.jpg"
+    out = subprocess.run(CLI + ["predict", str(trained_model), str(group), str(cat), str(bad), "--json",
+                                "--annotate", str(tmp_path / "ann")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["image"] for r in rows] == [str(group), str(cat), str(bad)]
+    assert len(rows[0]["faces"]) >= 3 and rows[0]["error"] is None
+    for f in rows[0]["faces"]:
+        assert len(f["box"]) == 4 and isinstance(f["name"], str) and 0 <= f["confidence"] <= 1
+        assert len(f["top"]) == 3 and f["top"][0][1] >= f["top"][1][1]
+    assert rows[1]["faces"] == [] and rows[1]["error"] is None
+    assert rows[2]["faces"] == [] and "not an image" in rows[2]["error"]
+    assert (tmp_path / "ann" / "group 1.annotated.jpg").stat().st_size > 1000
+
+
+def test_known_people_are_named(trained_model: Path) -> None:
+    rec = celebface.load(trained_model)
+    named = []
+    for person in PEOPLE:
+        for p in photos(person)[-3:]:  # photos not in the training subset
+            r = rec.predict_image(p)
+            if r.faces:
+                named.append(r.faces[0].name == person or any(f.name == person for f in r.faces))
+    assert len(named) >= 7 and np.mean(named) >= 0.7
+
+
+def test_held_out_person_is_unknown_then_enrolled(trained_model: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    shutil.copytree(trained_model, model)
+    rec = celebface.load(model)
+    maria = photos(HELD_OUT)
+    results = [rec.predict_image(p) for p in maria[:12]]
+    main_faces = [r.faces[0] for r in results if r.faces]
+    unknown = np.mean([f.name == "unknown" for f in main_faces])
+    assert len(main_faces) >= 8 and unknown >= 0.7, [f.name for f in main_faces]
+    assert all(f.top[0][0] in PEOPLE for f in main_faces)  # the best guess is still reported
+
+    out = subprocess.run(CLI + ["enroll", str(model), *map(str, maria[12:20]), "--name", HELD_OUT],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "added Maria_Sharapova" in out.stdout
+    rec2 = celebface.load(model)
+    assert HELD_OUT in rec2.classes
+    again = [rec2.predict_image(p).faces for p in maria[:12]]
+    hits = [any(f.name == HELD_OUT for f in faces) for faces in again if faces]
+    assert np.mean(hits) >= 0.7
+    # the people it knew before are still named
+    r = rec2.predict_image(photos("Roger_Federer")[-1])
+    assert any(f.name == "Roger_Federer" for f in r.faces)
+
+
+def test_enrol_refused_for_fine_tuned_cnn(lite0_model: Path) -> None:
+    out = subprocess.run(CLI + ["enroll", str(lite0_model), str(photos(HELD_OUT)[0]), "--name", "X"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "dlib_face" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_densenet121_weights_offline_rules(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("CELEBFACE_OFFLINE", "1")
+    with pytest.raises(WeightsError) as exc:
+        build_backbone("densenet121")
+    msg = str(exc.value)
+    assert "--weights PATH" in msg and "densenet121-a639ec97.pth" in msg
+    from torchvision.models import densenet121
+
+    ref = densenet121(weights=None).state_dict()
+    torch.save(ref, tmp_path / "dn.pth")
+    bb, used = build_backbone("densenet121", str(tmp_path / "dn.pth"))
+    assert str(tmp_path / "dn.pth") in used
+    assert torch.equal(bb.stages[0][0].weight, ref["features.conv0.weight"])
+    assert torch.equal(bb.stages[4][0].denselayer16.conv2.weight, ref["features.denseblock4.denselayer16.conv2.weight"])
+    _, used = build_backbone("densenet121", "none")
+    assert "random" in used
+
+
+def test_cli_user_errors_are_one_line(tmp_path: Path) -> None:
+    for args in (["prepare", str(tmp_path / "missing"), "--out", str(tmp_path / "w")],
+                 ["train", str(tmp_path), "--out", str(tmp_path / "m")],
+                 ["predict", str(tmp_path), "x.jpg"],
+                 ["train", str(tmp_path), "--out", str(tmp_path / "m"), "--backbone", "nope"]):
+        out = subprocess.run(CLI + args, capture_output=True, text=True)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
