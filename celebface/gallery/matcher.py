@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
+from ..config import UNKNOWN
 from ..errors import GalleryError
+from ..types import Match
 from .calibrate import MAX_FACES, Calibration, calibrate_gallery
 from .index import ExactIndex, HnswIndex
 
-UNKNOWN = "unknown"
 HNSW_MIN = 50_000  # below this many faces exact search is as fast (bench/gallery.md)
 SAVE_MIN = 20_000  # HNSW indexes this large are saved beside the gallery for the next process
 TEMPERATURE = 0.05
-
-
-@dataclass
-class Match:
-    name: str
-    confidence: float
-    score: float
-    top: list = field(default_factory=list)  # [[name, score], ...] best people first
 
 
 class GalleryMatcher:
@@ -168,7 +160,7 @@ class GalleryMatcher:
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         scores = np.array([s for _, s in ranked])
         weights = np.exp((scores - scores[0]) / TEMPERATURE)
-        top = [[self._names[pid], round(float(s), 4)] for pid, s in ranked[:3]]
+        top = [(self._names[pid], round(float(s), 4)) for pid, s in ranked[:3]]
         score = float(scores[0])
         name = self._names[ranked[0][0]] if score >= self.threshold else UNKNOWN
         return Match(name, round(float(weights[0] / weights.sum()), 4), round(score, 4), top)

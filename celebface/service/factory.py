@@ -53,8 +53,12 @@ def run_workers(model_dir: Path, host: str, port: int, workers: int, token: Opti
     os.environ[ENV_UPLOAD] = str(max_upload_mb)
     if token:
         os.environ[ENV_TOKEN] = token
-    if allowed_hosts:
-        os.environ[ENV_HOSTS] = ",".join(allowed_hosts)
+    from .guard import LOOPBACK_HOSTS
+
+    hosts = list(allowed_hosts or LOOPBACK_HOSTS)
+    if host not in ("0.0.0.0", "::") and host.lower() not in hosts:
+        hosts.append(host.lower())
+    os.environ[ENV_HOSTS] = ",".join(hosts)
     if threads:
         os.environ[ENV_THREADS] = str(threads)
     print(f"celebface: {workers} workers on http://{host}:{port}/ sharing the gallery of {model_dir}", flush=True)

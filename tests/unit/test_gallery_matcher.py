@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from celebface.gallery.calibrate import DEFAULT_THRESHOLD, calibrate_gallery
-from celebface.gallery.matcher import UNKNOWN, GalleryMatcher
+from celebface.config import UNKNOWN
+from celebface.gallery.matcher import GalleryMatcher
 from celebface.gallery.records import NewFace
 from celebface.gallery.sqlite import SQLiteStore
 
@@ -79,7 +80,7 @@ def test_match_reports_scores_on_the_cosine_scale(world):
     store, centres, rng = world
     r = GalleryMatcher(store).match(cluster(rng, centres["P2"], 1))[0]
     assert r.name == "P2" and -1.0 <= r.score <= 1.0 and 0.0 < r.confidence <= 1.0
-    assert r.top[0] == ["P2", r.score] and len(r.top) >= 2 and r.top[1][1] < r.score
+    assert r.top[0] == ("P2", r.score) and len(r.top) >= 2 and r.top[1][1] < r.score
 
 
 def test_calibration_with_few_faces_is_not_trusted():
