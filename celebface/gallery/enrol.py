@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import EnrollError, ImageError
 from ..io.images import ImageSource, load_image
+from .calibrate import DEFAULT_THRESHOLD
 from .names import validate_name
 from .records import Change, NewFace
 
@@ -74,7 +75,7 @@ def _pick(faces: list, embs: np.ndarray, known: Optional[np.ndarray], threshold:
 
 
 def photo_faces(rec: Any, photos: Sequence[ImageSource], known: Optional[np.ndarray] = None,
-                threshold: float = 0.82, main_face: bool = False) -> tuple[list[NewFace], list[Skipped]]:
+                threshold: float = DEFAULT_THRESHOLD, main_face: bool = False) -> tuple[list[NewFace], list[Skipped]]:
     """One NewFace per usable photo (decoded one at a time) and the photos left out.
 
     :param rec: a Recognizer (its detector and rec.face_embeddings)
@@ -100,7 +101,7 @@ def photo_faces(rec: Any, photos: Sequence[ImageSource], known: Optional[np.ndar
 
 
 def enrol(rec: Any, store: Any, name: str, photos: Sequence[ImageSource], replace: bool = False,
-          main_face: bool = False, who: Optional[str] = None, threshold: float = 0.82) -> EnrolReport:
+          main_face: bool = False, who: Optional[str] = None, threshold: float = DEFAULT_THRESHOLD) -> EnrolReport:
     """Add `name`'s faces from `photos` to the gallery in one change (nothing is written if no photo is usable).
 
     :param rec: a loaded Recognizer

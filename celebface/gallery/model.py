@@ -46,11 +46,12 @@ def init_model(model_dir: Path, backbone: str = "dlib_face", gallery: Optional[s
         what = "a celebface model" if is_model_dir(model_dir) else "not empty"
         raise GalleryError(f"{model_dir} is {what}; give a new folder to `celebface init`")
     bundle = empty_bundle(backbone)
-    model_dir.mkdir(parents=True, exist_ok=True)
+    if gallery:
+        open_gallery(model_dir, gallery).close()  # fails before anything is written if PostgreSQL is unreachable
+    save_bundle(bundle, model_dir)
     if gallery:
         save_gallery_url(model_dir, gallery)
-    open_gallery(model_dir, gallery).close()  # fails early if PostgreSQL is unreachable
-    save_bundle(bundle, model_dir)
+    open_gallery(model_dir, gallery).close()
     return model_dir
 
 
