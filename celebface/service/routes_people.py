@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from fastapi import APIRouter, Body, File, HTTPException, UploadFile
+from fastapi import APIRouter, Body, File, HTTPException, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from ..errors import CelebfaceError, GalleryUnavailable
@@ -57,7 +57,6 @@ def _who(request_host: Optional[str]) -> str:
 
 def people_routes(ctx: Any, auth: list) -> APIRouter:
     """The router; `ctx` is the app's ServiceContext (rec with .gallery, limits), `auth` its token check."""
-    from fastapi import Request
 
     router = APIRouter(dependencies=auth)
 

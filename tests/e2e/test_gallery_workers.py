@@ -25,9 +25,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = None) -> dict:
+def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = None, payload: dict = None) -> dict:
     boundary = uuid.uuid4().hex
-    body = b""
+    body = json.dumps(payload).encode() if payload is not None else b""
     for f in files:
         body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{f.name}\"\r\n"
                  f"Content-Type: image/jpeg\r\n\r\n").encode() + f.read_bytes() + b"\r\n"
@@ -35,6 +35,7 @@ def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = 
         body += f"--{boundary}--\r\n".encode()
     req = urllib.request.Request(url, data=body or None, method=method, headers={
         "Connection": "close", **({"Content-Type": f"multipart/form-data; boundary={boundary}"} if files else {}),
+        **({"Content-Type": "application/json"} if payload is not None else {}),
         **(headers or {})})
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read())
@@ -78,6 +79,22 @@ def test_an_enrolment_reaches_every_worker_within_2_s(server):
     call(server + "/api/people/Madonna", "DELETE", headers=auth)
     time.sleep(2.0)
     assert all("Madonna" not in seen for seen in people_seen(server))
+
+
+def test_rename_history_and_undo_over_rest(server):
+    auth = {"Authorization": "Bearer t0ken"}
+    call(server + "/api/undo", "POST", headers=auth)  # brings back the person forgotten above
+    time.sleep(2.0)  # every worker polls the gallery at most 1 s apart
+    people = call(server + "/api/people", headers=auth)["people"]
+    assert people, "undo restored nobody"
+    old = people[0]
+    call(server + f"/api/people/{old}", "PATCH", headers=auth, payload={"name": "Renamed Person"})
+    assert call(server + "/api/people/Renamed%20Person", headers=auth)["faces"] >= 1
+    hist = call(server + "/api/history", headers=auth)
+    assert [h["action"] for h in hist[:2]] == ["rename", "undo"] and hist[0]["who"].startswith("api")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        call(server + "/api/people/Nobody", headers=auth)
+    assert info.value.code == 404
 
 
 def test_changes_need_the_token(server):
