@@ -68,7 +68,9 @@ def _enrol_one(rec, name: str, photos: list[Path], replace: bool, main_face: boo
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return True
-    click.echo(f"{report.name}: {report.change.summary} (change {report.change.id})")
+    verb = "replaced" if report.replaced else "updated" if report.updated else "added"
+    click.echo(f"{verb} {report.name} from {report.faces} face(s) in {report.photos} photo(s) in "
+               f"{report.seconds:.1f}s (change {report.change.id}; `celebface undo` takes it back)")
     for s in report.skipped:
         click.echo(f"  skipped {s}")
     if report.note:

@@ -51,9 +51,9 @@ class GalleryMatcher:
 
     @property
     def classes(self) -> list[str]:
-        """The names of everyone in the gallery (as of the last refresh)."""
+        """The names of everyone in the gallery (as of the last refresh), in the order they were added."""
         self.refresh()
-        return sorted(self._names.values())
+        return [name for _, name in sorted(self._names.items())]
 
     @property
     def threshold(self) -> float:

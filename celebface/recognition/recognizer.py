@@ -53,6 +53,8 @@ class Recognizer:
             from ..gallery.matcher import GalleryMatcher
             from .matchers import check_threshold
 
+            if threshold is None and self.bundle.classes:  # a trained model: its threshold, calibrated on held-out
+                threshold = float(self.bundle.config["threshold"])  # photos on the same cosine scale
             return GalleryMatcher(self.gallery, None if threshold is None else check_threshold(threshold, "gallery"))
         return HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
 
