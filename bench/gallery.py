@@ -69,6 +69,16 @@ def _truth(tmp: Path, n: int) -> np.ndarray:
 _REAL: list = [None]
 
 
+def kept_scale_section() -> list[str]:
+    """With --sizes "": the search-at-scale section of the previous bench/gallery.md, marked as such."""
+    if not OUT.is_file() or "## Search at scale" not in OUT.read_text():
+        return []
+    old = OUT.read_text()
+    when = next((ln for ln in old.splitlines() if ln.startswith("Machine:")), "")
+    section = old[old.index("## Search at scale"):].rstrip().splitlines()
+    return section[:1] + ["", f"(Not rerun: kept from the previous run. {when})"] + section[1:] + [""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000")
@@ -92,7 +102,10 @@ def main() -> None:
             from gallery_enrol import enrol_section
 
             lines += enrol_section(tmp)
-        lines += scale_section(tmp, sizes, pg_sizes, _REAL[0])
+        if sizes:
+            lines += scale_section(tmp, sizes, pg_sizes, _REAL[0])
+        else:
+            lines += kept_scale_section()
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT}")
 

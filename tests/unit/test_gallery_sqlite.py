@@ -62,3 +62,22 @@ def test_two_processes_enrolling_at_once_lose_nothing(tmp_path):
     store = SQLiteStore(path, "dlib_face", 128)
     assert sum(p.faces for p in store.people()) == 30
     assert len(store.people()) == 6 and len(store.history()) == 30
+
+
+def test_the_gallery_url_is_remembered_without_its_password(tmp_path, monkeypatch):
+    from celebface.gallery.store import gallery_url, save_gallery_url
+
+    monkeypatch.delenv("CELEBFACE_GALLERY", raising=False)
+    save_gallery_url(tmp_path, "postgresql://celeb:s3cret@db.example:5432/faces")
+    text = (tmp_path / "gallery.json").read_text()
+    assert "s3cret" not in text
+    assert gallery_url(tmp_path) == "postgresql://celeb@db.example:5432/faces"
+    monkeypatch.setenv("CELEBFACE_GALLERY", "postgresql://other@h/db")
+    assert gallery_url(tmp_path) == "postgresql://other@h/db"
+
+
+def test_an_unsupported_gallery_url_is_a_clear_error(tmp_path):
+    from celebface.gallery import open_gallery
+
+    with pytest.raises(GalleryError, match="unsupported gallery URL"):
+        open_gallery(tmp_path, "mysql://x@y/z")
