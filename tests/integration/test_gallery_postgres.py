@@ -82,3 +82,18 @@ def test_an_unreachable_server_is_a_clear_error():
     with pytest.raises(GalleryError, match="cannot reach the PostgreSQL gallery") as info:
         PostgresStore("postgresql://celeb:secret@127.0.0.1:1/none", "dlib_face", 128)
     assert "secret" not in str(info.value)
+
+
+def test_the_matcher_searches_with_pgvector_and_sees_other_writers(open_gallery):
+    from celebface.gallery.matcher import GalleryMatcher
+
+    g, other = open_gallery(), open_gallery()
+    rng = np.random.default_rng(3)
+    centres = {name: rng.normal(size=128) for name in ("Ann", "Bob")}
+    g.add("Ann", faces(4, 20, centre=centres["Ann"]))
+    m = GalleryMatcher(g, refresh_s=0.0)
+    assert m.mode == "server"
+    probe = (centres["Bob"] / np.linalg.norm(centres["Bob"]))[None].astype(np.float32)
+    assert m.match(probe)[0].name == "unknown"
+    other.add("Bob", faces(4, 21, centre=centres["Bob"]))
+    assert m.match(probe)[0].name == "Bob" and m.classes == ["Ann", "Bob"]
