@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--pg-sizes", default="10000,100000")
     ap.add_argument("--skip-fewshot", action="store_true")
     ap.add_argument("--skip-enrol", action="store_true")
+    ap.add_argument("--serve", action="store_true", help="also measure serve --workers 1 and 2 (about 3 min)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     pg_sizes = [int(s) for s in args.pg_sizes.split(",") if s]
@@ -102,6 +103,10 @@ def main() -> None:
             from gallery_enrol import enrol_section
 
             lines += enrol_section(tmp)
+        if args.serve:
+            from gallery_serve import serve_section
+
+            lines += serve_section(tmp)
         if sizes:
             lines += scale_section(tmp, sizes, pg_sizes, _REAL[0])
         else:
