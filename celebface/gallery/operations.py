@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 from dataclasses import replace
 from typing import Any, Optional, Sequence
@@ -83,9 +84,11 @@ class GalleryStore(SqlStore):
                 return None
             cid = self._begin_change(cur, "import", "", who)
             removed = self._trash(cur, "source = 'training'", (), cid)
-            created = []
+            created, by_label = [], defaultdict(list)
+            for f, lab in zip(faces, labels):
+                by_label[int(lab)].append(replace(f, source="training"))
             for k, name in enumerate(names):
-                mine = [replace(f, source="training") for f, lab in zip(faces, labels) if int(lab) == k]
+                mine = by_label.get(k, [])
                 if not mine:
                     continue
                 pid = self._person_id(cur, validate_name(name))
