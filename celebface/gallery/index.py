@@ -34,12 +34,14 @@ class ExactIndex:
         self.ids = np.zeros(0, np.int64)
         self.people = np.zeros(0, np.int64)
         self.mat = np.zeros((0, dim), np.float32)
+        self._groups: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def update(self, delta: Delta) -> None:
         """Apply removals and (re)additions."""
+        self._groups = None
         gone = np.concatenate([delta.removed_ids, delta.added_ids])
         if len(gone) and len(self.ids):
             keep = ~np.isin(self.ids, gone)
@@ -48,6 +50,32 @@ class ExactIndex:
             self.ids = np.concatenate([self.ids, delta.added_ids])
             self.people = np.concatenate([self.people, delta.added_people])
             self.mat = np.concatenate([self.mat, delta.added_vecs.astype(np.float32)])
+
+    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Face order grouped by person, each person's first position, and the person of each group."""
+        if self._groups is None:
+            order = np.argsort(self.people, kind="stable")
+            grouped = self.people[order]
+            starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+            self._groups = (order, starts, grouped[starts])
+        return self._groups
+
+    def best_per_person(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) person ids and their best similarity over ALL their faces, best person first (exact
+        aggregation: many near-identical faces of one person cannot crowd another out of the top k)."""
+        q = len(queries)
+        people, sims = np.full((q, k), -1, np.int64), np.full((q, k), -np.inf, np.float32)
+        if len(self.ids) == 0 or q == 0:
+            return people, sims
+        order, starts, who = self._segments()
+        qs = queries.astype(np.float32)
+        for i in range(q):
+            best = np.maximum.reduceat(_one_query(self.mat, qs[i])[order], starts)
+            kk = min(k, len(best))
+            top = np.argpartition(-best, kk - 1)[:kk]
+            top = top[np.argsort(-best[top])]
+            people[i, :kk], sims[i, :kk] = who[top], best[top]
+        return people, sims
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Q, k) face ids, person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""

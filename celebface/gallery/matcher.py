@@ -23,6 +23,7 @@ from .calibrate import MAX_FACES, Calibration, calibrate_gallery
 from .index import ExactIndex, HnswIndex
 
 HNSW_MIN = 50_000  # below this many faces exact search is as fast (bench/gallery.md)
+HNSW_OVERFETCH = 5  # approximate search fetches 5k faces, so that one person's many faces leave room for others
 SAVE_MIN = 20_000  # HNSW indexes this large are saved beside the gallery for the next process
 TEMPERATURE = 0.05
 
@@ -141,7 +142,9 @@ class GalleryMatcher:
         if self.mode == "server":
             return self.store.search(q, self.k)
         with self._lock:
-            return self._index.search(q, self.k)[1:]
+            if self._index.kind == "exact":
+                return self._index.best_per_person(q, self.k)
+            return self._index.search(q, self.k * HNSW_OVERFETCH)[1:]
 
     def match(self, feats: np.ndarray) -> list[Match]:
         """A Match per row of `feats` (N, D)."""
