@@ -1,4 +1,7 @@
-"""Naming faces by k-nearest-neighbour search in the gallery, with per-person aggregation.
+"""Naming faces by nearest-neighbour search in the gallery, with per-person aggregation.
+
+Exact search (small galleries) scores every person by their best face over all their faces; approximate search
+(HNSW, pgvector) fetches the 5k nearest faces and keeps each person's best among them.
 
 Score (the one scale for --threshold, the API and the page): the cosine similarity between the face and the
 nearest gallery face of the named person, in [-1, 1]. A face is named when its best person's score reaches the
