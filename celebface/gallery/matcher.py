@@ -143,7 +143,7 @@ class GalleryMatcher:
         q = np.asarray(feats, np.float32)
         q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-8)
         if self.mode == "server":
-            return self.store.search(q, self.k)
+            return self.store.search(q, self.k * HNSW_OVERFETCH)
         with self._lock:
             if self._index.kind == "exact":
                 return self._index.best_per_person(q, self.k)
