@@ -120,7 +120,7 @@ def test_held_out_person_is_unknown_then_enrolled(trained_model: Path, tmp_path:
     assert len(main_faces) >= 8 and unknown >= 0.7, [f.name for f in main_faces]
     assert all(f.top[0][0] in PEOPLE for f in main_faces)  # the best guess is still reported
 
-    out = subprocess.run(CLI + ["enroll", str(model), *map(str, maria[12:20]), "--name", HELD_OUT],
+    out = subprocess.run(CLI + ["enroll", str(model), *map(str, maria[12:20]), "--name", HELD_OUT, "--main-face"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "added Maria_Sharapova" in out.stdout
