@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench bench-data bench-video accuracy serve install install-test clean
+.PHONY: demo test bench bench-data bench-video bench-gallery accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-data: $(VENV)/.installed  # celebface check / cluster: planted duplicates 
 	$(PY) bench/data.py --out bench/data.md
 bench-video: $(VENV)/.installed
 	$(PY) bench/video.py
+# The people gallery: few-shot naming, enrolment time, search at 10k/100k faces (add 1000000 to SIZES if you
+# have the time); writes bench/gallery.md. Needs the test requirements (pgserver starts a throwaway PostgreSQL).
+GALLERY_SIZES ?= 10000,100000
+bench-gallery: $(VENV)/.installed-test
+	$(PY) bench/gallery.py --sizes $(GALLERY_SIZES) --pg-sizes $(GALLERY_SIZES)
 
 accuracy: $(VENV)/.installed
 	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["load", "prepare", "train", "evaluate", "PrepareOptions", "TrainOptions", "CelebfaceError"]
+__all__ = ["load", "prepare", "train", "evaluate", "PrepareOptions", "TrainOptions", "CelebfaceError", "init",
+           "face_embeddings", "compare"]
 
 if TYPE_CHECKING:
     from .config import PrepareOptions, TrainOptions
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 #: Where each public name lives; heavy modules (torch, MTCNN) are imported on first use, never at import.
 _WHERE = {"load": "recognition.recognizer", "prepare": "data.prepare", "PrepareOptions": "config",
           "train": "training.train", "TrainOptions": "config", "evaluate": "training.evaluate",
-          "CelebfaceError": "errors"}
+          "CelebfaceError": "errors", "init": "recognition.init_model", "face_embeddings": "gallery.api",
+          "compare": "gallery.api"}
 
 
 def __getattr__(name: str):

@@ -45,3 +45,7 @@ class GalleryError(CelebfaceError):
 
 class VideoError(CelebfaceError):
     """A video that cannot be read or is out of bounds."""
+
+
+class GalleryUnavailable(GalleryError):
+    """The gallery's database cannot be reached right now (PostgreSQL down, SQLite locked): try again (HTTP 503)."""

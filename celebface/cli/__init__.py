@@ -1,5 +1,6 @@
 """The `celebface` command. One module per command group registers its commands on `main`:
-data (prepare), training (train, evaluate, enroll), recognition (predict, backbones), service (serve)."""
+data (prepare), training (train, evaluate), gallery (init, enroll, people, forget, rename, history, undo,
+compare), recognition (predict, backbones), service (serve)."""
 from __future__ import annotations
 
 import sys
@@ -28,6 +29,5 @@ def main() -> None:
     """celebface: learn people's faces from a folder of photos, then name the faces in new photos."""
 
 
-from . import data, recognition, service, training  # noqa: E402,F401  (each adds its commands to main)
-from . import data_check  # noqa: E402,F401
+from . import data, data_check, gallery, recognition, service, training  # noqa: E402,F401  (each adds its commands)
 

@@ -35,13 +35,24 @@ def read_token(token_file: Optional[Path]) -> Optional[str]:
 @click.option("--allowed-host", "allowed_hosts", multiple=True,
               help="Host names the server answers to (default: loopback names, plus --host); repeatable.")
 @click.option("--max-upload-mb", type=POS_FLOAT, default=10.0, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the model's gallery (each loads the model once).")
+@click.option("--gallery", default=None, help="PostgreSQL URL of the people gallery (else the model's own).")
 @threads_option
 def serve(model_dir: Path, host: str, port: int, token: Optional[str], token_file: Optional[Path],
-          allowed_hosts: tuple[str, ...], max_upload_mb: float, threads: Optional[int]) -> None:
+          allowed_hosts: tuple[str, ...], max_upload_mb: float, workers: int, gallery: Optional[str],
+          threads: Optional[int]) -> None:
     """Web page and REST API on http://HOST:PORT/ (API docs at /docs)."""
     from ..runtime import set_threads
     from ..service.server import run
 
     set_threads(threads)
     token = token or read_token(token_file)
+    if gallery:
+        os.environ["CELEBFACE_GALLERY"] = gallery  # read by the gallery in this process and in the workers
+    if workers > 1:
+        from ..service.factory import run_workers
+
+        run_safely(run_workers, model_dir, host, port, workers, token, max_upload_mb, list(allowed_hosts), threads)
+        return
     run_safely(run, model_dir, host, port, token, max_upload_mb, list(allowed_hosts))

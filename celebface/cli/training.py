@@ -1,4 +1,4 @@
-"""`celebface train`, `evaluate` and `enroll`: making and changing models."""
+"""`celebface train` and `evaluate`: making models (enrolment is in cli/gallery.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,31 +66,3 @@ def evaluate(model_dir: Path, work_dir: Path, device: str, quiet: bool) -> None:
     click.echo(table(metrics))
     _print_per_class(metrics["val_report"]["per_class"])
     click.echo(f"wrote {model_dir}/metrics.json, confusion_matrix.png, learning_curves.png")
-
-
-@main.command()
-@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.argument("photos", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@click.option("--name", required=True, help="The person's name.")
-@click.option("--replace", is_flag=True, help="Replace the person's stored faces instead of adding to them.")
-@click.option("--cluster", "cluster_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
-              help="A folder CLUSTERS_DIR/<id> made by `celebface cluster`: enrol its faces.")
-@device_option
-def enroll(model_dir: Path, photos: tuple[Path, ...], name: str, replace: bool, cluster_dir: Path | None,
-           device: str) -> None:
-    """Add a person, or photos of one, from a few photos (folders or files), without retraining the backbone."""
-    from ..data.cluster import cluster_crops
-    from ..io.sources import expand_paths
-    from ..recognition.recognizer import load
-    from ..training.enroll import enroll as run
-
-    if not photos and cluster_dir is None:
-        raise click.UsageError("give PHOTOS or --cluster CLUSTERS_DIR/<id>")
-    paths = expand_paths(photos) + (run_safely(cluster_crops, cluster_dir) if cluster_dir else [])
-    rec = run_safely(load, model_dir, device)
-    s = run_safely(run, rec, name, paths, replace=replace, faces_given=cluster_dir is not None)
-    verb = "replaced" if s.replaced else "updated" if s.updated else "added"
-    click.echo(f"{verb} {name} from {s.faces} face(s) in {s.photos} photo(s) "
-               f"in {s.seconds:.1f}s; the model now knows {len(rec.classes)} people")
-    for skipped in s.skipped:
-        click.echo(f"  skipped {skipped}")

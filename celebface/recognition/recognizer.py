@@ -26,11 +26,13 @@ class Recognizer:
     each stage has its own lock, so one request's detection runs beside another's embedding, and the matcher
     is swapped in one assignment when people change."""
 
-    def __init__(self, model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> None:
+    def __init__(self, model_dir: Path, device: str = "auto", threshold: Optional[float] = None,
+                 gallery: Optional[str] = None) -> None:
         """
         :param model_dir: a folder made by `celebface train` (or `init`)
         :param device: "auto", "cpu" or "cuda"
         :param threshold: overrides the bundle's calibrated "unknown" threshold (on the model's score scale)
+        :param gallery: a postgresql:// URL for the people gallery (default: MODEL_DIR's own, see gallery/)
         """
         self.model_dir = Path(model_dir)
         self.device = resolve_device(device)
@@ -42,10 +44,56 @@ class Recognizer:
         self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
                                      device=self.device)
         self._threshold, self._looked = threshold, time.monotonic()
-        self.matcher: Matcher = HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
+        self._gallery_url, self._gallery = gallery, None
+        self.matcher: Matcher = self._make_matcher(threshold)
         self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
         self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
         self._face_embedder = None  # dlib, made on first use for models with another backbone
+
+    def _make_matcher(self, threshold: Optional[float]) -> Matcher:
+        """Fixed embedding backbones (dlib_face) name people from the gallery; CNN backbones with their head."""
+        if self.spec.open_set_score == "gallery" and not self.spec.fine_tunable:
+            from ..gallery.matcher import GalleryMatcher
+            from .matchers import check_threshold
+
+            if threshold is None and self.bundle.classes:  # a trained model: its threshold, calibrated on held-out
+                threshold = float(self.bundle.config["threshold"])  # photos on the same cosine scale
+            return GalleryMatcher(self.gallery, None if threshold is None else check_threshold(threshold, "gallery"))
+        return HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
+
+    @property
+    def gallery(self):
+        """The model's people gallery (a gallery Store), opened on first use; the bundle's training faces are
+        imported into it once."""
+        if self._gallery is None:
+            from ..gallery.attach import open_model_gallery
+
+            self._gallery = open_model_gallery(self.model_dir, self.bundle, self._gallery_url)
+        return self._gallery
+
+    def enroll(self, name: str, photos: Sequence[ImageSource], replace: bool = False, main_face: bool = False,
+               who: Optional[str] = None):
+        """Add `name`'s faces from `photos` to the gallery (no training); returns an EnrolReport.
+
+        :param replace: replace the person's faces instead of adding to them
+        :param main_face: in photos with several faces, take the main one
+        """
+        from ..gallery.enrol import enrol
+
+        report = enrol(self, self.gallery, name, photos, replace=replace, main_face=main_face, who=who)
+        if hasattr(self.matcher, "refresh"):
+            self.matcher.refresh(force=True)
+        else:
+            report.note = (f"the {self.spec.name} head names only the people it was trained on: {report.name} is in "
+                           f"the gallery (people, forget) and is named by this model after retraining")
+        return report
+
+    def forget(self, name: str, who: Optional[str] = None):
+        """Remove a person from the gallery (`undo` brings them back); returns the history row."""
+        change = self.gallery.forget(name, who=who)
+        if hasattr(self.matcher, "refresh"):
+            self.matcher.refresh(force=True)
+        return change
 
     @property
     def classes(self) -> list[str]:
@@ -61,9 +109,10 @@ class Recognizer:
         return not self.spec.fine_tunable
 
     def use_bundle(self, bundle: Bundle) -> None:
-        """Switch to a bundle with the same backbone but other people (after enrolment): only the matcher changes."""
-        matcher = HeadMatcher.from_bundle(bundle, self.spec.open_set_score, self._threshold, self.device)
-        self.bundle, self.matcher = bundle, matcher
+        """Switch to a newer bundle of the same backbone (retrained by another process): only the matcher
+        changes; a gallery imports the new bundle's training faces on first use."""
+        self.bundle, self._gallery = bundle, None
+        self.matcher = self._make_matcher(self._threshold)
 
     def refresh(self, every: float = 1.0) -> bool:
         """Pick up a version of the model written by another process (at most one look per `every` seconds);
@@ -168,11 +217,13 @@ class Recognizer:
                     yield self.predict_pil(img, str(src)), img
 
 
-def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None) -> Recognizer:
+def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None,
+         gallery: Optional[str] = None) -> Recognizer:
     """Load a trained model folder: `celebface.load("models/sports5").predict_image("photo.jpg")`.
 
     :param model_dir: a folder made by `celebface train`
     :param device: "auto", "cpu" or "cuda"
     :param threshold: overrides the bundle's "unknown" threshold
+    :param gallery: a postgresql:// URL for the people gallery
     """
-    return Recognizer(Path(model_dir), device, threshold)
+    return Recognizer(Path(model_dir), device, threshold, gallery)

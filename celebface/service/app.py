@@ -22,10 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from ..config import MAX_PIXELS
-from ..errors import CelebfaceError
+from ..errors import CelebfaceError, GalleryUnavailable
 from .budget import PixelBudget
 from .guard import LOOPBACK_HOSTS, RequestGuard, describe_validation, json_error
 from .routes_cluster import cluster_routes
+from .routes_people import people_routes
 from .routes_photos import ServiceContext, photo_routes
 from .routes_videos import video_routes
 
@@ -52,9 +53,7 @@ def _default_enroll(rec: Any) -> Optional[Callable]:
         return None
 
     def enroll(name: str, images: list) -> Any:
-        from ..training.enroll import enroll as run
-
-        return run(rec, name, images)
+        return rec.enroll(name, images, who="api")  # the gallery: no retraining
 
     return enroll
 
@@ -78,6 +77,10 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return json_error(422, describe_validation(exc))
+
+    @app.exception_handler(GalleryUnavailable)
+    async def gallery_down(request: Request, exc: GalleryUnavailable) -> JSONResponse:
+        return json_error(503, str(exc))
 
     @app.exception_handler(CelebfaceError)
     async def user_error(request: Request, exc: CelebfaceError) -> JSONResponse:
@@ -155,6 +158,8 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     app.include_router(photo_routes(ctx, _token_dependency(token)))
     app.include_router(cluster_routes(ctx, _token_dependency(token)))
     app.include_router(video_routes(ctx, _token_dependency(token)))
+    if hasattr(rec, "gallery"):
+        app.include_router(people_routes(ctx, _token_dependency(token)))
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)

@@ -104,10 +104,8 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
         raise HTTPException(409, "this model cannot enrol people without retraining (train with --backbone "
                                  "dlib_face to enrol from the page)")
     crops = cluster_crops(jobs.root / job_id / "clusters" / cluster_id)
-    from ..training.enroll import enroll
-
-    with ctx.slots:
-        summary = enroll(ctx.rec, name, crops, faces_given=True).to_dict()
+    with ctx.slots:  # a cluster's crops hold one face each: the main face is the person
+        summary = ctx.rec.enroll(name, crops, main_face=True, who="api").to_dict()
     return {**summary, "people": list(ctx.rec.classes)}
 
 

@@ -9,7 +9,7 @@ from typing import Callable, Iterator, Optional
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
-from ..errors import CelebfaceError
+from ..errors import CelebfaceError, GalleryUnavailable
 from .budget import PixelBudget
 from .guard import decode_upload, header_pixels, read_upload, refused_early, upload_name
 from .protocol import RecognizerLike
@@ -81,6 +81,8 @@ def _enrol(ctx: ServiceContext, name: str, files: list[UploadFile]) -> EnrolResu
     images, labels = _decode_all(ctx, files)
     try:
         summary = ctx.enroll(name, images).to_dict()
+    except GalleryUnavailable:
+        raise  # 503 from the app's handler
     except CelebfaceError as exc:  # EnrollError and friends: a message for the user
         raise HTTPException(422, str(exc)) from None
     finally:
@@ -119,6 +121,8 @@ def photo_routes(ctx: ServiceContext, auth: list) -> APIRouter:
             del data
             try:
                 return ctx.rec.predict_pil(img, name)
+            except CelebfaceError:
+                raise  # e.g. the gallery's database is down: 503 from the app's handler
             except Exception as exc:
                 log.error("prediction failed for %s", name, exc_info=exc)
                 raise HTTPException(500, "internal error while naming the faces; see the server log") from None

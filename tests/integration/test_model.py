@@ -120,7 +120,7 @@ def test_held_out_person_is_unknown_then_enrolled(trained_model: Path, tmp_path:
     assert len(main_faces) >= 8 and unknown >= 0.7, [f.name for f in main_faces]
     assert all(f.top[0][0] in PEOPLE for f in main_faces)  # the best guess is still reported
 
-    out = subprocess.run(CLI + ["enroll", str(model), *map(str, maria[12:20]), "--name", HELD_OUT],
+    out = subprocess.run(CLI + ["enroll", str(model), *map(str, maria[12:20]), "--name", HELD_OUT, "--main-face"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "added Maria_Sharapova" in out.stdout
@@ -134,10 +134,15 @@ def test_held_out_person_is_unknown_then_enrolled(trained_model: Path, tmp_path:
     assert any(f.name == "Roger_Federer" for f in r.faces)
 
 
-def test_enrol_refused_for_fine_tuned_cnn(lite0_model: Path) -> None:
-    out = subprocess.run(CLI + ["enroll", str(lite0_model), str(photos(HELD_OUT)[0]), "--name", "X"],
+def test_enrol_into_a_fine_tuned_cnn_goes_to_the_gallery_and_says_the_head_needs_retraining(
+        lite0_model: Path, tmp_path: Path) -> None:
+    model = tmp_path / "lite0"
+    shutil.copytree(lite0_model, model)
+    out = subprocess.run(CLI + ["enroll", str(model), *map(str, photos(HELD_OUT)[:3]), "--name", "X"],
                          capture_output=True, text=True)
-    assert out.returncode == 2 and "dlib_face" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 0 and "after retraining" in out.stdout and "Traceback" not in out.stderr
+    people = subprocess.run(CLI + ["people", str(model), "--json"], capture_output=True, text=True)
+    assert "X" in [p["name"] for p in json.loads(people.stdout)]
 
 
 def test_densenet121_weights_offline_rules(tmp_path: Path, monkeypatch) -> None:

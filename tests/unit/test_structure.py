@@ -95,8 +95,8 @@ def test_recognition_never_imports_training() -> None:
 
 
 def test_lower_layers_do_not_import_higher_ones() -> None:
-    order = ["errors", "config", "types", "runtime", "io", "faces", "data", "recognition", "training", "gallery",
-             "service", "cli"]
+    order = ["errors", "config", "types", "runtime", "io", "faces", "data", "gallery", "recognition", "training",
+             "scale", "service", "cli"]
     rank = {name: i for i, name in enumerate(order)}
 
     def layer(mod: str) -> str:

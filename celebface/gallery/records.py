@@ -1,0 +1,59 @@
+"""Typed records of the people gallery."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class NewFace:
+    """A face to store: its embedding and where it came from."""
+    embedding: np.ndarray  # (D,) float32 unit vector
+    file: str = ""  # source file name (no folders)
+    sha256: str = ""  # of the photo's bytes
+    box: Optional[list[float]] = None
+    prob: Optional[float] = None
+    source: str = "enrol"  # "enrol" | "training"
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    faces: int
+    created: float
+    updated: float
+    metadata: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "faces": self.faces, "created": self.created, "updated": self.updated,
+                "metadata": self.metadata}
+
+
+@dataclass
+class Change:
+    """One row of the history: who changed what, when, and whether it was undone."""
+    id: int
+    at: float
+    who: str
+    action: str  # add | replace | forget | rename | import | undo
+    name: str
+    summary: str
+    undone_by: Optional[int] = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "at": self.at, "who": self.who, "action": self.action, "name": self.name,
+                "summary": self.summary, "undone_by": self.undone_by}
+
+
+@dataclass
+class Delta:
+    """What changed in the live faces since a change id: for refreshing a search index without reloading it."""
+    change_id: int
+    added_ids: np.ndarray  # (A,) int64
+    added_people: np.ndarray  # (A,) int64
+    added_vecs: np.ndarray  # (A, D) float32
+    removed_ids: np.ndarray  # (R,) int64
+    names: dict[int, str]  # person id -> name, all live people

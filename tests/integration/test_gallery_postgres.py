@@ -1,0 +1,99 @@
+"""The gallery store tests again on a real PostgreSQL 16 + pgvector (from the pgserver package, in a temp dir),
+plus what only a server can do: going away mid-run and coming back."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from celebface.errors import GalleryError
+from tests.unit.test_gallery_store import *  # noqa: F401,F403  (the same tests, with open_gallery below)
+from tests.unit.test_gallery_store import faces
+
+pgserver = pytest.importorskip("pgserver")
+_db_numbers = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+def _new_database(server) -> str:
+    name = f"gallery_{next(_db_numbers)}"
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name)
+
+
+@pytest.fixture
+def open_gallery(postgres):
+    from celebface.gallery.postgres import PostgresStore
+
+    url = _new_database(postgres)
+    opened = []
+
+    def make(backbone: str = "dlib_face", dim: int = 128):
+        store = PostgresStore(url, backbone, dim)
+        opened.append(store)
+        return store
+
+    yield make
+    for s in opened:
+        s.close()
+
+
+def test_pgvector_search_finds_the_nearest_person(open_gallery):
+    g = open_gallery()
+    rng = np.random.default_rng(0)
+    centres = {name: rng.normal(size=128) for name in ("Ann", "Bob", "Cy")}
+    for i, (name, c) in enumerate(centres.items()):
+        g.add(name, faces(5, i + 10, centre=c))
+    names = g.names()
+    q = np.stack([c / np.linalg.norm(c) for c in centres.values()]).astype(np.float32)
+    people, sims = g.search(q, 3)
+    assert [names[int(p)] for p in people[:, 0]] == list(centres)
+    assert (sims[:, 0] > 0.9).all()
+
+
+def test_the_server_going_away_is_a_clear_error_and_the_store_reconnects(postgres):
+    from celebface.gallery.postgres import PostgresStore
+
+    url = _new_database(postgres)
+    g = PostgresStore(url, "dlib_face", 128)
+    g.add("Ann", faces(1))
+    from psycopg.conninfo import conninfo_to_dict
+
+    dbname = conninfo_to_dict(url)["dbname"]
+    postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{dbname}' "
+                  f"AND pid <> pg_backend_pid();")
+    with pytest.raises(GalleryError, match="went away"):
+        g.add("Bob", faces(1, 2))
+    g.add("Bob", faces(1, 2))  # reconnected
+    assert sorted(p.name for p in g.people()) == ["Ann", "Bob"]
+    g.close()
+
+
+def test_an_unreachable_server_is_a_clear_error():
+    from celebface.gallery.postgres import PostgresStore
+
+    with pytest.raises(GalleryError, match="cannot reach the PostgreSQL gallery") as info:
+        PostgresStore("postgresql://celeb:secret@127.0.0.1:1/none", "dlib_face", 128)
+    assert "secret" not in str(info.value)
+
+
+def test_the_matcher_searches_with_pgvector_and_sees_other_writers(open_gallery):
+    from celebface.gallery.matcher import GalleryMatcher
+
+    g, other = open_gallery(), open_gallery()
+    rng = np.random.default_rng(3)
+    centres = {name: rng.normal(size=128) for name in ("Ann", "Bob")}
+    g.add("Ann", faces(4, 20, centre=centres["Ann"]))
+    m = GalleryMatcher(g, refresh_s=0.0)
+    assert m.mode == "server"
+    probe = (centres["Bob"] / np.linalg.norm(centres["Bob"]))[None].astype(np.float32)
+    assert m.match(probe)[0].name == "unknown"
+    other.add("Bob", faces(4, 21, centre=centres["Bob"]))
+    assert m.match(probe)[0].name == "Bob" and m.classes == ["Ann", "Bob"]

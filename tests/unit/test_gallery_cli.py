@@ -1,0 +1,65 @@
+"""The gallery commands that need no model weights: people, forget, rename, history, undo (synthetic faces)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from celebface.cli import main
+from celebface.gallery import open_gallery
+from celebface.gallery.records import NewFace
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    store = open_gallery(tmp_path)
+    rng = np.random.default_rng(0)
+    store.add("Ann", [NewFace(rng.normal(size=128).astype(np.float32)) for _ in range(3)], who="setup")
+    store.add("Bob", [NewFace(rng.normal(size=128).astype(np.float32))], who="setup")
+    store.close()
+    return tmp_path
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_people_lists_names_and_face_counts(model_dir):
+    out = run("people", model_dir, "--json")
+    assert out.exit_code == 0, out.output
+    assert [(p["name"], p["faces"]) for p in json.loads(out.stdout)] == [("Ann", 3), ("Bob", 1)]
+
+
+def test_forget_rename_history_and_undo(model_dir):
+    assert run("forget", model_dir, "Ann").exit_code == 0
+    assert run("rename", model_dir, "Bob", "Robert").exit_code == 0
+    names = [p["name"] for p in json.loads(run("people", model_dir, "--json").stdout)]
+    assert names == ["Robert"]
+    hist = json.loads(run("history", model_dir, "--json").stdout)
+    assert [h["action"] for h in hist] == ["rename", "forget", "add", "add"]
+    assert hist[0]["who"].endswith("(cli)") and hist[-1]["who"] == "setup"
+    assert run("undo", model_dir).exit_code == 0
+    assert run("undo", model_dir).exit_code == 0
+    after = json.loads(run("people", model_dir, "--json").stdout)
+    assert [(p["name"], p["faces"]) for p in after] == [("Ann", 3), ("Bob", 1)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("forget", "{m}", "Zed"), "no person named 'Zed'"),
+    (("rename", "{m}", "Ann", "Bob"), "already in the gallery"),
+    (("rename", "{m}", "Ann", "a/b"), "slash"),
+    (("rename", "{m}", "Ann", "unknown"), "reserved"),
+])
+def test_bad_changes_are_one_line_errors_with_exit_2(model_dir, args, message):
+    out = run(*[a.format(m=model_dir) for a in args])
+    assert out.exit_code == 2
+    assert message in out.output and len(out.output.strip().splitlines()) == 1
+    assert [p.faces for p in open_gallery(model_dir).people()] == [3, 1]
+
+
+def test_a_damaged_gallery_is_a_one_line_error(tmp_path):
+    (tmp_path / "gallery.db").write_bytes(b"garbage" * 500)
+    out = run("people", tmp_path)
+    assert out.exit_code == 2 and "damaged" in out.output
