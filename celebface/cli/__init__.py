@@ -28,5 +28,5 @@ def main() -> None:
     """celebface: learn people's faces from a folder of photos, then name the faces in new photos."""
 
 
-from . import data, recognition, service, training  # noqa: E402,F401  (each adds its commands to main)
+from . import data, recognition, scale, service, training  # noqa: E402,F401  (each adds its commands to main)
 
