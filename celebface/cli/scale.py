@@ -7,19 +7,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import POS_INT, device_option, run_safely
-
-ENGINE = click.Choice(["local", "ray"])
-ADDRESS_HELP = ("Ray cluster to join with --engine ray: 'auto' (the one started here by `ray start`), HOST:PORT "
-                "of its head, or nothing for a private one-machine Ray.")
-
-
-def engine_options(fn):
-    """--engine and --address, shared by prepare, train and index."""
-    fn = click.option("--address", default=None, help=ADDRESS_HELP)(fn)
-    return click.option("--engine", type=ENGINE, default="local", show_default=True,
-                        help="local: this machine's worker processes; ray: a Ray cluster "
-                             "(pip install 'celebface[ray]').")(fn)
+from .common import POS_INT, device_option, engine_options, run_safely
 
 
 @main.command()

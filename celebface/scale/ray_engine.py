@@ -36,6 +36,10 @@ def connect(address: Optional[str] = None, quiet: bool = True):
                           f"and give its address (HOST:PORT) or 'auto'") from exc
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = not quiet
+    if quiet:
+        import logging
+
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
     return ray
 
 
@@ -47,7 +51,7 @@ def cluster_cpus() -> int:
 
 def actor_map(items: list[dict], cls: type, init_kwargs: dict, batch_size: int, workers: Optional[int],
               batch_format: str = "pyarrow") -> Iterator:
-    """Run `cls(**init_kwargs)(batch)` over `items` on an actor pool of 1..workers actors (1 CPU each);
+    """Run `cls(**init_kwargs)(batch)` over `items` on a pool of `workers` actors (1 CPU each);
     yields the output batches as they come. Actors that die with their node are restarted and their tasks
     retried by Ray; callers drop repeats by key."""
     import ray
@@ -57,6 +61,6 @@ def actor_map(items: list[dict], cls: type, init_kwargs: dict, batch_size: int, 
     workers = workers or cluster_cpus()
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * workers)))
     ds = ds.map_batches(cls, fn_constructor_kwargs=init_kwargs, batch_size=batch_size, batch_format=batch_format,
-                        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers), num_cpus=1,
-                        max_restarts=-1, max_task_retries=-1)
+                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
+    # Ray Data restarts dead actors and retries their tasks by default (max_restarts=-1, max_task_retries=-1).
     yield from ds.iter_batches(batch_size=None, batch_format=batch_format)
