@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench accuracy serve install install-test clean
+.PHONY: demo test bench bench-scale accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(PY) bench/speed.py
+
+bench-scale: $(VENV)/.installed-test
+	$(PY) bench/scale.py
 
 accuracy: $(VENV)/.installed
 	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova

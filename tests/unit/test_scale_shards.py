@@ -78,3 +78,14 @@ def test_list_sources_local_and_uri(tmp_path) -> None:
     uri = list_sources([f"file://{tmp_path / 'd'}"])
     assert [s.path for s in uri] == [f"file://{tmp_path / 'd' / n}" for n in ("a.png", "b.jpg")]
     assert all(s.bytes == 3 for s in uri)
+
+
+def test_engine_ray_without_ray_says_how_to_install(monkeypatch) -> None:
+    import sys
+
+    from celebface.errors import ConfigError
+    from celebface.scale.ray_engine import require_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ConfigError, match=r"install celebface\[ray\]"):
+        require_ray()
