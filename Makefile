@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench bench-data bench-video bench-gallery accuracy serve install install-test clean
+.PHONY: demo test bench bench-data bench-video bench-gallery bench-scale accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,8 @@ bench-video: $(VENV)/.installed
 GALLERY_SIZES ?= 10000,100000
 bench-gallery: $(VENV)/.installed-test
 	$(PY) bench/gallery.py --sizes $(GALLERY_SIZES) --pg-sizes $(GALLERY_SIZES)
+bench-scale: $(VENV)/.installed-test
+	$(PY) bench/scale.py
 
 accuracy: $(VENV)/.installed
 	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova

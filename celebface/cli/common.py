@@ -39,3 +39,16 @@ def run_safely(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     except OSError as exc:
         click.secho(f"error: {exc.strerror or exc} ({exc.filename or ''})", fg="red", err=True)
         sys.exit(2)
+
+
+ENGINE = click.Choice(["local", "ray"])
+ADDRESS_HELP = ("Ray cluster to join with --engine ray: 'auto' (the one started here by `ray start`), HOST:PORT "
+                "of its head, or nothing for a private one-machine Ray.")
+
+
+def engine_options(fn):
+    """--engine and --address, shared by prepare, train and index."""
+    fn = click.option("--address", default=None, help=ADDRESS_HELP)(fn)
+    return click.option("--engine", type=ENGINE, default="local", show_default=True,
+                        help="local: this machine's worker processes; ray: a Ray cluster "
+                             "(pip install 'celebface[ray]').")(fn)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import main
-from .common import POS_INT, PROB, SHARE, run_safely
+from .common import POS_INT, PROB, SHARE, engine_options, run_safely
 
 
 def _print_summary(s: dict, work_dir: Path) -> None:
@@ -54,12 +54,19 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--no-group-duplicates", is_flag=True,
               help="Split near-duplicate photos independently (leaky; only to measure what grouping changes).")
 @click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")
+@engine_options
 @click.option("--quiet", is_flag=True)
-def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, no_group_duplicates: bool, **kw) -> None:
+def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, no_group_duplicates: bool, engine: str,
+            address, **kw) -> None:
     """Faces from DATA_DIR/<Person>/<photos> -> split -> balanced training set in WORK_DIR."""
     from ..config import PrepareOptions
     from ..data.prepare import prepare as run
 
     opts = PrepareOptions(flip=not no_flip, group_duplicates=not no_group_duplicates, **kw)
-    index = run_safely(run, data_dir, work_dir, opts, progress=not quiet)
+    runner = None
+    if engine == "ray":  # DATA_DIR and WORK_DIR must be on a path every node sees
+        from ..scale.prepare_ray import ray_runner
+
+        runner = run_safely(ray_runner, address, kw.get("workers"), quiet=quiet)
+    index = run_safely(run, data_dir, work_dir, opts, progress=not quiet, runner=runner)
     _print_summary(index["summary"], work_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import main
-from .common import POS_FLOAT, POS_INT, device_option, run_safely, threads_option
+from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safely, threads_option
 
 
 @main.command()
@@ -31,15 +31,24 @@ from .common import POS_FLOAT, POS_INT, device_option, run_safely, threads_optio
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast for the backbone; auto = bf16 on CPUs with AVX512-BF16/AMX and bf16 GPUs.")
 @threads_option
+@engine_options
+@click.option("--workers", type=POS_INT, default=2, show_default=True,
+              help="With --engine ray: data-parallel workers for stage 2 (1 CPU or GPU each).")
 @click.option("--quiet", is_flag=True)
-def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, **kw) -> None:
+def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, engine: str, address, workers: int,
+          **kw) -> None:
     """Two-stage transfer learning on WORK_DIR; writes the model bundle to MODEL_DIR."""
     from ..config import TrainOptions
     from ..training.report import table
     from ..training.train import train as run
 
     opts = TrainOptions(stage2=not no_stage2, **kw)
-    bundle = run_safely(run, work_dir, model_dir, opts, progress=not quiet)
+    stage2 = None
+    if engine == "ray":  # WORK_DIR must be on a path every node sees (Ray Train keeps its checkpoint there)
+        from ..scale.train_ray import ray_stage2
+
+        stage2 = run_safely(ray_stage2, address, workers, str(Path(work_dir).resolve() / "ray_train"), quiet)
+    bundle = run_safely(run, work_dir, model_dir, opts, progress=not quiet, stage2=stage2)
     click.echo(table(bundle.metrics))
     click.echo(f"wrote {model_dir} (version {bundle.version})")
 

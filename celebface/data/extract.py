@@ -11,7 +11,7 @@ import multiprocessing as mp
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from ..config import ExtractSettings
 from ..errors import ImageError
@@ -81,9 +81,17 @@ def _reusable(rec: dict, job: PhotoJob, settings: ExtractSettings, work_dir: Pat
             and all((work_dir / f["crop"]).exists() for f in rec.get("faces", [])))
 
 
+#: Runs the per-photo work: (list of (job, work_dir, settings), workers) -> records as they finish, any order.
+Runner = Callable[[list, int], Iterable[dict]]
+
+
 def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSettings = ExtractSettings(),
-                  workers: Optional[int] = None, progress: bool = True) -> list[dict]:
-    """Detect and crop the faces of every photo; returns one record per photo in `jobs` order."""
+                  workers: Optional[int] = None, progress: bool = True, runner: Optional[Runner] = None) -> list[dict]:
+    """Detect and crop the faces of every photo; returns one record per photo in `jobs` order.
+
+    :param runner: where the per-photo work runs (default: this machine's worker processes; celebface.scale
+        passes a Ray Data actor pool)
+    """
     from tqdm import tqdm
 
     work_dir = Path(work_dir)
@@ -102,7 +110,7 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     bar.set_postfix(reused=len(done))
     args = [(j, str(work_dir), settings) for j in todo]
     with open(log_path, "a", encoding="utf-8") as log:
-        for rec in _run(args, workers):
+        for rec in (runner or _run)(args, workers):
             done[rec["file"]] = rec
             log.write(json.dumps(rec) + "\n")
             log.flush()

@@ -24,19 +24,22 @@ from ..io.fileio import read_json, write_json
 from ..io.sources import list_photos
 from .augment import balance
 from .duplicates import near_duplicate_groups
-from .extract import extract_faces
+from .extract import Runner, extract_faces
 from .split import split_photos
 
 
 def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOptions(),
-            progress: bool = True) -> dict:
-    """Run every step; returns the dataset index (also written to WORK_DIR/dataset.json)."""
+            progress: bool = True, runner: Optional[Runner] = None) -> dict:
+    """Run every step; returns the dataset index (also written to WORK_DIR/dataset.json).
+
+    :param runner: where face extraction runs (default: local worker processes; see extract_faces)
+    """
     options.check()
     data_dir, work_dir = Path(data_dir).resolve(), Path(work_dir).resolve()
     if work_dir == data_dir or data_dir in work_dir.parents:
         raise DataError("WORK_DIR must be outside DATA_DIR (otherwise crops would be read as photos).")
     jobs = list_photos(data_dir)
-    records = extract_faces(jobs, work_dir, options.extract, options.workers, progress)
+    records = extract_faces(jobs, work_dir, options.extract, options.workers, progress, runner)
     if options.pick == "embedding":
         from .select import choose_faces
 

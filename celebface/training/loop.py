@@ -30,6 +30,8 @@ class FitConfig:
     progress: bool = False
     device: str = "cpu"
     precision: str = "fp32"
+    rank: int = 0  # with several data-parallel workers (DDP): this worker's rank and their number; each
+    world: int = 1  # worker trains on its share of every batch, so the global batch stays batch_size
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
                disable=not cfg.progress, dynamic_ncols=True, unit="batch")
     for i in bar:
         idx = perm[i:i + cfg.batch_size]
-        if len(idx) < 2:  # BatchNorm needs two samples
+        if len(idx) < 2 * cfg.world:  # BatchNorm needs two samples (on every worker)
             continue
+        idx = idx[cfg.rank::cfg.world]
         xb, yb = data.X[idx].to(cfg.device), data.y[idx].to(cfg.device)
         with autocast(cfg.device, cfg.precision):
             logits = net(xb)
@@ -105,6 +108,8 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
     for epoch in range(1, cfg.epochs + 1):
         loss, acc = train_one_epoch(net, opt, loss_fn, train, cfg, gen, epoch)
         val_loss, val_acc = evaluate(net, val, cfg)
+        if cfg.world > 1:  # every worker takes the same early-stopping and learning-rate decisions
+            val_loss = _mean_over_workers(val_loss)
         history.append({"epoch": epoch, "train_loss": loss, "train_acc": acc, "val_loss": val_loss,
                         "val_acc": val_acc, "lr": opt.param_groups[0]["lr"]})
         if cfg.progress:
@@ -120,3 +125,11 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
     net.load_state_dict(best_state)
     net.eval()
     return history
+
+
+def _mean_over_workers(x: float) -> float:
+    import torch.distributed as dist
+
+    t = torch.tensor([x], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t.item() / dist.get_world_size())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 
@@ -26,12 +26,14 @@ from .heads import TunableNet
 
 
 def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), progress: bool = True,
-          log: Callable[[str], None] = print) -> Bundle:
+          log: Callable[[str], None] = print, stage2: Optional[Callable] = None) -> Bundle:
     """Train on WORK_DIR (made by `prepare`) and write the bundle to MODEL_DIR; returns the bundle.
 
     :param work_dir: a folder made by `celebface prepare`
     :param model_dir: where the model goes (a new folder, or an existing celebface model, replaced safely)
     :param opts: the training options (see TrainOptions)
+    :param stage2: runs stage 2, with train_stage2's signature (default: train_stage2 here; celebface.scale
+        passes one that runs on a Ray cluster)
     """
     t_start = time.time()
     opts.check()
@@ -57,9 +59,9 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     elif not opts.stage2 or feats.backbone.depth == 0:
         metrics["stage2"] = {"skipped": "fine-tuning turned off (--no-stage2 or --unfreeze 0)"}
     else:
-        stage2, final_head = train_stage2(feats, data, opts, device, progress)
-        log(_stage_line("stage 2", stage2))
-        metrics["stage2"], head_kind = stage2, "finetune"
+        rep2, final_head = (stage2 or train_stage2)(feats, data, opts, device, progress)
+        log(_stage_line("stage 2", rep2))
+        metrics["stage2"], head_kind = rep2, "finetune"
         feats.pooled = predict_logits(feats.backbone.tunable, feats.acts, device=device, precision=opts.precision)
     _final_figures(metrics, stage1)
     bundle = _assemble(spec, data, feats, final_head, head_kind, metrics, opts, log)
@@ -93,8 +95,16 @@ def train_stage1(feats: Features, data: TrainData, opts: TrainOptions, device: s
 def train_stage2(feats: Features, data: TrainData, opts: TrainOptions, device: str,
                  progress: bool) -> tuple[dict, torch.nn.Module]:
     """Fine-tune the deeper backbone stages on cached activations with a regularised head."""
-    assert feats.backbone is not None
     t0 = time.time()
+    net, acts, cfg = stage2_setup(feats, data, opts, device, progress)
+    history = fit(net, acts["train"], acts["val"], stage2_groups(net, opts), cfg)
+    return stage2_report(net, acts, history, opts, device, t0), net.head
+
+
+def stage2_setup(feats: Features, data: TrainData, opts: TrainOptions, device: str,
+                 progress: bool) -> tuple[TunableNet, dict[str, Split], FitConfig]:
+    """Stage 2's network (the unfrozen stages and a warmed-up head), its data and its FitConfig."""
+    assert feats.backbone is not None
     seed_everything(opts.seed + 1)
     head = make_head("finetune", feats.pooled.shape[1], len(data.classes)).to(device)
     pooled = _parts(feats.pooled, data)
@@ -102,15 +112,22 @@ def train_stage2(feats: Features, data: TrainData, opts: TrainOptions, device: s
     warm = FitConfig(8, opts.lr1, 3, opts.batch_size, opts.seed, opts.weight_decay, device=device)
     fit(head, pooled["train"], pooled["val"], [{"params": head.parameters(), "lr": opts.lr1}], warm)
     net = TunableNet(feats.backbone, head).to(device)
-    acts = _parts(feats.acts, data)
-    groups = [{"params": feats.backbone.tunable_parameters(), "lr": opts.lr2},
-              {"params": head.parameters(), "lr": opts.lr2 * 5}]
     cfg = FitConfig(opts.epochs2, opts.lr2, opts.patience, opts.batch_size, opts.seed, opts.weight_decay * 10,
                     label_smoothing=0.1, desc="stage 2", progress=progress, device=device, precision=opts.precision)
-    history = fit(net, acts["train"], acts["val"], groups, cfg)
+    return net, _parts(feats.acts, data), cfg
+
+
+def stage2_groups(net: TunableNet, opts: TrainOptions) -> list[dict]:
+    """The optimiser's parameter groups: the unfrozen stages at lr2, the head at 5x."""
+    return [{"params": net.backbone.tunable_parameters(), "lr": opts.lr2},
+            {"params": net.head.parameters(), "lr": opts.lr2 * 5}]
+
+
+def stage2_report(net: TunableNet, acts: dict[str, Split], history: list[dict], opts: TrainOptions, device: str,
+                  t0: float) -> dict:
     rep = stage_report(net, acts, history, device, opts.precision, time.time() - t0)
-    rep["unfrozen_stages"] = feats.backbone.depth
-    return rep, head
+    rep["unfrozen_stages"] = net.backbone.depth
+    return rep
 
 
 def _final_figures(metrics: dict, stage1: dict) -> None:

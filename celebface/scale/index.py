@@ -1,0 +1,116 @@
+"""`celebface index`: the archive job. Every photo under SOURCE... is read, its faces detected, embedded and
+named; one row per face goes to Parquet shards in RESULTS_DIR (see rows.py), and a rerun skips finished shards."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from ..errors import ConfigError, DataError
+from .collect import ShardCollector
+from .shards import ShardPlan, plan_shards
+from .storage import Store, list_sources
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How the job runs: engine ("local" | "ray"), the Ray cluster's address, workers (processes or actors;
+    default one per core of the machine or cluster), photos per shard and per batch, device."""
+
+    engine: str = "local"
+    address: Optional[str] = None
+    workers: Optional[int] = None
+    shard_size: int = 64
+    batch_size: int = 4
+    device: str = "cpu"
+    quiet: bool = True
+
+    def check(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}")
+        if self.shard_size < 1 or self.batch_size < 1 or (self.workers is not None and self.workers < 1):
+            raise ConfigError("--shard-size, --batch-size and --workers must be at least 1")
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """What a run did: photos given, photos skipped (in finished shards), shards and faces written, seconds."""
+
+    photos: int
+    skipped: int
+    shards: int
+    faces: int
+    seconds: float
+    repeats_dropped: int
+
+
+def index(model_dir: Path, sources: list[str], out: str, options: IndexOptions = IndexOptions(),
+          on_shard: Optional[Callable[[int], None]] = None) -> IndexSummary:
+    """Index every photo under `sources` into Parquet shards under `out`.
+
+    :param model_dir: a model folder (`celebface train`), readable by every node
+    :param sources: photo files, folders or pyarrow filesystem URIs, readable by every node
+    :param out: RESULTS_DIR: a local folder or a pyarrow filesystem URI
+    :param options: engine, address, workers, shard and batch sizes
+    :param on_shard: called with the number of shards written so far, after each shard
+    """
+    t0 = time.time()
+    options.check()
+    from ..recognition.bundle import bundle_dir, load_bundle
+
+    if not (bundle_dir(Path(model_dir)) / "config.json").is_file():
+        load_bundle(Path(model_dir))  # raises the bundle's own error, which says what to do
+    store = Store.open(str(out))
+    srcs = list_sources(sources)
+    plans = plan_shards(srcs, store.entries(), options.shard_size)
+    collector = ShardCollector(store, plans)
+    for table in _engine(str(Path(model_dir).resolve()), plans, options):
+        before = collector.written
+        collector.add(table)
+        if on_shard and collector.written > before:
+            on_shard(collector.written)
+    if collector.missing():
+        raise DataError(f"{len(collector.missing())} photos got no result (e.g. {collector.missing()[0]}); "
+                        f"run the same command again: finished shards are kept")
+    todo = sum(len(p.sources) for p in plans)
+    return IndexSummary(len(srcs), len(srcs) - todo, collector.written, collector.faces,
+                        round(time.time() - t0, 2), collector.duplicates)
+
+
+def _engine(model_dir: str, plans: list[ShardPlan], options: IndexOptions) -> Iterator:
+    if options.engine == "local":
+        from .local import run_local
+
+        return run_local(model_dir, plans, options.batch_size, options.workers, options.device)
+    from .ray_engine import actor_map, connect
+    from .worker import PhotoIndexer
+
+    connect(options.address, options.quiet)
+    items = [{"path": s.path, "shard": p.shard_id} for p in plans for s in p.sources]
+    return actor_map(items, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1},
+                     options.batch_size, options.workers)
+
+
+def read_index(out: str):
+    """Every finished shard's rows as one pyarrow Table, each photo's newest results only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from .shards import latest_keys
+
+    store = Store.open(str(out))
+    entries = store.entries()
+    newest = latest_keys(entries)
+    tables = []
+    for e in entries:
+        path = store.join(f"shard-{e.shard_id}.parquet")
+        t = pq.read_table(path, filesystem=store.fs) if store.fs else pq.read_table(path)
+        keep = [p for p, s in newest.items() if s == e.shard_id]
+        tables.append(t.filter(pc.is_in(t.column("path"), pa.array(keep, pa.string()))))
+    from .rows import schema
+
+    return pa.concat_tables(tables) if tables else schema().empty_table()

@@ -1,0 +1,97 @@
+"""A Ray cluster of several nodes on this one machine, for tests and benchmarks: every node bound to 127.0.0.1,
+token authentication with a fresh token, logs in a temporary folder, and stopped by ending only its own
+processes (`ray stop` would end every Ray on the machine)."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalCluster:
+    """`start()` a head node, `add_node()` workers (each `cpus` CPUs), `kill_node(i)`, `stop()`.
+    `env` holds what every driver needs (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH)."""
+
+    def __init__(self, cpus: int = 1) -> None:
+        self.cpus = cpus
+        self.root = Path(tempfile.mkdtemp(prefix="cfray", dir="/tmp"))  # short: Ray's socket paths must fit
+        (self.root / "token").write_text(os.urandom(32).hex())
+        self.env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(self.root / "token")}
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.node_ports: list[int] = []
+
+    def _ray(self, *args: str) -> None:
+        ray = Path(sys.executable).parent / "ray"
+        subprocess.run([str(ray), *args, "--num-cpus", str(self.cpus), "--node-ip-address", "127.0.0.1",
+                        "--disable-usage-stats"], env={**os.environ, **self.env}, check=True, capture_output=True,
+                       timeout=300)
+
+    def start(self) -> "LocalCluster":
+        self._ray("start", "--head", "--port", str(self.port), "--include-dashboard", "false",
+                  "--temp-dir", str(self.root / "t"))
+        return self
+
+    def add_node(self) -> int:
+        """Start one more worker node; returns its index for kill_node."""
+        port = free_port()
+        self._ray("start", "--address", self.address, "--node-manager-port", str(port))
+        self.node_ports.append(port)
+        return len(self.node_ports) - 1
+
+    def kill_node(self, i: int) -> None:
+        """SIGKILL worker node i's raylet, as when a machine dies."""
+        os.kill(_raylet_pid(self.node_ports[i]), signal.SIGKILL)
+
+    def stop(self) -> None:
+        pids = _processes_of(str(self.root))
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + 15
+            while time.time() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+                time.sleep(0.3)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _raylet_pid(node_manager_port: int) -> int:
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"/raylet") and f"--node_manager_port={node_manager_port}".encode() in cmd:
+            return int(pid)
+    raise RuntimeError(f"no raylet on port {node_manager_port}")
+
+
+def _processes_of(root: str) -> list[int]:
+    """Processes whose command line names `root` (gcs, raylets, agents) and all their descendants (workers)."""
+    parent, mine = {}, set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            if root.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                mine.add(int(pid))
+        except (OSError, IndexError, ValueError):
+            continue
+    new = mine
+    while new:
+        new = {p for p, pp in parent.items() if pp in new} - mine
+        mine |= new
+    return sorted(mine - {os.getpid()})

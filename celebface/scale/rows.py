@@ -1,0 +1,61 @@
+"""The rows of the index: one per face, or one per photo without a face (face = -1) so every photo shows up.
+
+Columns: shard, path, sha256, status ("ok" | "no_face" | "unreadable"), error, time (seconds into a video;
+null for photos), face (index in the photo, main face first), box [x1, y1, x2, y2] in the photo's pixels,
+detector_prob, face_px (the face box's shorter side in pixels, a size-based quality), name, confidence, score,
+embedding (the 128-d dlib face embedding, unit length, for search and clustering).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+def schema():
+    """The pyarrow schema of index rows."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("shard", pa.string()), ("path", pa.string()), ("sha256", pa.string()), ("status", pa.string()),
+        ("error", pa.string()), ("time", pa.float64()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
+        ("detector_prob", pa.float32()), ("face_px", pa.float32()), ("name", pa.string()),
+        ("confidence", pa.float32()), ("score", pa.float32()), ("embedding", pa.list_(pa.float32(), 128)),
+    ])
+
+
+@dataclass
+class FaceRow:
+    """One row of the index (see the module docstring for the columns)."""
+
+    shard: str
+    path: str
+    sha256: str
+    status: str
+    error: Optional[str] = None
+    time: Optional[float] = None
+    face: int = -1
+    box: Optional[list[float]] = None
+    detector_prob: Optional[float] = None
+    face_px: Optional[float] = None
+    name: Optional[str] = None
+    confidence: Optional[float] = None
+    score: Optional[float] = None
+    embedding: Optional[list[float]] = field(default=None, repr=False)
+
+
+def to_table(rows: list[FaceRow]):
+    """Rows as a pyarrow Table with the index schema."""
+    import pyarrow as pa
+
+    sch = schema()
+    return pa.Table.from_pydict({n: [getattr(r, n) for r in rows] for n in sch.names}, schema=sch)
+
+
+def parquet_bytes(table) -> bytes:
+    """A table as the bytes of one Parquet file (zstd)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()

@@ -1,0 +1,79 @@
+"""One index worker: a loaded model (detector + embedder + matcher, loaded once) that turns a batch of photo
+paths into index rows. The local pool runs one per process, Ray Data one per actor."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .rows import FaceRow, to_table
+from .shards import content_hash
+from .storage import read_source
+
+
+class PhotoIndexer:
+    """Callable on a batch {"path": [...], "shard": [...]} (a dict of lists or a pyarrow Table) -> a Table."""
+
+    def __init__(self, model_dir: str, device: str = "cpu", threads: Optional[int] = None) -> None:
+        """
+        :param model_dir: a model folder every node can read
+        :param device: "cpu", "cuda" or "auto"
+        :param threads: torch threads of this worker (1 when several workers share a machine)
+        """
+        from ..recognition.recognizer import load
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        self.rec = load(Path(model_dir), device)
+        self._dlib = None
+
+    def __call__(self, batch):
+        cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
+        rows: list[FaceRow] = []
+        for path, shard in zip(list(cols["path"]), list(cols["shard"])):
+            rows += self.index_photo(str(path), str(shard))
+        return to_table(rows)
+
+    def index_photo(self, path: str, shard: str) -> list[FaceRow]:
+        """The rows of one photo; an unreadable photo gives one row saying why, never an exception."""
+        from ..config import WORK_SIDE
+        from ..errors import ImageError
+        from ..io.images import load_image, scale_of
+
+        try:
+            data = read_source(path)
+        except OSError as exc:
+            return [FaceRow(shard, path, "", "unreadable", error=f"cannot read: {exc}")]
+        sha = content_hash(data)
+        try:
+            img = load_image(data, max_side=WORK_SIDE)
+        except ImageError as exc:
+            return [FaceRow(shard, path, sha, "unreadable", error=str(exc))]
+        faces, crops = self.rec.face_crops(img)
+        if not faces:
+            return [FaceRow(shard, path, sha, "no_face")]
+        feats = self.rec.embed(crops)
+        matches = self.rec.classify(feats)
+        emb = self._face_embeddings(crops, feats)
+        scale, _ = scale_of(img)
+        rows = []
+        for k, (f, m) in enumerate(zip(faces, matches)):
+            box = [round(v * scale, 1) for v in f.box]
+            rows.append(FaceRow(shard, path, sha, "ok", face=k, box=box, detector_prob=round(float(f.prob), 4),
+                                face_px=float(min(box[2] - box[0], box[3] - box[1])), name=m.name,
+                                confidence=float(m.confidence), score=float(m.score),
+                                embedding=emb[k].astype(np.float32).tolist()))
+        return rows
+
+    def _face_embeddings(self, crops, feats: np.ndarray) -> np.ndarray:
+        """dlib 128-d embeddings: the features themselves for the dlib_face model, else dlib run on the crops."""
+        from ..faces.embedders import DlibEmbedder
+
+        if isinstance(self.rec.embedder, DlibEmbedder):
+            return feats
+        if self._dlib is None:
+            self._dlib = DlibEmbedder(self.rec.margin)
+        return self._dlib.embed(crops)
