@@ -138,7 +138,7 @@ def test_enrol_into_a_fine_tuned_cnn_goes_to_the_gallery_and_says_the_head_needs
         lite0_model: Path, tmp_path: Path) -> None:
     model = tmp_path / "lite0"
     shutil.copytree(lite0_model, model)
-    out = subprocess.run(CLI + ["enroll", str(model), *map(str, photos(HELD_OUT)[:3]), "--name", "X"],
+    out = subprocess.run(CLI + ["enroll", str(model), *map(str, photos(HELD_OUT)[:3]), "--name", "X", "--main-face"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "after retraining" in out.stdout and "Traceback" not in out.stderr
     people = subprocess.run(CLI + ["people", str(model), "--json"], capture_output=True, text=True)
