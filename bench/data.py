@@ -101,7 +101,7 @@ def plant_strangers(data: Path, source: Path, share: float, seed: int) -> set[st
 
 
 def with_face(work: Path, data: Path) -> list[str]:
-    return sorted(f for f, r in read_records(work / f"cache-{data.name}" / "manifest.jsonl").items() if r["faces"])
+    return sorted(f for f, r in read_records(work / f"cache-{data.name}" / "manifest.jsonl").items() if r.faces)
 
 
 def split_leaks(files: list[str], groups: list[list[str]] | None, planted: list[tuple[str, str]]) -> int:
@@ -179,10 +179,10 @@ def bench_clustering(work: Path, lines: list[str]) -> None:
     for name in ("sports5", "glint12"):
         cache = work / f"cache-{name}"
         recs = [r for r in read_records(cache / "manifest.jsonl").values()
-                if r["faces"] and "/stranger__" not in r["file"]]
+                if r.faces and "/stranger__" not in r.file]
         choose_faces(recs, cache, progress=False)  # the face of each photo that is its person's, as prepare picks
-        vecs = cached_embeddings(cache, [r["faces"][r["chosen"]]["crop"] for r in recs], progress=False)
-        truth = np.array([r["file"].split("__")[1] if "/moved__" in r["file"] else r["person"] for r in recs])
+        vecs = cached_embeddings(cache, [r.chosen_crop for r in recs], progress=False)
+        truth = np.array([r.file.split("__")[1] if "/moved__" in r.file else r.person for r in recs])
         for method in METHODS:
             for cut in ((0.08, 0.085, 0.10, 0.12) if method != "hdbscan" else (0.0,)):
                 s = score_clusters(truth, cluster_vectors(vecs, method, 3, cut))

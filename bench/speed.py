@@ -162,19 +162,19 @@ def plain_loop(paths: Sequence[str]) -> tuple[float, list[Optional[list[tuple[li
     return time.perf_counter() - t0, found
 
 
-def compare_detections(records: list[dict], plain: list, min_prob: float) -> dict:
+def compare_detections(records: list, plain: list, min_prob: float) -> dict:
     """How often celebface and the plain loop agree (plain faces below celebface's min_prob are dropped)."""
     presence, same_main, any_match, both = 0, 0, 0, 0
     n = 0
     for rec, faces in zip(records, plain):
-        if rec["status"] == "unreadable" or faces is None:
+        if rec.status == "unreadable" or faces is None:
             continue
         n += 1
         faces = [f for f in faces if f[1] >= min_prob]
-        presence += bool(rec["faces"]) == bool(faces)
-        if rec["faces"] and faces:
+        presence += bool(rec.faces) == bool(faces)
+        if rec.faces and faces:
             both += 1
-            main = rec["faces"][0]["box"]  # extract puts the main face first (chosen = 0)
+            main = rec.faces[0].box  # extract puts the main face first (chosen = 0)
             top = max(faces, key=lambda f: f[1])[0]
             same_main += iou(main, top) >= 0.5
             any_match += any(iou(main, f[0]) >= 0.5 for f in faces)

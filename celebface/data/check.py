@@ -19,6 +19,7 @@ from ..config import ExtractSettings
 from ..errors import DataError
 from ..io.sources import list_photos
 from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, crop_phashes, find_pairs, group_pairs, hashes_for
+from .manifest import PhotoRecord
 from .mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, find_mislabels
 
 #: A chosen face whose box is narrower than this (pixels in the photo) is reported as tiny: dlib and the
@@ -115,11 +116,11 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, worker
     work_dir = Path(work_dir).resolve() if work_dir else out_dir / "work"
     jobs = list_photos(data_dir)
     records = extract_faces(jobs, work_dir, ExtractSettings(), workers, progress)
-    if any(r["faces"] for r in records):
+    if any(r.faces for r in records):
         choose_faces(records, work_dir, progress=progress)
     vecs, has_face = _chosen_embeddings(records, work_dir, progress)
     hashes = hashes_for([Path(j.path) for j in jobs], work_dir, workers)
-    crops = [work_dir / r["faces"][r["chosen"]]["crop"] if r["chosen"] is not None else None for r in records]
+    crops = [work_dir / r.chosen_crop if r.chosen is not None else None for r in records]
     pairs = find_pairs(hashes, vecs, has_face, crop_hashes=crop_phashes(crops))
     groups = group_pairs(len(records), pairs)
     report = _assemble(data_dir, records, pairs, groups, vecs, has_face)
@@ -131,40 +132,40 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, worker
     return report
 
 
-def _chosen_embeddings(records: list[dict], work_dir: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+def _chosen_embeddings(records: list[PhotoRecord], work_dir: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     from .embedding_cache import cached_embeddings
 
-    has_face = np.array([r["chosen"] is not None for r in records], bool)
-    crops = [r["faces"][r["chosen"]]["crop"] for r in records if r["chosen"] is not None]
+    has_face = np.array([r.chosen is not None for r in records], bool)
+    crops = [r.chosen_crop for r in records if r.chosen is not None]
     emb = cached_embeddings(work_dir, crops, progress)
     vecs = np.zeros((len(records), emb.shape[1] if len(emb) else 128), np.float32)
     vecs[has_face] = emb
     return vecs, has_face
 
 
-def _assemble(data_dir: Path, records: list[dict], pairs: list[Pair], groups: list[list[int]],
+def _assemble(data_dir: Path, records: list[PhotoRecord], pairs: list[Pair], groups: list[list[int]],
               vecs: np.ndarray, has_face: np.ndarray) -> CheckReport:
     def issue(r: dict, detail: str = "") -> PhotoIssue:
-        return PhotoIssue(file=r["file"], person=r["person"], detail=detail)
+        return PhotoIssue(file=r.file, person=r.person, detail=detail)
 
-    persons = [r["person"] for r in records]
+    persons = [r.person for r in records]
     dup_groups = _duplicate_groups(records, pairs, groups)
     group_of = {i: g[0] for g in groups for i in g}
     mislabels = find_mislabels(vecs, has_face, persons, group_of)
     tiny = []
     for r in records:
-        if r["chosen"] is not None:
-            x1, y1, x2, y2 = r["faces"][r["chosen"]]["box"]
+        if r.chosen is not None:
+            x1, y1, x2, y2 = r.chosen_face.box
             side = int(round(min(x2 - x1, y2 - y1)))
             if side < TINY_FACE_PX:
-                tiny.append(TinyFace(file=r["file"], person=r["person"], face_px=side))
+                tiny.append(TinyFace(file=r.file, person=r.person, face_px=side))
     people = _person_counts(records, has_face, group_of)
     return CheckReport(
         data_dir=str(data_dir), photos=len(records), people=people,
-        unreadable=[issue(r, r["error"] or "") for r in records if r["status"] == "unreadable"],
-        no_face=[issue(r) for r in records if r["status"] == "no_face"],
-        several_faces=[issue(r, f"{r.get('n_faces', len(r['faces']))} faces") for r in records
-                       if r["status"] == "several_faces"],
+        unreadable=[issue(r, r.error or "") for r in records if r.status == "unreadable"],
+        no_face=[issue(r) for r in records if r.status == "no_face"],
+        several_faces=[issue(r, f"{r.n_faces or len(r.faces)} faces") for r in records
+                       if r.status == "several_faces"],
         duplicate_groups=dup_groups,
         mislabelled=[Mislabel(file=records[m.index].get("file"), person=persons[m.index],
                               distance_own=m.distance_own, best_other=m.best_other,
@@ -175,7 +176,7 @@ def _assemble(data_dir: Path, records: list[dict], pairs: list[Pair], groups: li
         seconds=0.0)
 
 
-def _duplicate_groups(records: list[dict], pairs: list[Pair], groups: list[list[int]]) -> list[DuplicateGroup]:
+def _duplicate_groups(records: list[PhotoRecord], pairs: list[Pair], groups: list[list[int]]) -> list[DuplicateGroup]:
     group_of = {i: k for k, g in enumerate(groups) for i in g}
     pairs_of: dict[int, list[DuplicatePair]] = {}
     for p in pairs:
@@ -190,13 +191,13 @@ def _duplicate_groups(records: list[dict], pairs: list[Pair], groups: list[list[
     return out
 
 
-def _person_counts(records: list[dict], has_face: np.ndarray, group_of: dict[int, int]) -> dict[str, PersonCount]:
-    photos = Counter(r["person"] for r in records)
-    usable = Counter(r["person"] for r, f in zip(records, has_face) if f)
+def _person_counts(records: list[PhotoRecord], has_face: np.ndarray, group_of: dict[int, int]) -> dict[str, PersonCount]:
+    photos = Counter(r.person for r in records)
+    usable = Counter(r.person for r, f in zip(records, has_face) if f)
     distinct: dict[str, set] = {}
     for i, (r, f) in enumerate(zip(records, has_face)):
         if f:
-            distinct.setdefault(r["person"], set()).add(group_of.get(i, i))
+            distinct.setdefault(r.person, set()).add(group_of.get(i, i))
     return {p: PersonCount(photos=photos[p], usable=usable[p], distinct=len(distinct.get(p, ())))
             for p in sorted(photos)}
 

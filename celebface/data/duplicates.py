@@ -11,10 +11,13 @@ import multiprocessing as mp
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from .manifest import PhotoRecord
 
 #: Whole-photo pHash and dHash (64 bits) both within this many bits: the same picture. Measured on 20 sports5
 #: photos: resized (50%) and re-encoded (JPEG q40) copies differ by 0-2 bits; cropped copies by 15-30 (hence
@@ -273,7 +276,7 @@ def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: 
     return [PhotoHash(*cache[k]) for k in keys]
 
 
-def near_duplicate_groups(data_dir: Path, records: Sequence[dict], work_dir: Path, workers: Optional[int] = None
+def near_duplicate_groups(data_dir: Path, records: Sequence["PhotoRecord"], work_dir: Path, workers: Optional[int] = None
                           ) -> list[list[str]]:
     """Groups of photo files (relative to DATA_DIR) that are copies of one another, for a group split.
 
@@ -286,9 +289,9 @@ def near_duplicate_groups(data_dir: Path, records: Sequence[dict], work_dir: Pat
 
     if not records:
         return []
-    crops = [r["faces"][r["chosen"]]["crop"] for r in records]
+    crops = [r.chosen_crop for r in records]
     vecs = cached_embeddings(work_dir, crops, progress=False)
-    hashes = hashes_for([Path(data_dir) / r["file"] for r in records], work_dir, workers)
+    hashes = hashes_for([Path(data_dir) / r.file for r in records], work_dir, workers)
     crop_hashes = crop_phashes([Path(work_dir) / c for c in crops])
     groups = group_pairs(len(records), find_pairs(hashes, vecs, crop_hashes=crop_hashes))
     return [[records[i]["file"] for i in g] for g in groups]

@@ -20,7 +20,7 @@ from ..faces.detect import FaceDetector, order_faces
 from ..io.fileio import atomic_open, save_image
 from ..io.images import load_image
 from ..io.sources import PhotoJob
-from .manifest import read_records
+from .manifest import FaceCrop, PhotoRecord, read_records
 
 #: At most this many faces of one photo are kept as candidates for the person's face.
 MAX_CANDIDATES = 4
@@ -42,51 +42,46 @@ def _init_worker(settings: ExtractSettings, threads: int) -> None:
     _detector = FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob)
 
 
-def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> dict:
+def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> PhotoRecord:
     job, work_dir, settings = args
-    rec = {"file": job.file, "person": job.person, "bytes": job.bytes, "mtime_ns": job.mtime_ns,
-           "settings": settings.key(), "status": "ok", "error": None, "width": None, "height": None,
-           "faces": [], "chosen": None, "chosen_by": None, "suspect": False}
+    rec = PhotoRecord(job.file, job.person, job.bytes, job.mtime_ns, settings.key())
     try:
         img = load_image(job.path)
     except ImageError as exc:
-        rec.update(status="unreadable", error=str(exc))
+        rec.status, rec.error = "unreadable", str(exc)
         return rec
-    rec["width"], rec["height"] = img.size
+    rec.width, rec.height = img.size
     assert _detector is not None
     try:
         faces = order_faces(_detector.detect(img), img.size)
     except Exception as exc:  # a detector failure on one odd photo must not stop the run
-        rec.update(status="unreadable", error=f"face detection failed: {type(exc).__name__}: {exc}")
+        rec.status, rec.error = "unreadable", f"face detection failed: {type(exc).__name__}: {exc}"
         return rec
     if not faces:
-        rec["status"] = "no_face"
+        rec.status = "no_face"
         return rec
-    rec["status"] = "ok" if len(faces) == 1 else "several_faces"
+    rec.status = "ok" if len(faces) == 1 else "several_faces"
     pid = photo_id(job)
     for k, face in enumerate(faces[:MAX_CANDIDATES]):
         crop_rel = f"faces/{job.person}/{pid}_f{k}.jpg"
         save_image(crop_face(img, face.box, settings.margin, settings.size), Path(work_dir) / crop_rel)
-        d = face.to_dict()
-        d["crop"] = crop_rel
-        rec["faces"].append(d)
-    rec["n_faces"] = len(faces)
-    rec["chosen"], rec["chosen_by"] = 0, "main_face"
+        rec.faces.append(FaceCrop(face.box, face.prob, face.landmarks, crop_rel))
+    rec.n_faces = len(faces)
+    rec.chosen, rec.chosen_by = 0, "main_face"
     return rec
 
 
-def _reusable(rec: dict, job: PhotoJob, settings: ExtractSettings, work_dir: Path) -> bool:
-    return (rec.get("bytes") == job.bytes and rec.get("mtime_ns") == job.mtime_ns
-            and rec.get("settings") == settings.key()
-            and all((work_dir / f["crop"]).exists() for f in rec.get("faces", [])))
+def _reusable(rec: PhotoRecord, job: PhotoJob, settings: ExtractSettings, work_dir: Path) -> bool:
+    return (rec.bytes == job.bytes and rec.mtime_ns == job.mtime_ns and rec.settings == settings.key()
+            and all((work_dir / f.crop).exists() for f in rec.faces))
 
 
 #: Runs the per-photo work: (list of (job, work_dir, settings), workers) -> records as they finish, any order.
-Runner = Callable[[list, int], Iterable[dict]]
+Runner = Callable[[list, int], Iterable[PhotoRecord]]
 
 
 def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSettings = ExtractSettings(),
-                  workers: Optional[int] = None, progress: bool = True, runner: Optional[Runner] = None) -> list[dict]:
+                  workers: Optional[int] = None, progress: bool = True, runner: Optional[Runner] = None) -> list[PhotoRecord]:
     """Detect and crop the faces of every photo; returns one record per photo in `jobs` order.
 
     :param runner: where the per-photo work runs (default: this machine's worker processes; celebface.scale
@@ -103,7 +98,7 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     # Rewrite the log with only what is reused, then append new lines as photos finish.
     with atomic_open(log_path) as f:
         for rec in done.values():
-            f.write(json.dumps(rec) + "\n")
+            f.write(json.dumps(rec.to_dict()) + "\n")
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     bar = tqdm(total=len(todo), unit="photo", desc="faces", disable=not progress or not todo,
                dynamic_ncols=True)
@@ -111,15 +106,15 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     args = [(j, str(work_dir), settings) for j in todo]
     with open(log_path, "a", encoding="utf-8") as log:
         for rec in (runner or _run)(args, workers):
-            done[rec["file"]] = rec
-            log.write(json.dumps(rec) + "\n")
+            done[rec.file] = rec
+            log.write(json.dumps(rec.to_dict()) + "\n")
             log.flush()
             bar.update(1)
     bar.close()
     return [done[j.file] for j in jobs]
 
 
-def _run(args: list, workers: int) -> Iterable[dict]:
+def _run(args: list, workers: int) -> Iterable[PhotoRecord]:
     if not args:
         return iter(())
     if workers == 1:
@@ -127,7 +122,7 @@ def _run(args: list, workers: int) -> Iterable[dict]:
     return _run_pool(args, workers)
 
 
-def _run_here(args: list) -> Iterator[dict]:
+def _run_here(args: list) -> Iterator[PhotoRecord]:
     import torch
 
     _init_worker(args[0][2], torch.get_num_threads())
@@ -135,7 +130,7 @@ def _run_here(args: list) -> Iterator[dict]:
         yield _extract_one(a)
 
 
-def _run_pool(args: list, workers: int) -> Iterator[dict]:
+def _run_pool(args: list, workers: int) -> Iterator[PhotoRecord]:
     ctx = mp.get_context("spawn")  # safe beside an already-threaded torch in the parent
     with ctx.Pool(workers, initializer=_init_worker, initargs=(args[0][2], 1)) as pool:
         yield from pool.imap_unordered(_extract_one, args, chunksize=1)

@@ -25,6 +25,7 @@ from ..io.sources import list_photos
 from .augment import balance
 from .duplicates import near_duplicate_groups
 from .extract import Runner, extract_faces
+from .manifest import PhotoRecord
 from .split import split_photos
 
 
@@ -45,16 +46,16 @@ def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOpt
 
         choose_faces(records, work_dir, progress=progress)
     write_json(work_dir / "manifest.json", {"data_dir": str(data_dir), "settings": asdict(options),
-                                            "photos": records})
-    usable = [r for r in records if r["chosen"] is not None and (options.keep_suspects or not r["suspect"])]
+                                            "photos": [r.to_dict() for r in records]})
+    usable = [r for r in records if r.chosen is not None and (options.keep_suspects or not r.suspect)]
     groups = near_duplicate_groups(data_dir, usable, work_dir, options.workers) if options.group_duplicates else []
-    split = split_photos([(r["file"], r["person"]) for r in usable], options.val_share, options.test_share,
+    split = split_photos([(r.file, r.person) for r in usable], options.val_share, options.test_share,
                          options.seed, groups=groups)
     write_json(work_dir / "split.json", {"seed": options.seed, "val_share": options.val_share,
                                          "test_share": options.test_share, **split, "groups": groups})
-    crop_of = {r["file"]: r["faces"][r["chosen"]]["crop"] for r in usable}
-    person_of = {r["file"]: r["person"] for r in usable}
-    classes = sorted({r["person"] for r in usable})
+    crop_of = {r.file: r.chosen_crop for r in usable}
+    person_of = {r.file: r.person for r in usable}
+    classes = sorted({r.person for r in usable})
     evals = _eval_splits(split, crop_of, person_of, classes)
     recipe_hash = _recipe_hash(options, split, crop_of)
     index = _reusable_index(work_dir, recipe_hash)
@@ -114,17 +115,17 @@ def _eval_splits(split: dict, crop_of: dict, person_of: dict, classes: list[str]
                    for f in split[name]] for name in ("val", "test")}
 
 
-def summarize(records: list[dict], index: dict) -> dict:
+def summarize(records: list[PhotoRecord], index: dict) -> dict:
     """Counts a user wants to see after prepare: photo statuses, per-class split sizes, problem files."""
-    status = Counter(r["status"] for r in records)
+    status = Counter(r.status for r in records)
     per_class = {c: {s: sum(1 for it in index["splits"][s] if it["label"] == i) for s in ("train", "val", "test")}
                  for i, c in enumerate(index["classes"])}
     return {
         "photos": len(records),
         "status": dict(status),
         "per_class": per_class,
-        "unreadable": [{"file": r["file"], "error": r["error"]} for r in records if r["status"] == "unreadable"],
-        "no_face": [r["file"] for r in records if r["status"] == "no_face"],
-        "suspect": [{"file": r["file"], "distance": r.get("match_distance")} for r in records if r.get("suspect")],
-        "picked_other_face": [r["file"] for r in records if r.get("chosen") not in (None, 0)],
+        "unreadable": [{"file": r.file, "error": r.error} for r in records if r.status == "unreadable"],
+        "no_face": [r.file for r in records if r.status == "no_face"],
+        "suspect": [{"file": r.file, "distance": r.match_distance} for r in records if r.suspect],
+        "picked_other_face": [r.file for r in records if r.chosen not in (None, 0)],
     }

@@ -12,35 +12,37 @@ from pathlib import Path
 import numpy as np
 
 from .embedding_cache import cached_embeddings
+from .manifest import PhotoRecord
 
 #: Median cosine distance above which a photo's best face is taken not to be the labelled person.
 SUSPECT_DISTANCE = 0.16
 
 
-def choose_faces(records: list[dict], work_dir: Path, suspect_distance: float = SUSPECT_DISTANCE,
+def choose_faces(records: list[PhotoRecord], work_dir: Path, suspect_distance: float = SUSPECT_DISTANCE,
                  progress: bool = True) -> None:
     """Set `chosen`, `chosen_by`, `match_distance` and `suspect` on each usable record, in place."""
-    usable = [r for r in records if r["faces"]]
-    crops = [f["crop"] for r in usable for f in r["faces"]]
+    usable = [r for r in records if r.faces]
+    crops = [f.crop for r in usable for f in r.faces]
     emb = dict(zip(crops, cached_embeddings(work_dir, crops, progress, desc="choosing faces")))
-    by_person: dict[str, list[dict]] = defaultdict(list)
+    by_person: dict[str, list[PhotoRecord]] = defaultdict(list)
     for r in usable:
-        by_person[r["person"]].append(r)
+        by_person[r.person].append(r)
     for person, recs in by_person.items():
         # Reference faces: main faces of single-face photos (the reliable ones), else every photo's main face.
-        refs = [r for r in recs if len(r["faces"]) == 1]
+        refs = [r for r in recs if len(r.faces) == 1]
         if len(refs) < 3:
             refs = recs
-        ref_files = [r["file"] for r in refs]
-        ref_vecs = np.stack([emb[r["faces"][0]["crop"]] for r in refs])
+        ref_files = [r.file for r in refs]
+        ref_vecs = np.stack([emb[r.faces[0].crop] for r in refs])
         for r in recs:
-            others = np.array([f != r["file"] for f in ref_files])
+            others = np.array([f != r.file for f in ref_files])
             if not others.any():  # the person's only photo: nothing to compare with
-                r.update(chosen=0, chosen_by="main_face", match_distance=None, suspect=False)
+                r.chosen, r.chosen_by, r.match_distance, r.suspect = 0, "main_face", None, False
                 continue
-            cand = np.stack([emb[f["crop"]] for f in r["faces"]])
+            cand = np.stack([emb[f.crop] for f in r.faces])
             dist = 1.0 - cand @ ref_vecs[others].T  # cosine distance to each reference face
             med = np.median(dist, axis=1)
             best = int(np.argmin(med))
-            r.update(chosen=best, chosen_by="embedding", match_distance=round(float(med[best]), 4),
-                     suspect=bool(med[best] > suspect_distance))
+            r.chosen, r.chosen_by = best, "embedding"
+            r.match_distance = round(float(med[best]), 4)
+            r.suspect = bool(med[best] > suspect_distance)

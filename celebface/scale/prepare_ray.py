@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Iterator, Optional
 
 from ..config import ExtractSettings
+from ..data.manifest import PhotoRecord
 from ..io.sources import PhotoJob
 
 
@@ -29,7 +30,7 @@ class ExtractActor:
         names = [f for f in PhotoJob.__dataclass_fields__]
         recs = [_extract_one((PhotoJob(*(cols[n][i] for n in names)), self.work_dir, self.settings))
                 for i in range(batch.num_rows)]
-        return pa.table({"record": [json.dumps(r) for r in recs]})
+        return pa.table({"record": [json.dumps(r.to_dict()) for r in recs]})
 
 
 def ray_runner(address: Optional[str], workers: Optional[int] = None, batch_size: int = 2, quiet: bool = True):
@@ -38,7 +39,7 @@ def ray_runner(address: Optional[str], workers: Optional[int] = None, batch_size
 
     connect(address, quiet)
 
-    def run(args: list, _local_workers: int) -> Iterator[dict]:
+    def run(args: list, _local_workers: int) -> Iterator[PhotoRecord]:
         if not args:
             return
         work_dir, settings = args[0][1], args[0][2]
@@ -47,9 +48,9 @@ def ray_runner(address: Optional[str], workers: Optional[int] = None, batch_size
         for table in actor_map(items, ExtractActor, {"work_dir": str(work_dir), "settings": asdict(settings)},
                                batch_size, workers):
             for line in table.column("record").to_pylist():
-                rec = json.loads(line)
-                if rec["file"] not in seen:  # a retried task's repeat
-                    seen.add(rec["file"])
+                rec = PhotoRecord.from_dict(json.loads(line))
+                if rec.file not in seen:  # a retried task's repeat
+                    seen.add(rec.file)
                     yield rec
 
     return run

@@ -24,7 +24,7 @@ def test_manifest_records_every_photo_with_status(work_dir: Path, data_dir: Path
     n_photos = sum(1 for p in data_dir.rglob("*") if p.is_file() or p.is_symlink())
     assert len(m) == n_photos
     assert m["Serena_Williams/corrupt.jpg"]["status"] == "unreadable"
-    assert "truncated" in m["Serena_Williams/corrupt.jpg"]["error"] or m["Serena_Williams/corrupt.jpg"]["error"]
+    assert "truncated" in m["Serena_Williams/corrupt.jpg"]["error"]
     assert m["Virat_Kohli/a_cat.jpg"]["status"] == "no_face"
     assert m[MULTI_FACE]["status"] == "several_faces"
     statuses = Counter(r["status"] for r in m.values())
