@@ -80,8 +80,7 @@ class ExactIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Q, k) face ids, person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""
         q = len(queries)
-        ids, people = np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64)
-        sims = np.full((q, k), -np.inf, np.float32)
+        ids, people, sims = _no_results(q, k)
         if len(self.ids) == 0 or q == 0:
             return ids, people, sims
         qs = queries.astype(np.float32)
@@ -92,6 +91,11 @@ class ExactIndex:
         ids[:, :kk], people[:, :kk] = self.ids[order], self.people[order]
         sims[:, :kk] = np.take_along_axis(s, order, 1)
         return ids, people, sims
+
+
+def _no_results(q: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Q, k) face ids and person ids of -1 and similarities of -inf: what an empty search answers."""
+    return np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64), np.full((q, k), -np.inf, np.float32)
 
 
 class HnswIndex:
@@ -129,8 +133,7 @@ class HnswIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Q, k) face ids, person ids and similarities of the (approximately) k nearest faces; -1 / -inf padded."""
         q = len(queries)
-        ids, people = np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64)
-        sims = np.full((q, k), -np.inf, np.float32)
+        ids, people, sims = _no_results(q, k)
         if len(self.index) == 0 or q == 0:
             return ids, people, sims
         res = self.index.search(queries.astype(np.float32), k)
