@@ -1,12 +1,10 @@
-"""People's names: what the gallery accepts as a name."""
+"""People's names: what the gallery accepts as a name (the rules of io.sources.name_problem, after stripping)."""
 from __future__ import annotations
 
-import unicodedata
-
 from ..errors import GalleryError
+from ..io.sources import MAX_NAME_CHARS, name_problem
 
-MAX_NAME = 200
-RESERVED = {"unknown"}
+MAX_NAME = MAX_NAME_CHARS
 
 
 def validate_name(name: str) -> str:
@@ -17,14 +15,7 @@ def validate_name(name: str) -> str:
     if not isinstance(name, str):
         raise GalleryError("a person's name must be text")
     clean = name.strip()
-    if not clean:
-        raise GalleryError("a person's name cannot be empty")
-    if len(clean) > MAX_NAME:
-        raise GalleryError(f"a person's name is at most {MAX_NAME} characters (this one has {len(clean)})")
-    if "/" in clean or "\\" in clean:
-        raise GalleryError(f"{clean!r} cannot be a person's name: it contains a slash")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in clean):
-        raise GalleryError(f"{clean!r} cannot be a person's name: it contains a control character")
-    if clean.casefold() in RESERVED or clean in (".", ".."):
-        raise GalleryError(f"{clean!r} cannot be a person's name: it is reserved; choose another")
+    problem = name_problem(clean)
+    if problem:
+        raise GalleryError(f"{clean!r} cannot be a person's name: {problem}")
     return clean

@@ -33,12 +33,12 @@ def name_problem(name: str) -> str | None:
         return "it is empty"
     if name != name.strip():
         return "it starts or ends with spaces"
-    if any(unicodedata.category(c).startswith("C") for c in name):
+    if any(unicodedata.category(c).startswith("C") or unicodedata.category(c) in ("Zl", "Zp") for c in name):
         return "it contains control characters"
     if "/" in name or "\\" in name or name in (".", ".."):
-        return "it contains a path separator or is '.' or '..'"
-    if name.lower() == UNKNOWN:
-        return f"'{UNKNOWN}' is what celebface calls faces it does not know"
+        return "it contains a slash (a path separator) or is '.' or '..'"
+    if name.casefold() == UNKNOWN:
+        return f"'{UNKNOWN}' is reserved: it is what celebface calls faces it does not know"
     if len(name) > MAX_NAME_CHARS:
         return f"it is longer than {MAX_NAME_CHARS} characters"
     return None
