@@ -75,8 +75,12 @@ class PostgresStore(GalleryStore):
             SQLiteStore.check_meta(self, cur, SCHEMA_VERSION, MIGRATIONS)  # same rules, same SQL
 
     def _connect(self) -> None:
-        import psycopg
-        from pgvector.psycopg import register_vector
+        try:
+            import psycopg
+            from pgvector.psycopg import register_vector
+        except ImportError:
+            raise GalleryError("a PostgreSQL gallery needs psycopg and pgvector: pip install 'celebface[postgres]'") \
+                from None
 
         try:
             self._conn = psycopg.connect(self.url, connect_timeout=5)
