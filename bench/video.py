@@ -171,9 +171,9 @@ def report(acc: dict, speeds: list[dict], ann: dict, fps: float) -> str:
     load = os.getloadavg()
     lines = [
         "# Video benchmark (`make bench-video`)", "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, no GPU. The CPU was "
-        f"**shared with other engineers' jobs** while this ran (load average at the end {load[0]:.1f}, "
-        f"{load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} cores): the speed figures are lower bounds.", "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, no GPU; load average at "
+        f"the end {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} cores (the benchmark itself keeps "
+        f"about {os.cpu_count()} busy; more means other jobs shared the CPU and the speeds are lower bounds).", "",
         "## Timeline accuracy", "",
         f"{acc['videos']} videos composed from real photos ({acc['seconds']:.0f} s in all, 960x540, shots of 2-5 s "
         f"with pans and zooms: one sports5 person, two side by side, a celeb5 stranger, or nobody); single-face "
