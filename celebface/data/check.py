@@ -167,7 +167,7 @@ def _assemble(data_dir: Path, records: list[PhotoRecord], pairs: list[Pair], gro
         several_faces=[issue(r, f"{r.n_faces or len(r.faces)} faces") for r in records
                        if r.status == "several_faces"],
         duplicate_groups=dup_groups,
-        mislabelled=[Mislabel(file=records[m.index].get("file"), person=persons[m.index],
+        mislabelled=[Mislabel(file=records[m.index].file, person=persons[m.index],
                               distance_own=m.distance_own, best_other=m.best_other,
                               distance_other=m.distance_other) for m in mislabels],
         tiny_faces=tiny, too_small=sorted(p for p, c in people.items() if c.distinct < 2),
@@ -181,12 +181,12 @@ def _duplicate_groups(records: list[PhotoRecord], pairs: list[Pair], groups: lis
     pairs_of: dict[int, list[DuplicatePair]] = {}
     for p in pairs:
         pairs_of.setdefault(group_of[p.a], []).append(
-            DuplicatePair(a=records[p.a]["file"], b=records[p.b]["file"], how=p.how, distance=p.distance))
+            DuplicatePair(a=records[p.a].file, b=records[p.b].file, how=p.how, distance=p.distance))
     out = []
     for k, g in enumerate(groups):
-        people = sorted({records[i]["person"] for i in g})
+        people = sorted({records[i].person for i in g})
         exact = all(p.how == "exact" for p in pairs_of[k]) and len(pairs_of[k]) == len(g) - 1
-        out.append(DuplicateGroup(files=[records[i]["file"] for i in g], people=people,
+        out.append(DuplicateGroup(files=[records[i].file for i in g], people=people,
                                   across_people=len(people) > 1, exact=exact, pairs=pairs_of[k]))
     return out
 

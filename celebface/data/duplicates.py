@@ -294,4 +294,4 @@ def near_duplicate_groups(data_dir: Path, records: Sequence["PhotoRecord"], work
     hashes = hashes_for([Path(data_dir) / r.file for r in records], work_dir, workers)
     crop_hashes = crop_phashes([Path(work_dir) / c for c in crops])
     groups = group_pairs(len(records), find_pairs(hashes, vecs, crop_hashes=crop_hashes))
-    return [[records[i]["file"] for i in g] for g in groups]
+    return [[records[i].file for i in g] for g in groups]
