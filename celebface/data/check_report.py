@@ -5,10 +5,9 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-if TYPE_CHECKING:
-    from .check import CheckReport
+from .check_models import CheckReport
 
 #: Thumbnails are at most this many pixels on their longer side.
 THUMB = 140

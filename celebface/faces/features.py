@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
@@ -10,11 +10,17 @@ from PIL import Image
 
 from ..runtime import autocast
 
-if TYPE_CHECKING:
-    from .backbones import BackboneSpec, CNNBackbone
+
+class InputSpec(Protocol):
+    """What preprocessing needs of a backbone's spec (faces.backbones.BackboneSpec has it)."""
+
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    feature_dim: int
 
 
-def to_tensor(images: Sequence[Image.Image], spec: BackboneSpec) -> torch.Tensor:
+def to_tensor(images: Sequence[Image.Image], spec: InputSpec) -> torch.Tensor:
     """Resize RGB face crops to the backbone's input size and normalise them: (N, 3, S, S) float32."""
     s = spec.input_size
     arr = np.stack([np.asarray(im.convert("RGB").resize((s, s), Image.BILINEAR) if im.size != (s, s)
@@ -26,7 +32,7 @@ def to_tensor(images: Sequence[Image.Image], spec: BackboneSpec) -> torch.Tensor
 
 
 @torch.inference_mode()
-def frozen_activations(backbone: CNNBackbone, spec: BackboneSpec, files: Sequence[Path], batch_size: int = 32,
+def frozen_activations(backbone: torch.nn.Module, spec: InputSpec, files: Sequence[Path], batch_size: int = 32,
                        device: str = "cpu", precision: str = "fp32", progress: bool = True) -> torch.Tensor:
     """Run the frozen stages over image files; returns float16 activations (N, C, H, W) on the CPU."""
     from tqdm import tqdm
@@ -48,7 +54,7 @@ def frozen_activations(backbone: CNNBackbone, spec: BackboneSpec, files: Sequenc
 class CNNEmbedder:
     """A trained CNN backbone as an embedder: face crops -> pooled features (N, D)."""
 
-    def __init__(self, backbone: CNNBackbone, spec: BackboneSpec, device: str = "cpu") -> None:
+    def __init__(self, backbone: torch.nn.Module, spec: InputSpec, device: str = "cpu") -> None:
         self.backbone = backbone.eval().to(device)
         self.spec, self.device = spec, device
 

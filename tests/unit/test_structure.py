@@ -26,16 +26,11 @@ def resolve(mod: str, is_pkg: bool, node: ast.ImportFrom) -> str:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Every celebface -> celebface import, at module level or inside functions."""
+    """Every celebface -> celebface import: at module level, inside functions, or for type hints only."""
     modules = {module_name(p): p for p in PKG.rglob("*.py")}
     graph: dict[str, set[str]] = defaultdict(set)
     for mod, path in modules.items():
-        tree = ast.parse(path.read_text())
-        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-                       and getattr(block.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(block)}
-        for node in ast.walk(tree):
-            if id(node) in typing_only:  # imports for type hints only never run
-                continue
+        for node in ast.walk(ast.parse(path.read_text())):  # imports for type hints count too
             targets = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
