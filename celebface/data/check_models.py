@@ -1,6 +1,8 @@
 """What `celebface check` reports, as pydantic models (written as report.json, drawn by check_report)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from pydantic import BaseModel
 
 
