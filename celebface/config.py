@@ -103,6 +103,7 @@ class TrainOptions:
     device: str = "auto"
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
     threads: Optional[int] = None
+    strangers: Optional[str] = None  # a folder of photos of people the model must not name (calibrates "unknown")
 
     def check(self) -> None:
         """Raise ConfigError for values that would train a broken model (the CLI checks these too)."""

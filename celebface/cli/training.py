@@ -31,6 +31,9 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast for the backbone; auto = bf16 on CPUs with AVX512-BF16/AMX and bf16 GPUs.")
 @threads_option
+@click.option("--strangers", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A folder of photos of people the model must NOT name: calibrates \"unknown\" on real strangers "
+                   "(the other faces in the training photos are used too).")
 @engine_options
 @click.option("--workers", type=POS_INT, default=2, show_default=True,
               help="With --engine ray: data-parallel workers for stage 2 (1 CPU or GPU each).")

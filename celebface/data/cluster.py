@@ -68,7 +68,7 @@ def _init(settings: ExtractSettings) -> None:
     global _worker
     torch.set_num_threads(1)
     _worker = (FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob),
-               DlibEmbedder(settings.margin), settings)
+               DlibEmbedder(settings.margin, flip=False), settings)  # thresholds measured single-view
 
 
 def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], np.ndarray]:

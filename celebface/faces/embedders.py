@@ -1,5 +1,9 @@
 """dlib's 128-d face descriptor (ResNet), on faces aligned with dlib's 5-point landmark model.
 
+By default each face is described by the mean of the descriptors of its aligned chip and of the chip's mirror image
+(test-time flip averaging): on sports5's validation faces nearest-neighbour naming went from 93.2% to 98.6% (n=73,
+seed-0 split) and the similarity of strangers to known people dropped (bench/openset.md).
+
 Weights come from the PyPI package `face-recognition-models` (found with importlib, never downloaded).
 Crops are the square face crops made by align.crop_face, whose face box is known (face_box_in_crop).
 """
@@ -32,14 +36,16 @@ def dlib_models_dir() -> Path:
 class DlibEmbedder:
     """Aligns each face crop with 5 landmarks and returns dlib's 128-d descriptor (unit length)."""
 
-    def __init__(self, margin: float = MARGIN) -> None:
+    def __init__(self, margin: float = MARGIN, flip: bool = True) -> None:
+        """:param margin: the margin of the crops given (align.crop_face's)
+        :param flip: average each face's descriptor with its mirror image's (twice the network time)"""
         import dlib
 
         d = dlib_models_dir()
         self._dlib = dlib
         self.shape = dlib.shape_predictor(str(d / "shape_predictor_5_face_landmarks.dat"))
         self.net = dlib.face_recognition_model_v1(str(d / "dlib_face_recognition_resnet_model_v1.dat"))
-        self.margin = margin
+        self.margin, self.flip = margin, flip
 
     def chip(self, crop: Image.Image) -> np.ndarray:
         """The 150x150 aligned face chip dlib's network expects."""
@@ -53,6 +59,12 @@ class DlibEmbedder:
         if not crops:
             return np.zeros((0, EMBED_DIM), np.float32)
         chips = [self.chip(c) for c in crops]
+        vecs = self._describe(chips)
+        if self.flip:
+            vecs = vecs + self._describe([np.ascontiguousarray(c[:, ::-1]) for c in chips])
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
+
+    def _describe(self, chips: list[np.ndarray]) -> np.ndarray:
         vecs = np.asarray(self.net.compute_face_descriptor(chips), dtype=np.float32).reshape(-1, EMBED_DIM)
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
 
@@ -60,9 +72,9 @@ class DlibEmbedder:
 _worker: Optional[DlibEmbedder] = None
 
 
-def _init(margin: float) -> None:
+def _init(margin: float, flip: bool = True) -> None:
     global _worker
-    _worker = DlibEmbedder(margin)
+    _worker = DlibEmbedder(margin, flip)
 
 
 def _embed_files(paths: list[str]) -> np.ndarray:
@@ -71,8 +83,10 @@ def _embed_files(paths: list[str]) -> np.ndarray:
 
 
 def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: Optional[int] = None,
-                progress: bool = False, desc: str = "dlib embeddings") -> np.ndarray:
-    """Embed saved face crops, spread over worker processes (dlib's CPU network runs on one core)."""
+                progress: bool = False, desc: str = "dlib embeddings", flip: bool = True) -> np.ndarray:
+    """Embed saved face crops, spread over worker processes (dlib's CPU network runs on one core).
+
+    :param flip: average with the mirror image's descriptor (DlibEmbedder's default)"""
     from tqdm import tqdm
 
     paths = [str(p) for p in paths]
@@ -84,12 +98,12 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
     bar = tqdm(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
     out = []
     if workers == 1:
-        _init(margin)
+        _init(margin, flip)
         for c in chunks:
             out.append(_embed_files(c))
             bar.update(len(c))
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(margin,)) as pool:
+        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(margin, flip)) as pool:
             for res, c in zip(pool.imap(_embed_files, chunks), chunks):
                 out.append(res)
                 bar.update(len(c))

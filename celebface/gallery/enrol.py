@@ -94,23 +94,10 @@ def photo_faces(rec: Any, photos: Sequence[ImageSource], known: Optional[np.ndar
         if k is None:
             skipped.append(Skipped(label, why))
             continue
-        f = faces[k]
-        box, prob = [round(float(v), 1) for v in f.box], round(float(f.prob), 4)
-        for v in (embs[k], _mirror_embedding(rec, img, f)):  # the face and its mirror image, as training does
-            out.append(NewFace(np.asarray(v, np.float32), file=label, sha256=digest, box=box, prob=prob))
+        f = faces[k]  # one face per photo; its embedding averages the face and its mirror image already
+        out.append(NewFace(np.asarray(embs[k], np.float32), file=label, sha256=digest,
+                           box=[round(float(v), 1) for v in f.box], prob=round(float(f.prob), 4)))
     return out, skipped
-
-
-def _mirror_embedding(rec: Any, img: Any, face: Any) -> np.ndarray:
-    """The dlib embedding of the face's mirror image (a cheap, honest second view of one photo)."""
-    from PIL import ImageOps
-
-    from ..faces.embedders import DlibEmbedder
-
-    crop = ImageOps.mirror(rec.crop(img, [face])[0])
-    embedder = rec.embedder if isinstance(rec.embedder, DlibEmbedder) else rec._face_embedder
-    with rec._embed_lock:
-        return embedder.embed([crop])[0]
 
 
 def enrol(rec: Any, store: Any, name: str, photos: Sequence[ImageSource], replace: bool = False,
@@ -133,7 +120,7 @@ def enrol(rec: Any, store: Any, name: str, photos: Sequence[ImageSource], replac
         raise EnrollError(f"no usable face in the {len(photos)} photo(s) given for {name}, nothing was written: "
                           + "; ".join(reasons))
     change = store.add(name, faces, who=who, replace=replace)
-    return EnrolReport(name, known is not None, len(photos), len(faces) // 2, reasons, round(time.time() - t0, 3),
+    return EnrolReport(name, known is not None, len(photos), len(faces), reasons, round(time.time() - t0, 3),
                        time.strftime("%Y-%m-%dT%H:%M:%S"), replace and known is not None, change)
 
 

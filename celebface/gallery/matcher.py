@@ -149,6 +149,20 @@ class GalleryMatcher:
                 return self._index.best_per_person(q, self.k)
             return self._index.search(q, self.k * HNSW_OVERFETCH)[1:]
 
+    def person_scores(self, feats: np.ndarray, names: list[str]) -> np.ndarray:
+        """Cosine similarity of each face (row of `feats`) to the nearest gallery face of the person named for it;
+        -1 when that person is not in the gallery or not among the k people nearest to the face."""
+        out = np.full(len(names), -1.0, np.float32)
+        if len(names) == 0:
+            return out
+        people, sims = self.search(feats)
+        ids = {name: pid for pid, name in self._names.items()}
+        for i, name in enumerate(names):
+            hit = people[i] == ids.get(name, -2)
+            if hit.any():
+                out[i] = float(sims[i][hit].max())
+        return out
+
     def match(self, feats: np.ndarray) -> list[Match]:
         """A Match per row of `feats` (N, D)."""
         if len(feats) == 0:

@@ -21,7 +21,7 @@ def name_cluster(recognizer, crops: Sequence[Path]) -> tuple[Optional[str], Opti
     """
     step = max(1, len(crops) // NAME_SAMPLE)
     images = [Image.open(p).convert("RGB") for p in list(crops)[::step][:NAME_SAMPLE]]
-    names = [m.name for m in recognizer.classify(recognizer.embed(images))]
+    names = [m.name for m in recognizer.name_crops(images)]
     name, count = Counter(names).most_common(1)[0]
     if name == UNKNOWN or count * 2 <= len(names):
         return None, None

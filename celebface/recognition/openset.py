@@ -8,6 +8,7 @@ known-accept-rate + unknown-reject-rate on those scores.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -54,3 +55,109 @@ def calibrate(known: np.ndarray, unknown: np.ndarray) -> dict:
     t_mid = float((t + lower.max()) / 2) if len(lower) else t
     return {"threshold": t_mid, "known_accept_rate": acc, "unknown_reject_rate": rej,
             "n_known": int(len(known)), "n_unknown": int(len(unknown))}
+
+
+@dataclass
+class Rate:
+    """A measured share with its 95% Wilson confidence interval."""
+
+    hits: int
+    n: int
+    rate: float
+    low: float
+    high: float
+
+
+def rate(hits: int, n: int) -> Rate:
+    """hits / n with a 95% Wilson interval (scipy)."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return Rate(0, 0, 0.0, 0.0, 1.0)
+    ci = binomtest(int(hits), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
+    return Rate(int(hits), int(n), round(hits / n, 4), round(float(ci.low), 4), round(float(ci.high), 4))
+
+
+@dataclass
+class VerifyCalibration:
+    """The face-verification threshold and what it did on the faces it was calibrated on."""
+
+    threshold: float
+    known_accepted: Rate  # validation faces the model names correctly, still named with the gate
+    strangers_rejected: Rate  # real strangers' faces called "unknown"
+    simulated_rejected: Rate  # validation faces called "unknown" when their own person is left out
+    sources: dict[str, int] = field(default_factory=dict)
+    score: str = "face verification: dlib cosine similarity to the named person's nearest gallery face"
+    how: str = ("threshold maximising the known-accept rate plus the mean of the real-stranger and simulated-unknown "
+                "reject rates, on validation faces and strangers' faces")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def best_per_person(feats: np.ndarray, gallery: np.ndarray, labels: np.ndarray, n_people: int) -> np.ndarray:
+    """(N, P) best cosine similarity of each face to each person's gallery faces (-1 for a person with none)."""
+    sims = feats @ gallery.T
+    out = np.full((len(feats), n_people), -1.0, np.float32)
+    for p in range(n_people):
+        cols = labels == p
+        if cols.any() and len(feats):
+            out[:, p] = sims[:, cols].max(1)
+    return out
+
+
+def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val: np.ndarray, val_labels: np.ndarray,
+                           val_pred: np.ndarray, strangers: np.ndarray, stranger_people: Optional[np.ndarray] = None,
+                           sources: Optional[dict[str, int]] = None) -> VerifyCalibration:
+    """The verification threshold from validation faces (known, and with their person left out) and strangers.
+
+    :param gallery: (G, 128) unit dlib embeddings of the training faces; gallery_labels their people
+    :param val: (N, 128) validation faces' embeddings; val_labels their people; val_pred the model's names for them
+    :param strangers: (S, 128) strangers' faces
+    :param stranger_people: for faces found beside a known person in their photo, that person's label (else -1):
+        such a face most like that very person, or more like a known person than half the known faces are, is
+        likely a known person again (a collage, a second copy of the photo, a team-mate who is known) and is left out
+    """
+    n_people = int(max(gallery_labels.max(initial=-1), val_labels.max(initial=-1)) + 1)
+    per = best_per_person(val, gallery, gallery_labels, n_people)
+    rows = np.arange(len(val))
+    ok = val_pred == val_labels
+    known = per[rows, val_labels][ok]
+    others = per.copy()
+    others[rows, val_labels] = -np.inf
+    simulated = others.max(1) if n_people > 1 else np.zeros(0, np.float32)
+    real = _strangers_scores(strangers, stranger_people, gallery, gallery_labels, n_people, known)
+    sources = dict(sources or {})
+    sources["left out as likely known people"] = int(len(strangers) - len(real))
+    t = _balanced_threshold(known, [u for u in (real, simulated) if len(u)])
+    return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
+                             rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
+                             sources)
+
+
+def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,
+                      n_people: int, known: np.ndarray) -> np.ndarray:
+    """Each stranger's best similarity to any known person, without the faces that are likely known people."""
+    if len(strangers) == 0:
+        return np.zeros(0, np.float32)
+    per = best_per_person(strangers, gallery, labels, n_people)
+    best, nearest = per.max(1), per.argmax(1)
+    keep = np.ones(len(strangers), bool)
+    if people is not None:
+        keep &= nearest != np.asarray(people)
+    if len(known):
+        keep &= best < np.median(known)
+    return best[keep]
+
+
+def _balanced_threshold(known: np.ndarray, unknowns: list[np.ndarray]) -> float:
+    """The threshold maximising known-accept rate + the mean of the unknown sets' reject rates, midway between
+    the two scores around it."""
+    cands = np.unique(np.concatenate([known, *unknowns]))
+    if len(cands) == 0 or not unknowns:
+        return 0.0
+    ks = np.sort(known)
+    acc = 1.0 - np.searchsorted(ks, cands, side="left") / max(len(ks), 1)
+    rej = np.mean([np.searchsorted(np.sort(u), cands, side="left") / len(u) for u in unknowns], axis=0)
+    i = int(np.argmax(acc + rej))
+    return float((cands[i] + cands[i - 1]) / 2) if i > 0 else float(cands[i])

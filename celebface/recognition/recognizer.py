@@ -45,10 +45,11 @@ class Recognizer:
                                      device=self.device)
         self._threshold, self._looked = threshold, time.monotonic()
         self._gallery_url, self._gallery = gallery, None
+        self._face_embedder = None  # dlib, made on first use for models with another backbone
         self.matcher: Matcher = self._make_matcher(threshold)
+        self.verifier = self._make_verifier(threshold)
         self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
         self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
-        self._face_embedder = None  # dlib, made on first use for models with another backbone
 
     def _make_matcher(self, threshold: Optional[float]) -> Matcher:
         """Fixed embedding backbones (dlib_face) name people from the gallery; CNN backbones with their head."""
@@ -59,7 +60,21 @@ class Recognizer:
             if threshold is None and self.bundle.classes:  # a trained model: its threshold, calibrated on held-out
                 threshold = float(self.bundle.config["threshold"])  # photos on the same cosine scale
             return GalleryMatcher(self.gallery, None if threshold is None else check_threshold(threshold, "gallery"))
+        if "verify" in self.bundle.config:  # the face-verification gate decides "unknown" (recognition/verify.py)
+            return HeadMatcher.from_bundle(self.bundle, "softmax", 0.0, self.device)
         return HeadMatcher.from_bundle(self.bundle, self.spec.open_set_score, threshold, self.device)
+
+    def _make_verifier(self, threshold: Optional[float]):
+        """The face-verification gate of head-named models trained with one (None for the others)."""
+        verify = self.bundle.config.get("verify")
+        if not verify or isinstance(self.matcher, _gallery_matcher_type()):
+            return None
+        from ..gallery.matcher import GalleryMatcher
+        from .matchers import check_threshold
+        from .verify import FaceVerifier
+
+        t = float(verify["threshold"]) if threshold is None else check_threshold(threshold, "gallery")
+        return FaceVerifier(GalleryMatcher(self.gallery, threshold=t), t)
 
     @property
     def gallery(self):
@@ -101,7 +116,8 @@ class Recognizer:
 
     @property
     def threshold(self) -> float:
-        return self.matcher.threshold
+        """The "unknown" threshold in force (the verification gate's when the model has one)."""
+        return self.verifier.threshold if self.verifier is not None else self.matcher.threshold
 
     @property
     def can_enroll(self) -> bool:
@@ -113,6 +129,7 @@ class Recognizer:
         changes; a gallery imports the new bundle's training faces on first use."""
         self.bundle, self._gallery = bundle, None
         self.matcher = self._make_matcher(self._threshold)
+        self.verifier = self._make_verifier(self._threshold)
 
     def refresh(self, every: float = 1.0) -> bool:
         """Pick up a version of the model written by another process (at most one look per `every` seconds);
@@ -129,7 +146,7 @@ class Recognizer:
     def info(self) -> dict:
         cfg = self.bundle.config
         return {"backbone": cfg["backbone"], "classes": self.classes, "threshold": self.threshold,
-                "score": cfg.get("score"), "can_enroll": self.can_enroll, "device": self.device,
+                "score": "face verification (dlib cosine similarity)" if self.verifier else cfg.get("score"), "can_enroll": self.can_enroll, "device": self.device,
                 "val_accuracy": self.bundle.metrics.get("val_accuracy")}
 
     def detect(self, img: Image.Image) -> list[Face]:
@@ -156,23 +173,39 @@ class Recognizer:
         from ..faces.embedders import DlibEmbedder
 
         faces, crops = self.face_crops(img)
+        return faces, self.face_features(crops)
+
+    def face_features(self, crops: Sequence[Image.Image]) -> np.ndarray:
+        """dlib 128-d face embeddings (unit length, flip-averaged) of face crops, whatever the model's backbone."""
+        from ..faces.embedders import DlibEmbedder
+
         with self._embed_lock:
             if isinstance(self.embedder, DlibEmbedder):
-                return faces, self.embedder.embed(crops)
+                return self.embedder.embed(crops)
             if self._face_embedder is None:
                 self._face_embedder = DlibEmbedder(self.margin)
-            return faces, self._face_embedder.embed(crops)
+            return self._face_embedder.embed(crops)
 
     def classify(self, feats: np.ndarray) -> list[Match]:
-        """What the matcher says of each feature row."""
+        """What the matcher says of each feature row (without the verification gate: see name_crops)."""
         return self.matcher.match(feats)
+
+    def name_crops(self, crops: Sequence[Image.Image], feats: Optional[np.ndarray] = None) -> list[Match]:
+        """Name face crops: the backbone's features, the matcher, then the verification gate if the model has one.
+
+        :param feats: the crops' backbone features, if already computed
+        """
+        matches = self.classify(self.embed(crops) if feats is None else feats)
+        if self.verifier is not None and matches:
+            matches = self.verifier.apply(matches, self.face_features(crops))
+        return matches
 
     def predict_pil(self, img: Image.Image, name: str = "image") -> PhotoResult:
         """All faces of one decoded RGB photo, main face first (boxes in the full photo's pixels, also when it
         was decoded at a reduced size by load_image(max_side=...))."""
         self.refresh()
         faces, crops = self.face_crops(img)
-        matches = self.classify(self.embed(crops))
+        matches = self.name_crops(crops)
         scale, (width, height) = scale_of(img)
         return PhotoResult(image=name, width=width, height=height, faces=[
             FaceResult(box=[round(v * scale, 1) for v in f.box], detector_prob=round(f.prob, 4), name=m.name,
@@ -215,6 +248,12 @@ class Recognizer:
                     yield PhotoResult(image=str(src), error=err), None
                 else:
                     yield self.predict_pil(img, str(src)), img
+
+
+def _gallery_matcher_type():
+    from ..gallery.matcher import GalleryMatcher
+
+    return GalleryMatcher
 
 
 def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None,

@@ -124,7 +124,7 @@ def observe_frame(rec, frame: VideoFrame) -> list[FaceObservation]:
         if not faces:
             return []
         feats = np.asarray(rec.embed(crops), dtype=np.float32)
-        matches = rec.matcher.match(feats)
+        matches = rec.name_crops(crops, feats)
     unit = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-8)
     return [FaceObservation(time=frame.time, box=[round(float(v), 1) for v in f.box], embedding=e,
                             name=m.name, confidence=float(m.confidence), score=float(m.score))

@@ -28,7 +28,6 @@ class PhotoIndexer:
 
             torch.set_num_threads(threads)
         self.rec = load(Path(model_dir), device)
-        self._dlib = None
 
     def __call__(self, batch):
         cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
@@ -56,7 +55,7 @@ class PhotoIndexer:
         if not faces:
             return [FaceRow(shard, path, sha, "no_face")]
         feats = self.rec.embed(crops)
-        matches = self.rec.classify(feats)
+        matches = self.rec.name_crops(crops, feats)
         emb = self._face_embeddings(crops, feats)
         scale, _ = scale_of(img)
         rows = []
@@ -74,6 +73,4 @@ class PhotoIndexer:
 
         if isinstance(self.rec.embedder, DlibEmbedder):
             return feats
-        if self._dlib is None:
-            self._dlib = DlibEmbedder(self.rec.margin)
-        return self._dlib.embed(crops)
+        return self.rec.face_features(crops)

@@ -37,7 +37,7 @@ def evaluate(model_dir: Path, work_dir: Path, device: str = "auto", progress: bo
         preds = []
         for i in tqdm(range(0, len(items), 32), desc=f"evaluate {split}", disable=not progress, unit="batch"):
             crops = [Image.open(Path(work_dir) / it["file"]).convert("RGB") for it in items[i:i + 32]]
-            preds += rec.classify(rec.embed(crops))
+            preds += rec.name_crops(crops)
         y = np.array([class_ix[it["label"]] for it in items])
         best = np.array([rec.classes.index(p.top[0][0]) for p in preds])
         named = np.array([p.name for p in preds])

@@ -35,11 +35,19 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
 
 
 def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Features:
-    """A fixed embedding network: its embeddings, cached by file (dlib_face's cache is shared with prepare)."""
+    """A fixed embedding network: its embeddings, cached by file. Original faces are embedded as recognition
+    embeds them (flip-averaged); augmented copies, which include mirror images already, with one view."""
     from ..data.embedding_cache import cached_embeddings
+    from ..faces.embedders import EMBED_DIM
 
-    emb = torch.from_numpy(np.asarray(cached_embeddings(data.work_dir, data.files, progress,
-                                                        desc="face embeddings")))
+    augmented = {it["file"] for s in data.splits.values() for it in s if it.get("augmented")}
+    emb = np.zeros((len(data.files), EMBED_DIM), np.float32)
+    for flip in (True, False):
+        rows = [i for i, f in enumerate(data.files) if (f in augmented) != flip]
+        if rows:
+            emb[rows] = cached_embeddings(data.work_dir, [data.files[i] for i in rows], progress,
+                                          desc="face embeddings", flip=flip)
+    emb = torch.from_numpy(emb)
     return Features(emb, emb, None, spec.weights.source)
 
 

@@ -21,6 +21,7 @@ from ..runtime import resolve_device, resolve_precision, set_threads
 from .data import TrainData, load_data
 from .features import Features, compute_features
 from .loop import FitConfig, Split, fit, predict_logits, seed_everything
+from .gate import verification_gate
 from .report import calibrate_open_set, stage_report
 from .heads import TunableNet
 
@@ -142,15 +143,11 @@ def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, hea
               opts: TrainOptions, log: Callable[[str], None]) -> Bundle:
     """The bundle: weights, the training faces' features (gallery), the calibrated threshold, the config."""
     head.eval()
-    train_items = data.splits["train"]
-    keep = [i for i, it in enumerate(train_items) if not spec.fine_tunable or not it["augmented"]]
-    gallery = feats.pooled[data.rows["train"][keep]].numpy()
-    gallery_labels = data.labels["train"][keep].numpy()
-    openset = calibrate_open_set(spec, head, feats.pooled[data.rows["val"]], data.labels["val"].numpy(),
-                                 gallery, gallery_labels)
-    metrics["open_set"] = openset
-    log(f"unknown threshold ({openset['score']}): {openset['threshold']:.4f}  known accepted "
-        f"{openset['known_accept_rate']:.3f}, simulated unknown rejected {openset['unknown_reject_rate']:.3f}")
+    gate = verification_gate(spec, data, feats, head, opts, log)
+    metrics["open_set"] = gate.calibration.to_dict()
+    if spec.fine_tunable:  # the softmax threshold, kept for reference: the verification gate decides "unknown"
+        metrics["open_set_softmax"] = calibrate_open_set(spec, head, feats.pooled[data.rows["val"]],
+                                                         data.labels["val"].numpy(), gate.gallery, gate.labels)
     metrics["options"] = asdict(opts)
     state = {f"head.{k}": v for k, v in head.state_dict().items()}
     if feats.backbone is not None:
@@ -163,7 +160,11 @@ def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, hea
         "preprocessing": {"input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
                           "margin": prep.get("margin", 0.2), "crop_size": prep.get("size", 224),
                           "detect_size": prep.get("detect_size", 800), "min_prob": prep.get("min_prob", 0.9)},
-        "threshold": openset["threshold"], "score": openset["score"], "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "train_options": asdict(opts),
+        "threshold": gate.calibration.threshold, "score": "gallery",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "train_options": asdict(opts),
+        "gallery_backbone": "dlib_face",
     }
-    return Bundle(config, state, gallery, gallery_labels, metrics)
+    if spec.fine_tunable:
+        config.update(threshold=metrics["open_set_softmax"]["threshold"], score="softmax",
+                      verify={"threshold": gate.calibration.threshold})
+    return Bundle(config, state, gate.gallery, gate.labels, metrics)

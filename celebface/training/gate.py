@@ -1,0 +1,56 @@
+"""The "unknown" gate a training run leaves in its bundle: a gallery of dlib face embeddings of the training faces
+and a verification threshold calibrated on validation faces and real strangers (recognition/verify.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..config import TrainOptions
+from ..recognition.openset import VerifyCalibration, best_per_person, calibrate_verification
+from .data import TrainData
+from .features import Features
+from .loop import predict_logits
+from .strangers import collect_strangers
+
+
+@dataclass
+class Gate:
+    gallery: np.ndarray  # (G, 128) dlib embeddings of the training faces, imported into the model's gallery
+    labels: np.ndarray  # (G,) their people
+    calibration: VerifyCalibration
+
+
+def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Module, opts: TrainOptions,
+                      log: Callable[[str], None]) -> Gate:
+    """The gallery and the calibrated threshold. For CNN backbones the gallery holds the original (not augmented)
+    training faces; for dlib_face, every training face's embedding (those are its features already).
+
+    :param head: the final head, which names the validation faces of CNN backbones
+    """
+    from ..data.embedding_cache import cached_embeddings
+
+    log("unknown gate: face embeddings of the training, validation and strangers' faces")
+    if spec.fine_tunable:
+        keep = [it for it in data.splits["train"] if not it["augmented"]]
+        gallery = cached_embeddings(data.work_dir, [it["file"] for it in keep], False, flip=True)
+        labels = np.array([it["label"] for it in keep], np.int64)
+        val = cached_embeddings(data.work_dir, [it["file"] for it in data.splits["val"]], False, flip=True)
+        val_pred = predict_logits(head, feats.pooled[data.rows["val"]]).argmax(1).numpy()
+    else:
+        gallery, labels = feats.pooled[data.rows["train"]].numpy(), data.labels["train"].numpy()
+        val = feats.pooled[data.rows["val"]].numpy()
+        val_pred = best_per_person(val, gallery, labels, len(data.classes)).argmax(1)
+    strangers = collect_strangers(data.work_dir, opts.strangers, float(data.options.get("margin", 0.2)),
+                                  data.options)
+    index = {name: i for i, name in enumerate(data.classes)}
+    people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
+    cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
+                                 people, strangers.sources)
+    log(f"unknown threshold (face verification): {cal.threshold:.4f}  known faces accepted "
+        f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
+        f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
+        f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n})")
+    return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal)

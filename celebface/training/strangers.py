@@ -1,0 +1,102 @@
+"""Faces of people who are not in the training set, for calibrating "unknown" on real strangers.
+
+Two sources a user has: the other faces in the training photos (in a photo of Federer with a crowd, the crowd are
+mostly strangers; a second detection of the person's own face, overlapping it, is left out), and a folder of photos
+of people who are not to be recognised (`celebface train --strangers DIR`), every face of which is a stranger.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+MAX_STRANGER_PHOTOS = 2000  # a --strangers folder larger than this is sampled (evenly, sorted by path)
+OVERLAP = 0.3  # a face overlapping the person's own face by more than this (IoU) is the same face found twice
+
+
+@dataclass
+class Strangers:
+    """dlib embeddings (flip-averaged) of strangers' faces, and how many came from each source."""
+
+    embeddings: np.ndarray
+    people: np.ndarray  # the person whose training photo each face came from ("" for --strangers faces)
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    """Intersection over union of two [x1, y1, x2, y2] boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def bystander_crops(work_dir: Path) -> list[tuple[str, str]]:
+    """(crop relative to WORK_DIR, the photo's person) of the faces in the training photos that are not the
+    person's own face."""
+    from ..data.manifest import read_records
+
+    work_dir = Path(work_dir)
+    out = []
+    for rec in read_records(work_dir / "manifest.jsonl").values():
+        own = rec.chosen_face
+        if own is None:
+            continue  # no face was taken as the person's: any of them may be the person
+        for face in rec.faces:
+            if face is not own and face.crop and iou(face.box, own.box) <= OVERLAP and (work_dir / face.crop).exists():
+                out.append((face.crop, rec.person))
+    return out
+
+
+def folder_embeddings(folder: Path, margin: float, settings: dict, progress: bool = False) -> np.ndarray:
+    """Every face in the photos under `folder`, as flip-averaged dlib embeddings.
+
+    :param settings: the WORK_DIR's preprocessing options (detect_size, min_prob, size)
+    """
+    from tqdm import tqdm
+
+    from ..errors import DataError, ImageError
+    from ..faces.align import crop_face
+    from ..faces.detect import FaceDetector
+    from ..faces.embedders import EMBED_DIM, DlibEmbedder
+    from ..io.images import load_image
+    from ..io.sources import expand_paths
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"--strangers {folder} is not a folder: give a folder of photos of people the model "
+                        f"must not name")
+    photos = expand_paths([folder])
+    if len(photos) > MAX_STRANGER_PHOTOS:
+        photos = [photos[i] for i in np.linspace(0, len(photos) - 1, MAX_STRANGER_PHOTOS).astype(int)]
+    detector = FaceDetector(detect_size=int(settings.get("detect_size", 800)),
+                            min_prob=float(settings.get("min_prob", 0.9)))
+    embedder, size, out = DlibEmbedder(margin), int(settings.get("size", 224)), []
+    for path in tqdm(photos, desc="strangers", unit="photo", disable=not progress):
+        try:
+            img = load_image(path)
+        except ImageError:
+            continue
+        crops = [crop_face(img, f.box, margin, size) for f in detector.detect(img)]
+        if crops:
+            out.append(embedder.embed(crops))
+    return np.concatenate(out) if out else np.zeros((0, EMBED_DIM), np.float32)
+
+
+def collect_strangers(work_dir: Path, strangers_dir: Optional[Path], margin: float, settings: dict,
+                      progress: bool = False) -> Strangers:
+    """The strangers' faces a training run can use: bystanders in WORK_DIR's photos, plus `strangers_dir`'s."""
+    from ..data.embedding_cache import cached_embeddings
+
+    crops = bystander_crops(work_dir)
+    parts = [cached_embeddings(work_dir, [c for c, _ in crops], progress, desc="bystander faces", flip=True)]
+    people = [p for _, p in crops]
+    sources = {"other faces in the training photos": len(crops)}
+    if strangers_dir is not None:
+        parts.append(folder_embeddings(strangers_dir, margin, settings, progress))
+        sources[f"--strangers {strangers_dir}"] = len(parts[-1])
+        people += [""] * len(parts[-1])
+    return Strangers(np.concatenate(parts).astype(np.float32), np.array(people, dtype=object), sources)
