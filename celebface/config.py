@@ -10,6 +10,13 @@ DETECT_SIZE = 800
 MIN_PROB = 0.90
 #: Relative margin added on each side of the face box before cropping.
 MARGIN = 0.2
+#: How crop_face fills the parts of a crop outside the photo (faces cut by an edge, margins at the border):
+#: "constant" (PAD_FILL grey), "reflect" (mirrored) or "edge" (smeared edge pixels, the behaviour before issue 11).
+#: Measured in bench/borders.md on faces cut 30-45% by an edge: see the table there for why this one.
+PAD_MODE = "constant"
+PAD_MODES = ("constant", "reflect", "edge")
+#: The grey of constant padding (near the ImageNet mean, so it normalises to about zero).
+PAD_FILL = 124
 #: Side of the saved square face crops, in pixels.
 CROP_SIZE = 224
 #: Photos above this many pixels are refused (decompression bombs, absurd sizes).
@@ -19,6 +26,17 @@ MAX_PIXELS = 80_000_000
 WORK_SIDE = 4096
 #: The name given to faces below the open-set threshold.
 UNKNOWN = "unknown"
+
+#: Face quality (faces/quality.py): (threshold, good value) per feature; a face below any threshold is reported
+#: with name null and a reason. Placeholder values until bench/quality.py measures them.
+QUALITY_MIN_SIDE = (20.0, 40.0)  # the box's shorter side, photo pixels: "too small"
+QUALITY_MIN_PROB = (0.90, 0.99)  # MTCNN probability: "not a face"
+QUALITY_GEOMETRY = (0.2, 0.6)  # landmark geometry (faces.quality.face_geometry): "not a face"
+QUALITY_SHARPNESS = (0.1, 0.5)  # Laplacian variance / intensity variance of the face: "too blurred"
+QUALITY_RECHECK = (0.5, 0.95)  # MTCNN's probability on a second look at the face's crop: "not a face"
+QUALITY_OVERLAP = (0.4, 0.8)  # 1 - share of the box inside a larger face's box (part of another face): "not a face"
+#: A face whose quality score (the lowest feature score, 0.5 at its threshold) is below this is not named.
+QUALITY_MIN = 0.5
 
 FILL_MODES = ("nearest", "reflect", "constant")
 PICK_MODES = ("embedding", "main")
@@ -33,9 +51,12 @@ class ExtractSettings:
     size: int = CROP_SIZE
     detect_size: int = DETECT_SIZE
     min_prob: float = MIN_PROB
+    pad: str = PAD_MODE
 
     def key(self) -> str:
-        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}"
+        """The settings as a string; a WORK_DIR prepared with other settings (or the old edge padding, whose keys
+        have no pad part) has its crops re-made by the next `prepare`."""
+        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}-pad{self.pad}"
 
 
 @dataclass
