@@ -27,14 +27,18 @@ WORK_SIDE = 4096
 #: The name given to faces below the open-set threshold.
 UNKNOWN = "unknown"
 
-#: Face quality (faces/quality.py): (threshold, good value) per feature; a face below any threshold is reported
-#: with name null and a reason. Placeholder values until bench/quality.py measures them.
-QUALITY_MIN_SIDE = (20.0, 40.0)  # the box's shorter side, photo pixels: "too small"
-QUALITY_MIN_PROB = (0.90, 0.99)  # MTCNN probability: "not a face"
-QUALITY_GEOMETRY = (0.2, 0.6)  # landmark geometry (faces.quality.face_geometry): "not a face"
-QUALITY_SHARPNESS = (0.1, 0.5)  # Laplacian variance / intensity variance of the face: "too blurred"
-QUALITY_RECHECK = (0.5, 0.95)  # MTCNN's probability on a second look at the face's crop: "not a face"
-QUALITY_OVERLAP = (0.4, 0.8)  # 1 - share of the box inside a larger face's box (part of another face): "not a face"
+#: Face quality (faces/quality.py): (threshold, value scored 1.0) per feature; a face below any threshold is reported
+#: with name null and a reason. Measured by bench/quality.py (bench/quality.md) on 2,193 real faces (each photo's main
+#: face in sports5, celeb5, glint12) and 10 false detections (hands, a ball, bracelets, a fence, parts of a face):
+#: each threshold sits below the real faces' lowest values, except sharpness, which rejects 3 of 2,193 (0.14%).
+QUALITY_MIN_SIDE = (20.0, 40.0)  # the box's shorter side in pixels (real faces: min 24): "too small"
+QUALITY_MIN_PROB = (0.90, 0.99)  # MTCNN probability (real faces: min 0.913): "not a face"
+QUALITY_GEOMETRY = (0.2, 0.6)  # landmark geometry, faces.quality.face_geometry (real: min 0.28): "not a face"
+QUALITY_RECHECK = (0.5, 0.95)  # MTCNN on a second look at the face's crop (real: min 0.76, 6 false: 0): "not a face"
+QUALITY_OVERLAP = (0.5, 0.9)  # 1 - share of the box inside a larger face's box (real: >= 0.99; parts of a face:
+#                               0.32): "not a face"
+QUALITY_SHARPNESS = (0.02, 0.1)  # Laplacian variance / intensity variance of the face (real: 0.1% at 0.021):
+#                                  "too blurred"
 #: A face whose quality score (the lowest feature score, 0.5 at its threshold) is below this is not named.
 QUALITY_MIN = 0.5
 
