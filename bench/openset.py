@@ -72,15 +72,12 @@ def named(matches) -> np.ndarray:
     return np.array([m.name not in (None, "unknown") for m in matches])
 
 
-def group_matches(rec) -> list:
-    out = []
-    for p in sorted(GROUPS.iterdir()):
-        from celebface.io.images import load_image
-
-        img = load_image(p)
-        faces, crops = rec.face_crops(img)
-        out += rec.name_crops(crops)
-    return out
+def group_cell(rec) -> dict:
+    """The group photos through `predict` itself (quality gate included): faces named, and left unnamed as too poor."""
+    faces = [f for p in sorted(GROUPS.iterdir()) for f in rec.predict_image(p).faces]
+    cell = {"n": len(faces), "named": sum(f.name not in (None, "unknown") for f in faces),
+            "too_poor": sum(f.name is None for f in faces)}
+    return cell
 
 
 def known_figures(rec, work: Path) -> dict:
@@ -106,7 +103,7 @@ def stranger_rows(train_ds: str, bb: str, seed: int, root: Path) -> dict:
     for name, crops in sets.items():
         ms = name_all(rec, crops)
         row["strangers"][name] = _stranger_cell(rec, ms)
-    row["strangers"]["group_photos"] = _stranger_cell(rec, group_matches(rec))
+    row["strangers"]["group_photos"] = group_cell(rec)
     print(json.dumps(row), flush=True)
     return row
 
@@ -178,8 +175,9 @@ def write(rows: list[dict], lopo: list[dict], args, out: Path) -> None:
         k = r["known"]
         for s, c in r["strangers"].items():
             before = f"{pct(c['named_softmax'] / c['n'])}" if "named_softmax" in c else "-"
+            poor = f"; {c['too_poor']} too poor to name" if c.get("too_poor") else ""
             lines.append(f"| {r['train']} | {r['backbone']} | {r['seed']} | {r['threshold']:.3f} | {s} ({c['n']}) | "
-                         f"{pct(c['named'] / c['n'])} ({c['named']}) | {before} | {pct(k['gated'])} "
+                         f"{pct(c['named'] / c['n'])} ({c['named']}{poor}) | {before} | {pct(k['gated'])} "
                          f"({pct(k['closed'])}, n={k['n']}) |")
         tot = sum(c["n"] for c in r["strangers"].values())
         nam = sum(c["named"] for c in r["strangers"].values())
@@ -216,8 +214,9 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = [stranger_rows(ds, bb, seed, args.work) for ds in args.train_sets for bb in args.backbones
             for seed in args.seeds]
-    lopo = [] if args.no_lopo else [r for bb in args.backbones for r in lopo_rows(bb, args.work)]
-    write(rows, lopo, args, args.out)
+    write(rows, [], args, args.out)  # written now, and again with the leave-one-out table
+    if not args.no_lopo:
+        write(rows, [r for bb in args.backbones for r in lopo_rows(bb, args.work)], args, args.out)
 
 
 if __name__ == "__main__":

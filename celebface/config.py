@@ -10,6 +10,14 @@ DETECT_SIZE = 800
 MIN_PROB = 0.90
 #: Relative margin added on each side of the face box before cropping.
 MARGIN = 0.2
+#: How crop_face fills the parts of a crop outside the photo (faces cut by an edge, margins at the border):
+#: "constant" (PAD_FILL grey), "reflect" (mirrored) or "edge" (smeared edge pixels, the behaviour before issue 11).
+#: Measured in bench/borders.md on faces cut 30-45% by an edge (dlib_face, 160 sports5 and 384 glint12 copies): right
+#: names constant 28.1% / 28.9%, reflect 26.2% / 18.0%, edge 19.4% / 16.9%; wrong names 18.8% -> 11.2%, 8.6% -> 5.7%.
+PAD_MODE = "constant"
+PAD_MODES = ("constant", "reflect", "edge")
+#: The grey of constant padding (near the ImageNet mean, so it normalises to about zero).
+PAD_FILL = 124
 #: Side of the saved square face crops, in pixels.
 CROP_SIZE = 224
 #: Photos above this many pixels are refused (decompression bombs, absurd sizes).
@@ -19,6 +27,21 @@ MAX_PIXELS = 80_000_000
 WORK_SIDE = 4096
 #: The name given to faces below the open-set threshold.
 UNKNOWN = "unknown"
+
+#: Face quality (faces/quality.py): (threshold, value scored 1.0) per feature; a face below any threshold is reported
+#: with name null and a reason. Measured by bench/quality.py (bench/quality.md) on 2,193 real faces (each photo's main
+#: face in sports5, celeb5, glint12) and 10 false detections (hands, a ball, bracelets, a fence, parts of a face):
+#: each threshold sits below the real faces' lowest values, except sharpness, which rejects 3 of 2,193 (0.14%).
+QUALITY_MIN_SIDE = (20.0, 40.0)  # the box's shorter side in pixels (real faces: min 24): "too small"
+QUALITY_MIN_PROB = (0.90, 0.99)  # MTCNN probability (real faces: min 0.913): "not a face"
+QUALITY_GEOMETRY = (0.2, 0.6)  # landmark geometry, faces.quality.face_geometry (real: min 0.28): "not a face"
+QUALITY_RECHECK = (0.5, 0.95)  # MTCNN on a second look at the face's crop (real: min 0.76, 6 false: 0): "not a face"
+QUALITY_OVERLAP = (0.5, 0.9)  # 1 - share of the box inside a larger face's box (real: >= 0.99; parts of a face:
+#                               0.32): "not a face"
+QUALITY_SHARPNESS = (0.02, 0.1)  # Laplacian variance / intensity variance of the face (real: 0.1% at 0.021):
+#                                  "too blurred"
+#: A face whose quality score (the lowest feature score, 0.5 at its threshold) is below this is not named.
+QUALITY_MIN = 0.5
 
 FILL_MODES = ("nearest", "reflect", "constant")
 PICK_MODES = ("embedding", "main")
@@ -33,9 +56,12 @@ class ExtractSettings:
     size: int = CROP_SIZE
     detect_size: int = DETECT_SIZE
     min_prob: float = MIN_PROB
+    pad: str = PAD_MODE
 
     def key(self) -> str:
-        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}"
+        """The settings as a string; a WORK_DIR prepared with other settings (or the old edge padding, whose keys
+        have no pad part) has its crops re-made by the next `prepare`."""
+        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}-pad{self.pad}"
 
 
 @dataclass

@@ -47,14 +47,20 @@ class Match:
 
 
 class FaceResult(BaseModel):
-    """One face in a photo."""
+    """One face in a photo. A face too poor to be named (quality below the threshold) has `name` null, a `reason`,
+    and neutral figures: confidence 0, score 0, top empty (it is not matched against the people at all)."""
 
-    box: list[float] = Field(description="[x1, y1, x2, y2] in the photo's pixels")
+    box: list[float] = Field(description="[x1, y1, x2, y2] in the photo's pixels, clipped to the photo")
     detector_prob: float = Field(description="MTCNN's probability that this is a face")
-    name: str = Field(description='The person, or "unknown" below the threshold')
-    confidence: float = Field(description="The classifier's probability for that person")
-    score: float = Field(description="The open-set score compared with the model's threshold")
-    top: list[tuple[str, float]] = Field(description="The three best candidates with their probabilities")
+    name: Optional[str] = Field(description='The person, "unknown" below the threshold, or null for a face too '
+                                            'poor to name (see reason)')
+    confidence: float = Field(description="The classifier's probability for that person (0 when name is null)")
+    score: float = Field(description="The open-set score compared with the model's threshold (0 when name is null)")
+    top: list[tuple[str, float]] = Field(description="The three best candidates with their probabilities "
+                                                     "(empty when name is null)")
+    quality: float = Field(ge=0.0, le=1.0, description="Face quality in [0, 1] (size, detector probability, "
+                                                       "landmark geometry, sharpness); below 0.5 the face is not named")
+    reason: Optional[str] = Field(None, description='Why name is null: "too small", "not a face" or "too blurred"')
 
 
 class PhotoResult(BaseModel):

@@ -33,7 +33,8 @@ def _echo_result(result, as_json: bool) -> None:
     elif not result.faces:
         click.echo(f"{result.image}: no face")
     else:
-        click.echo(f"{result.image}: " + ", ".join(f"{f.name} ({f.confidence:.2f})" for f in result.faces))
+        click.echo(f"{result.image}: " + ", ".join(
+            f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces))
 
 
 @main.command()

@@ -64,7 +64,7 @@ def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> PhotoRecord:
     pid = photo_id(job)
     for k, face in enumerate(faces[:MAX_CANDIDATES]):
         crop_rel = f"faces/{job.person}/{pid}_f{k}.jpg"
-        save_image(crop_face(img, face.box, settings.margin, settings.size), Path(work_dir) / crop_rel)
+        save_image(crop_face(img, face.box, settings.margin, settings.size, settings.pad), Path(work_dir) / crop_rel)
         rec.faces.append(FaceCrop(face.box, face.prob, face.landmarks, crop_rel))
     rec.n_faces = len(faces)
     rec.chosen, rec.chosen_by = 0, "main_face"

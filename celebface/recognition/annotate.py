@@ -24,7 +24,7 @@ def _font(img: Image.Image, scale: float = 1.0):
 
 def _label(face: FaceResult) -> str:
     if face.name is None:
-        return f"? ({getattr(face, 'reason', None) or 'low quality'})"
+        return f"? ({face.reason or 'not named'})"
     return f"{face.name} {face.confidence:.2f}"
 
 

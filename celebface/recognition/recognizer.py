@@ -10,9 +10,10 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImageError
-from ..faces.align import crop_face
+from ..faces.align import clip_box, crop_face
 from ..faces.backbones import get_spec
 from ..faces.detect import FaceDetector, order_faces
+from ..faces.quality import FaceQuality, face_qualities
 from ..config import WORK_SIDE
 from ..io.images import ImageSource, load_image, scale_of
 from ..runtime import resolve_device
@@ -154,6 +155,11 @@ class Recognizer:
         with self._detect_lock:
             return order_faces(self.detector.detect(img), img.size)
 
+    def assess(self, img: Image.Image, faces: Sequence[Face]) -> list[FaceQuality]:
+        """Each face's quality (faces/quality.py): faces with a `reason` are not to be named."""
+        with self._detect_lock:  # the second look runs the detector
+            return face_qualities(img, faces, self.detector)
+
     def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
         """Square crops of the faces, as the model was trained on."""
         return [crop_face(img, f.box, self.margin, self.crop_size) for f in faces]
@@ -205,11 +211,12 @@ class Recognizer:
         was decoded at a reduced size by load_image(max_side=...))."""
         self.refresh()
         faces, crops = self.face_crops(img)
-        matches = self.name_crops(crops)
+        quality = self.assess(img, faces)
+        good = [i for i, q in enumerate(quality) if q.ok]
+        matches = dict(zip(good, self.name_crops([crops[i] for i in good]))) if good else {}
         scale, (width, height) = scale_of(img)
         return PhotoResult(image=name, width=width, height=height, faces=[
-            FaceResult(box=[round(v * scale, 1) for v in f.box], detector_prob=round(f.prob, 4), name=m.name,
-                       confidence=m.confidence, score=m.score, top=m.top) for f, m in zip(faces, matches)])
+            face_result(f, q, matches.get(i), (width, height), scale) for i, (f, q) in enumerate(zip(faces, quality))])
 
     def predict_image(self, source: ImageSource, name: Optional[str] = None) -> PhotoResult:
         """Like predict_pil, from a path, bytes or array; an unreadable photo gives an `error`, never raises."""
@@ -254,6 +261,22 @@ def _gallery_matcher_type():
     from ..gallery.matcher import GalleryMatcher
 
     return GalleryMatcher
+
+
+def face_result(face: Face, quality: FaceQuality, match: Optional[Match], size: tuple[int, int],
+                scale: float = 1.0) -> FaceResult:
+    """What predict says of one face: its box clipped to the photo (in full-photo pixels), the match, or name null
+    with the quality's reason and neutral figures when the face is too poor to name.
+
+    :param size: the full photo's (width, height)
+    :param scale: full-photo pixels per pixel of face.box (the photo may have been decoded at a reduced size)
+    """
+    box = [round(v, 1) for v in clip_box([v * scale for v in face.box], *size)]
+    common = dict(box=box, detector_prob=round(face.prob, 4), quality=quality.score)
+    if match is None or not quality.ok:
+        return FaceResult(**common, name=None, reason=quality.reason or "not named", confidence=0.0, score=0.0,
+                          top=[])
+    return FaceResult(**common, name=match.name, confidence=match.confidence, score=match.score, top=match.top)
 
 
 def load(model_dir: Path, device: str = "auto", threshold: Optional[float] = None,

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..errors import VideoError
+from ..faces.align import clip_box
 from ..io.video import MAX_DURATION, MAX_SIDE, VideoFrame, probe_video, read_frames
 from .tracking import UNKNOWN, Appearance, FaceObservation, LinkOptions, Track, Tracker, merge_appearances, \
     name_track
@@ -114,19 +115,23 @@ def _prefetch(frames: Iterator[VideoFrame], depth: int = 2) -> Iterator[VideoFra
 
 
 def observe_frame(rec, frame: VideoFrame) -> list[FaceObservation]:
-    """The faces in one frame with their embeddings and per-face (gated) names.
+    """The faces in one frame fit to be named (faces/quality.py), with their embeddings and per-face (gated) names.
 
     :param rec: a loaded Recognizer.
     :param frame: a sampled frame.
     """
     with getattr(rec, "lock", None) or nullcontext():
         faces, crops = rec.face_crops(frame.image)
+        # faces too poor to name (too small, not a face, too blurred) neither start nor feed a track
+        keep = [i for i, q in enumerate(rec.assess(frame.image, faces)) if q.ok]
+        faces, crops = [faces[i] for i in keep], [crops[i] for i in keep]
         if not faces:
             return []
         feats = np.asarray(rec.embed(crops), dtype=np.float32)
         matches = rec.name_crops(crops, feats)
     unit = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-8)
-    return [FaceObservation(time=frame.time, box=[round(float(v), 1) for v in f.box], embedding=e,
+    size = frame.image.size
+    return [FaceObservation(time=frame.time, box=[round(float(v), 1) for v in clip_box(f.box, *size)], embedding=e,
                             name=m.name, confidence=float(m.confidence), score=float(m.score))
             for f, e, m in zip(faces, unit, matches)]
 

@@ -113,4 +113,5 @@ def read_index(out: str):
         tables.append(t.filter(pc.is_in(t.column("path"), pa.array(keep, pa.string()))))
     from .rows import schema
 
-    return pa.concat_tables(tables) if tables else schema().empty_table()
+    # shards written before a column was added (quality, reason) get it as nulls
+    return pa.concat_tables(tables, promote_options="default") if tables else schema().empty_table()

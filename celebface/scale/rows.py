@@ -2,8 +2,10 @@
 
 Columns: shard, path, sha256, status ("ok" | "no_face" | "unreadable"), error, time (seconds into a video;
 null for photos), face (index in the photo, main face first), box [x1, y1, x2, y2] in the photo's pixels,
-detector_prob, face_px (the face box's shorter side in pixels, a size-based quality), name, confidence, score,
-embedding (the 128-d dlib face embedding, unit length, for search and clustering).
+detector_prob, face_px (the face box's shorter side in pixels), name (null for a face too poor to name),
+confidence, score, embedding (the 128-d dlib face embedding, unit length, for search and clustering), quality
+(faces/quality.py, in [0, 1]) and reason (why name is null). Shards written before quality and reason existed
+read with those columns null.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ def schema():
         ("error", pa.string()), ("time", pa.float64()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
         ("detector_prob", pa.float32()), ("face_px", pa.float32()), ("name", pa.string()),
         ("confidence", pa.float32()), ("score", pa.float32()), ("embedding", pa.list_(pa.float32(), 128)),
+        ("quality", pa.float32()), ("reason", pa.string()),
     ])
 
 
@@ -41,6 +44,8 @@ class FaceRow:
     confidence: Optional[float] = None
     score: Optional[float] = None
     embedding: Optional[list[float]] = field(default=None, repr=False)
+    quality: Optional[float] = None
+    reason: Optional[str] = None
 
 
 def to_table(rows: list[FaceRow]):

@@ -41,6 +41,7 @@ class PhotoIndexer:
         from ..config import WORK_SIDE
         from ..errors import ImageError
         from ..io.images import load_image, scale_of
+        from ..recognition.recognizer import face_result
 
         try:
             data = read_source(path)
@@ -57,14 +58,14 @@ class PhotoIndexer:
         feats = self.rec.embed(crops)
         matches = self.rec.name_crops(crops, feats)
         emb = self._face_embeddings(crops, feats)
-        scale, _ = scale_of(img)
+        scale, size = scale_of(img)
         rows = []
-        for k, (f, m) in enumerate(zip(faces, matches)):
-            box = [round(v * scale, 1) for v in f.box]
-            rows.append(FaceRow(shard, path, sha, "ok", face=k, box=box, detector_prob=round(float(f.prob), 4),
-                                face_px=float(min(box[2] - box[0], box[3] - box[1])), name=m.name,
-                                confidence=float(m.confidence), score=float(m.score),
-                                embedding=emb[k].astype(np.float32).tolist()))
+        for k, (f, q, m) in enumerate(zip(faces, self.rec.assess(img, faces), matches)):
+            res = face_result(f, q, m, size, scale)  # name null with a reason for faces too poor to name
+            rows.append(FaceRow(shard, path, sha, "ok", face=k, box=res.box, detector_prob=res.detector_prob,
+                                face_px=float(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) * scale), name=res.name,
+                                confidence=float(res.confidence), score=float(res.score), quality=res.quality,
+                                reason=res.reason, embedding=emb[k].astype(np.float32).tolist()))
         return rows
 
     def _face_embeddings(self, crops, feats: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from celebface.recognition.annotate import annotate, layout_labels
+from celebface.recognition.annotate import _label, annotate, layout_labels
 from celebface.types import FaceResult, PhotoResult
 
 
@@ -34,12 +34,12 @@ def test_spread_out_faces_all_get_labels() -> None:
 
 def test_annotate_adds_a_legend_only_when_crowded() -> None:
     img = Image.new("RGB", (400, 120))
-    faces = [FaceResult(box=b, detector_prob=0.99, name=f"Person_Number_{i}", confidence=0.9, score=0.9, top=[])
+    faces = [FaceResult(box=b, detector_prob=0.99, name=f"Person_Number_{i}", confidence=0.9, score=0.9, top=[], quality=0.9)
              for i, b in enumerate(row_of_faces(11))]
     assert annotate(img, PhotoResult(image="c", width=400, height=120, faces=faces)).height > 120
     two = PhotoResult(image="t", width=400, height=120, faces=[
-        FaceResult(box=[20, 50, 60, 90], detector_prob=0.99, name="Ada", confidence=0.9, score=0.9, top=[]),
-        FaceResult(box=[300, 50, 340, 90], detector_prob=0.99, name="unknown", confidence=0.4, score=0.2, top=[])])
+        FaceResult(box=[20, 50, 60, 90], detector_prob=0.99, name="Ada", confidence=0.9, score=0.9, top=[], quality=0.9),
+        FaceResult(box=[300, 50, 340, 90], detector_prob=0.99, name="unknown", confidence=0.4, score=0.2, top=[], quality=0.9)])
     out = annotate(img, two)
     assert out.size == img.size
     assert out.getpixel((22, 47))[1] > 150 and out.getpixel((302, 47))[0] > 200  # green known, red unknown
@@ -48,5 +48,15 @@ def test_annotate_adds_a_legend_only_when_crowded() -> None:
 def test_boxes_of_a_reduced_copy_are_scaled() -> None:
     img = Image.new("RGB", (200, 60))  # a half-size working copy of a 400x120 photo
     result = PhotoResult(image="x", width=400, height=120, faces=[
-        FaceResult(box=[100, 40, 180, 110], detector_prob=0.99, name="Ada", confidence=0.9, score=0.9, top=[])])
+        FaceResult(box=[100, 40, 180, 110], detector_prob=0.99, name="Ada", confidence=0.9, score=0.9, top=[], quality=0.9)])
     assert annotate(img, result).getpixel((50, 35))[1] > 150  # the box is drawn at half the coordinates
+
+
+def test_faces_without_a_name_are_grey_and_say_why() -> None:
+    img = Image.new("RGB", (400, 120))
+    result = PhotoResult(image="q", width=400, height=120, faces=[
+        FaceResult(box=[20, 50, 60, 90], detector_prob=0.95, name=None, reason="not a face", confidence=0.0,
+                   score=0.0, top=[], quality=0.2)])
+    assert _label(result.faces[0]) == "? (not a face)"
+    r, g, b = annotate(img, result).getpixel((22, 47))
+    assert r == g == b and r > 100  # grey, neither the green of a name nor the red of "unknown"

@@ -148,7 +148,7 @@
   function render(result) {
     clearResult();
     const faces = result.faces || [];
-    const known = faces.filter((f) => f.name !== "unknown").length;
+    const known = faces.filter((f) => f.name && f.name !== "unknown").length;
     setStatus(faces.length
       ? faces.length + (faces.length === 1 ? " face" : " faces") + " found, " + known + " recognised."
       : "");
@@ -157,8 +157,10 @@
     faces.forEach((face, i) => {
       const [x1, y1, x2, y2] = face.box;
       const unknown = face.name === "unknown";
+      const unnamed = face.name === null || face.name === undefined;  // too small, not a face, too blurred
+      const label = unnamed ? "(" + (face.reason || "not named") + ")" : pretty(face.name) + " " + pct(face.confidence);
       const box = document.createElement("div");
-      box.className = "box" + (unknown ? " unknown" : "") + (i === 0 ? " main" : "");
+      box.className = "box" + (unknown ? " unknown" : "") + (unnamed ? " unnamed" : "") + (i === 0 ? " main" : "");
       box.style.left = (100 * x1 / result.width) + "%";
       box.style.top = (100 * y1 / result.height) + "%";
       box.style.width = (100 * (x2 - x1) / result.width) + "%";
@@ -174,28 +176,29 @@
       num.textContent = String(i + 1);
       const full = document.createElement("span");
       full.className = "full";
-      full.textContent = ". " + pretty(face.name) + " " + pct(face.confidence);
+      full.textContent = ". " + label;
       tag.append(num, full);
-      box.title = (i + 1) + ". " + pretty(face.name) + " " + pct(face.confidence);
+      box.title = (i + 1) + ". " + label;
       box.appendChild(tag);
       els.boxes.appendChild(box);
 
       const item = document.createElement("li");
-      item.className = "face" + (unknown ? " unknown" : "");
+      item.className = "face" + (unknown ? " unknown" : "") + (unnamed ? " unnamed" : "");
       item.dataset.index = String(i);
-      item.dataset.name = face.name;
+      item.dataset.name = unnamed ? "" : face.name;
       const title = document.createElement("div");
       title.className = "face-name";
-      title.textContent = pretty(face.name);
+      title.textContent = unnamed ? "Not named" : pretty(face.name);
       const conf = document.createElement("span");
       conf.className = "confidence";
-      conf.textContent = pct(face.confidence);
+      conf.textContent = unnamed ? "" : pct(face.confidence);
       title.appendChild(conf);
       const details = document.createElement("div");
       details.className = "face-details";
       const top = (face.top || []).map(([n, p]) => pretty(n) + " " + pct(p)).join(" · ");
-      details.textContent = (unknown ? "Not sure enough to name (score " + face.score.toFixed(3) + "). " : "")
-        + "Top: " + top;
+      details.textContent = unnamed
+        ? "Face quality " + pct(face.quality) + ": " + (face.reason || "too poor") + ", so it is not matched."
+        : (unknown ? "Not sure enough to name (score " + face.score.toFixed(3) + "). " : "") + "Top: " + top;
       item.append(title, details);
       els.faces.appendChild(item);
 
