@@ -20,6 +20,7 @@ from ..faces.detect import FaceDetector, order_faces
 from ..io.fileio import atomic_open, save_image
 from ..io.images import load_image
 from ..io.sources import PhotoJob
+from ..types import Face
 from .manifest import FaceCrop, PhotoRecord, read_records
 
 #: At most this many faces of one photo are kept as candidates for the person's face.
@@ -42,8 +43,10 @@ def _init_worker(settings: ExtractSettings, threads: int) -> None:
     _detector = FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob)
 
 
-def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> PhotoRecord:
-    job, work_dir, settings = args
+def _extract_one(args: tuple) -> PhotoRecord:
+    """(job, work_dir, settings[, previous record]) -> the photo's record; with a previous record of the same photo
+    and detector settings, its faces are cropped again without detecting them again."""
+    job, work_dir, settings, *previous = args
     rec = PhotoRecord(job.file, job.person, job.bytes, job.mtime_ns, settings.key())
     try:
         img = load_image(job.path)
@@ -51,12 +54,15 @@ def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> PhotoRecord:
         rec.status, rec.error = "unreadable", str(exc)
         return rec
     rec.width, rec.height = img.size
-    assert _detector is not None
-    try:
-        faces = order_faces(_detector.detect(img), img.size)
-    except Exception as exc:  # a detector failure on one odd photo must not stop the run
-        rec.status, rec.error = "unreadable", f"face detection failed: {type(exc).__name__}: {exc}"
-        return rec
+    if previous and previous[0] is not None:
+        faces = [Face(f.box, f.prob, f.landmarks) for f in previous[0].faces]
+    else:
+        try:
+            assert _detector is not None
+            faces = order_faces(_detector.detect(img), img.size)
+        except Exception as exc:  # a detector failure on one odd photo must not stop the run
+            rec.status, rec.error = "unreadable", f"face detection failed: {type(exc).__name__}: {exc}"
+            return rec
     if not faces:
         rec.status = "no_face"
         return rec
@@ -66,9 +72,16 @@ def _extract_one(args: tuple[PhotoJob, str, ExtractSettings]) -> PhotoRecord:
         crop_rel = f"faces/{job.person}/{pid}_f{k}.jpg"
         save_image(crop_face(img, face.box, settings.margin, settings.size, settings.pad), Path(work_dir) / crop_rel)
         rec.faces.append(FaceCrop(face.box, face.prob, face.landmarks, crop_rel))
-    rec.n_faces = len(faces)
+    rec.n_faces = max(len(faces), previous[0].n_faces if previous and previous[0] is not None else 0)
     rec.chosen, rec.chosen_by = 0, "main_face"
     return rec
+
+
+def _same_detection(rec: PhotoRecord, job: PhotoJob, settings: ExtractSettings) -> bool:
+    """The photo is unchanged and was detected with the same detector settings (only the crops differ)."""
+    detect = f"-d{settings.detect_size}-p{settings.min_prob}"
+    return (rec.bytes == job.bytes and rec.mtime_ns == job.mtime_ns and rec.status in ("ok", "several_faces")
+            and (rec.settings.endswith(detect) or detect + "-" in rec.settings))
 
 
 def _reusable(rec: PhotoRecord, job: PhotoJob, settings: ExtractSettings, work_dir: Path) -> bool:
@@ -103,7 +116,9 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     bar = tqdm(total=len(todo), unit="photo", desc="faces", disable=not progress or not todo,
                dynamic_ncols=True)
     bar.set_postfix(reused=len(done))
-    args = [(j, str(work_dir), settings) for j in todo]
+    # Photos whose crops alone changed (margin, size, padding) are cropped again from their stored boxes.
+    args = [(j, str(work_dir), settings, old[j.file] if j.file in old and _same_detection(old[j.file], j, settings)
+             else None) for j in todo]
     with open(log_path, "a", encoding="utf-8") as log:
         for rec in (runner or _run)(args, workers):
             done[rec.file] = rec

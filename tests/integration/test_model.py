@@ -36,7 +36,29 @@ def test_embedding_backbone_has_no_fake_stage2(trained_model: Path) -> None:
     m = json.loads((trained_model / "current" / "metrics.json").read_text())
     assert "skipped" in m["stage2"] and m["final_stage"] == 1
     assert m["val_accuracy"] >= 0.85
-    assert 0 < m["open_set"]["threshold"] < 1 and m["open_set"]["unknown_reject_rate"] is not None
+    o = m["open_set"]
+    assert 0 < o["threshold"] < 1 and o["known_accepted"]["n"] > 0 and o["simulated_rejected"]["n"] > 0
+    assert o["known_accepted"]["low"] <= o["known_accepted"]["rate"] <= o["known_accepted"]["high"]
+
+
+def test_cnn_model_verifies_its_names_against_the_gallery(lite0_model: Path) -> None:
+    """The CNN names a face; the face must also look like that person's own training faces, else "unknown"."""
+    cfg = json.loads((lite0_model / "current" / "config.json").read_text())
+    m = json.loads((lite0_model / "current" / "metrics.json").read_text())
+    assert cfg["gallery_backbone"] == "dlib_face" and cfg["verify"]["threshold"] == m["open_set"]["threshold"]
+    assert sum(m["open_set"]["sources"].values()) >= 0 and m["open_set"]["known_accepted"]["n"] > 0
+    rec = celebface.load(lite0_model)
+    assert rec.verifier is not None and rec.threshold == cfg["verify"]["threshold"]
+    unseen = photos("Roger_Federer")[-1]  # not among the training photos
+    known = rec.predict_image(unseen).faces[0]
+    assert known.name == "Roger_Federer" and known.score >= rec.threshold  # score: the verification similarity
+    sources = photos(HELD_OUT)[:10] + sorted((EXTRAS / "group_photos").iterdir())  # nobody the model knows
+    strangers = [f for p in sources for f in rec.predict_image(p).faces if f.name is not None]
+    assert len(strangers) >= 10 and sum(f.name != "unknown" for f in strangers) <= len(strangers) // 4
+    # the softmax alone would have named most of these strangers: the gate is what says "unknown"
+    assert sum(f.top[0][1] >= cfg["threshold"] for f in strangers) > sum(f.name != "unknown" for f in strangers)
+    strict = celebface.load(lite0_model, threshold=0.999)  # --threshold applies to the verification score
+    assert strict.predict_image(unseen).faces[0].name == "unknown"
 
 
 def test_evaluate_writes_report_and_plots(lite0_model: Path, work_dir: Path, tmp_path: Path) -> None:

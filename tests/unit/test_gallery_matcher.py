@@ -109,3 +109,14 @@ def test_a_saved_hnsw_index_is_reused_and_brought_up_to_date(world, tmp_path, mo
     assert len(m) == 8 * 6 - 6
     assert m.match(cluster(rng, centres["P4"], 1))[0].name != "P4"
     assert m.match(cluster(rng, centres["P5"], 1))[0].name == "P5"
+
+
+@pytest.mark.parametrize("index", ["exact", "hnsw"])
+def test_person_scores_give_the_similarity_to_the_person_named(world, index):
+    """The verification gate's question: how much does this face look like the person someone else named?"""
+    store, centres, rng = world
+    m = GalleryMatcher(store, index=index)
+    faces = cluster(rng, centres["P1"], 2)
+    own, other, absent = (m.person_scores(faces, [n, n]) for n in ("P1", "P5", "Nobody"))
+    assert (own > 0.8).all() and (own > other).all() and (absent == -1).all()
+    assert m.person_scores(faces[:0], []).shape == (0,)
