@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench bench-data bench-video bench-gallery bench-scale accuracy serve install install-test clean
+.PHONY: demo test bench bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,8 @@ bench-gallery: $(VENV)/.installed-test
 bench-scale: $(VENV)/.installed-test
 	$(PY) bench/scale.py
 
+bench-openset: $(VENV)/.installed  # strangers stay unknown; leave-one-person-out; border faces -> bench/openset.md
+	$(PY) bench/openset.py
 accuracy: $(VENV)/.installed
 	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova
 	$(PY) bench/accuracy.py --backbones efficientnet_lite0 --seeds 0 --no-open-set --out bench/accuracy_lite0.md

@@ -36,9 +36,11 @@ def bf16_is_fast(device: str) -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """'auto' -> 'bf16' where bf16 is fast (see bf16_is_fast), else 'fp32'."""
+    """'auto' -> 'fp32'. bf16 autocast trains faster where bf16_is_fast, but it cost 2.3 points of validation
+    accuracy on glint12 (89.80% against 92.13% in fp32, efficientnet_lite0, issue 12), and a default must never cost
+    accuracy: bf16 is used only when asked for (--precision bf16) until bench/accuracy.py shows it costs nothing."""
     if precision == "auto":
-        return "bf16" if bf16_is_fast(device) else "fp32"
+        return "fp32"
     return precision
 
 

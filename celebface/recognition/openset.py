@@ -57,6 +57,9 @@ def calibrate(known: np.ndarray, unknown: np.ndarray) -> dict:
             "n_known": int(len(known)), "n_unknown": int(len(unknown))}
 
 
+MIN_CALIBRATION = 30  # fewer known (or unknown) faces than this: the default threshold, not a calibrated one
+
+
 @dataclass
 class Rate:
     """A measured share with its 95% Wilson confidence interval."""
@@ -87,6 +90,8 @@ class VerifyCalibration:
     strangers_rejected: Rate  # real strangers' faces called "unknown"
     simulated_rejected: Rate  # validation faces called "unknown" when their own person is left out
     sources: dict[str, int] = field(default_factory=dict)
+    trusted: bool = True
+    note: str = ""
     score: str = "face verification: dlib cosine similarity to the named person's nearest gallery face"
     how: str = ("threshold maximising the known-accept rate plus the mean of the real-stranger and simulated-unknown "
                 "reject rates, on validation faces and strangers' faces")
@@ -129,10 +134,16 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     real = _strangers_scores(strangers, stranger_people, gallery, gallery_labels, n_people, known)
     sources = dict(sources or {})
     sources["left out as likely known people"] = int(len(strangers) - len(real))
-    t = _balanced_threshold(known, [u for u in (real, simulated) if len(u)])
+    t, trusted, note = _balanced_threshold(known, [u for u in (real, simulated) if len(u)]), True, ""
+    if len(known) < MIN_CALIBRATION or len(real) + len(simulated) < MIN_CALIBRATION:
+        from ..gallery.calibrate import DEFAULT_THRESHOLD
+
+        t, trusted = DEFAULT_THRESHOLD, False
+        note = (f"only {len(known)} known and {len(real) + len(simulated)} unknown faces to calibrate on (need "
+                f"{MIN_CALIBRATION} of each): using the default threshold {DEFAULT_THRESHOLD}")
     return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
                              rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
-                             sources)
+                             sources, trusted, note)
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,

@@ -196,14 +196,16 @@ class Recognizer:
         """What the matcher says of each feature row (without the verification gate: see name_crops)."""
         return self.matcher.match(feats)
 
-    def name_crops(self, crops: Sequence[Image.Image], feats: Optional[np.ndarray] = None) -> list[Match]:
+    def name_crops(self, crops: Sequence[Image.Image], feats: Optional[np.ndarray] = None,
+                   face_feats: Optional[np.ndarray] = None) -> list[Match]:
         """Name face crops: the backbone's features, the matcher, then the verification gate if the model has one.
 
         :param feats: the crops' backbone features, if already computed
+        :param face_feats: their dlib embeddings (face_features), if already computed
         """
         matches = self.classify(self.embed(crops) if feats is None else feats)
         if self.verifier is not None and matches:
-            matches = self.verifier.apply(matches, self.face_features(crops))
+            matches = self.verifier.apply(matches, self.face_features(crops) if face_feats is None else face_feats)
         return matches
 
     def predict_pil(self, img: Image.Image, name: str = "image") -> PhotoResult:

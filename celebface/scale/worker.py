@@ -56,8 +56,8 @@ class PhotoIndexer:
         if not faces:
             return [FaceRow(shard, path, sha, "no_face")]
         feats = self.rec.embed(crops)
-        matches = self.rec.name_crops(crops, feats)
         emb = self._face_embeddings(crops, feats)
+        matches = self.rec.name_crops(crops, feats, emb)
         scale, size = scale_of(img)
         rows = []
         for k, (f, q, m) in enumerate(zip(faces, self.rec.assess(img, faces), matches)):

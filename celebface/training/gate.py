@@ -52,5 +52,5 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     log(f"unknown threshold (face verification): {cal.threshold:.4f}  known faces accepted "
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
-        f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n})")
+        f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n}){'; ' + cal.note if cal.note else ''}")
     return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal)

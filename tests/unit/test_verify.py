@@ -73,3 +73,13 @@ def test_verifier_keeps_a_name_only_when_the_face_looks_like_that_person() -> No
     assert [m.name for m in out] == ["Ann", "unknown", "unknown"]  # the head's own "unknown" stays unknown
     assert [m.score for m in out] == [pytest.approx(0.95), pytest.approx(0.8), pytest.approx(0.99)]
     assert out[0].confidence == 0.99  # the head's probability is kept as the confidence
+
+
+def test_too_few_faces_to_calibrate_fall_back_to_the_default_threshold() -> None:
+    from celebface.gallery.calibrate import DEFAULT_THRESHOLD
+
+    rng = np.random.default_rng(2)
+    vecs, labels = people(rng, 3, 6, 0.05)
+    cal = calibrate_verification(vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2],
+                                 unit(rng.normal(size=(5, 128))))
+    assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "default" in cal.note
