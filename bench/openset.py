@@ -207,11 +207,22 @@ def main() -> None:
     ap.add_argument("--backbones", nargs="+", default=["dlib_face", "efficientnet_lite0"])
     ap.add_argument("--train-sets", nargs="+", default=["sports5", "glint12"])
     ap.add_argument("--no-lopo", action="store_true")
+    ap.add_argument("--lopo-only", action="store_true")
+    ap.add_argument("--from-logs", nargs="+", type=Path, default=None,
+                    help="write the report from the JSON rows these earlier runs printed (their stdout)")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "openset")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "openset.md")
     args = ap.parse_args()
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.from_logs:
+        logged = [json.loads(line) for log in args.from_logs for line in log.read_text().splitlines()
+                  if line.startswith("{")]
+        write([r for r in logged if "left_out" not in r], [r for r in logged if "left_out" in r], args, args.out)
+        return
+    if args.lopo_only:
+        write([], [r for bb in args.backbones for r in lopo_rows(bb, args.work)], args, args.out)
+        return
     rows = [stranger_rows(ds, bb, seed, args.work) for ds in args.train_sets for bb in args.backbones
             for seed in args.seeds]
     write(rows, [], args, args.out)  # written now, and again with the leave-one-out table
