@@ -113,7 +113,8 @@ def best_per_person(feats: np.ndarray, gallery: np.ndarray, labels: np.ndarray, 
 
 def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val: np.ndarray, val_labels: np.ndarray,
                            val_pred: np.ndarray, strangers: np.ndarray, stranger_people: Optional[np.ndarray] = None,
-                           sources: Optional[dict[str, int]] = None) -> VerifyCalibration:
+                           sources: Optional[dict[str, int]] = None,
+                           stranger_named: Optional[np.ndarray] = None) -> VerifyCalibration:
     """The verification threshold from validation faces (known, and with their person left out) and strangers.
 
     :param gallery: (G, 128) unit dlib embeddings of the training faces; gallery_labels their people
@@ -122,6 +123,8 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     :param stranger_people: for faces found beside a known person in their photo, that person's label (else -1):
         such a face most like that very person, or more like a known person than half the known faces are, is
         likely a known person again (a collage, a second copy of the photo, a team-mate who is known) and is left out
+    :param stranger_named: the person a head names each stranger (-1: named by the gallery, i.e. the nearest
+        person); the gate compares the face with that person's faces only
     """
     n_people = int(max(gallery_labels.max(initial=-1), val_labels.max(initial=-1)) + 1)
     per = best_per_person(val, gallery, gallery_labels, n_people)
@@ -131,7 +134,7 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     others = per.copy()
     others[rows, val_labels] = -np.inf
     simulated = others.max(1) if n_people > 1 else np.zeros(0, np.float32)
-    real = _strangers_scores(strangers, stranger_people, gallery, gallery_labels, n_people, known)
+    real = _strangers_scores(strangers, stranger_people, gallery, gallery_labels, n_people, known, stranger_named)
     sources = dict(sources or {})
     sources["left out as likely known people"] = int(len(strangers) - len(real))
     t, trusted, note = _balanced_threshold(known, [u for u in (real, simulated) if len(u)]), True, ""
@@ -147,18 +150,25 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,
-                      n_people: int, known: np.ndarray) -> np.ndarray:
-    """Each stranger's best similarity to any known person, without the faces that are likely known people."""
+                      n_people: int, known: np.ndarray, named: Optional[np.ndarray] = None) -> np.ndarray:
+    """Each stranger's similarity to the person it is named as (by a head, else the nearest person), without the
+    faces that are likely known people."""
     if len(strangers) == 0:
         return np.zeros(0, np.float32)
     per = best_per_person(strangers, gallery, labels, n_people)
     best, nearest = per.max(1), per.argmax(1)
+    if named is not None:
+        named = np.asarray(named)
+        chosen = np.where(named >= 0, named, nearest)
+        scores = per[np.arange(len(per)), chosen]
+    else:
+        scores = best
     keep = np.ones(len(strangers), bool)
     if people is not None:
         keep &= nearest != np.asarray(people)
     if len(known):
         keep &= best < np.median(known)
-    return best[keep]
+    return scores[keep]
 
 
 def _balanced_threshold(known: np.ndarray, unknowns: list[np.ndarray]) -> float:

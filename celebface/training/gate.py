@@ -44,13 +44,29 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         val = feats.pooled[data.rows["val"]].numpy()
         val_pred = best_per_person(val, gallery, labels, len(data.classes)).argmax(1)
     strangers = collect_strangers(data.work_dir, opts.strangers, float(data.options.get("margin", 0.2)),
-                                  data.options)
+                                  data.options, name=_head_namer(spec, feats, head))
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
-                                 people, strangers.sources)
+                                 people, strangers.sources, strangers.named)
     log(f"unknown threshold (face verification): {cal.threshold:.4f}  known faces accepted "
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
         f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n}){'; ' + cal.note if cal.note else ''}")
     return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal)
+
+
+def _head_namer(spec, feats: Features, head: torch.nn.Module):
+    """The trained CNN and head as a function naming face crops (None for models that name by the gallery)."""
+    if not spec.fine_tunable or feats.backbone is None:
+        return None
+    from ..faces.features import CNNEmbedder
+
+    device = next(head.parameters()).device
+    embedder = CNNEmbedder(feats.backbone, spec, str(device))
+
+    def name(crops) -> np.ndarray:
+        with torch.inference_mode():
+            return head(torch.from_numpy(embedder.embed(crops)).to(device)).argmax(1).cpu().numpy()
+
+    return name

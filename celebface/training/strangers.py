@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -22,7 +22,12 @@ class Strangers:
 
     embeddings: np.ndarray
     people: np.ndarray  # the person whose training photo each face came from ("" for --strangers faces)
+    named: np.ndarray  # the person the model's head names each face (-1: a model that names by the gallery)
     sources: dict[str, int] = field(default_factory=dict)
+
+
+#: A trained head's names (class indices) for face crops.
+Namer = Callable[[Sequence], np.ndarray]
 
 
 def iou(a: list[float], b: list[float]) -> float:
@@ -51,10 +56,12 @@ def bystander_crops(work_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
-def folder_embeddings(folder: Path, margin: float, settings: dict, progress: bool = False) -> np.ndarray:
-    """Every face in the photos under `folder`, as flip-averaged dlib embeddings.
+def folder_embeddings(folder: Path, margin: float, settings: dict, progress: bool = False,
+                      name: Optional[Namer] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every face in the photos under `folder`: flip-averaged dlib embeddings, and the head's names (or -1).
 
     :param settings: the WORK_DIR's preprocessing options (detect_size, min_prob, size)
+    :param name: the trained head's namer (CNN backbones)
     """
     from tqdm import tqdm
 
@@ -74,7 +81,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
         photos = [photos[i] for i in np.linspace(0, len(photos) - 1, MAX_STRANGER_PHOTOS).astype(int)]
     detector = FaceDetector(detect_size=int(settings.get("detect_size", 800)),
                             min_prob=float(settings.get("min_prob", 0.9)))
-    embedder, size, out = DlibEmbedder(margin), int(settings.get("size", 224)), []
+    embedder, size, out, names = DlibEmbedder(margin), int(settings.get("size", 224)), [], []
     for path in tqdm(photos, desc="strangers", unit="photo", disable=not progress):
         try:
             img = load_image(path)
@@ -83,20 +90,39 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
         crops = [crop_face(img, f.box, margin, size) for f in detector.detect(img)]
         if crops:
             out.append(embedder.embed(crops))
-    return np.concatenate(out) if out else np.zeros((0, EMBED_DIM), np.float32)
+            names.append(name(crops) if name else np.full(len(crops), -1))
+    if not out:
+        return np.zeros((0, EMBED_DIM), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(out), np.concatenate(names).astype(np.int64)
 
 
 def collect_strangers(work_dir: Path, strangers_dir: Optional[Path], margin: float, settings: dict,
-                      progress: bool = False) -> Strangers:
-    """The strangers' faces a training run can use: bystanders in WORK_DIR's photos, plus `strangers_dir`'s."""
+                      progress: bool = False, name: Optional[Namer] = None) -> Strangers:
+    """The strangers' faces a training run can use: bystanders in WORK_DIR's photos, plus `strangers_dir`'s.
+
+    :param name: the trained head's namer, for models that name with a head (the gate then checks that name)
+    """
     from ..data.embedding_cache import cached_embeddings
 
     crops = bystander_crops(work_dir)
     parts = [cached_embeddings(work_dir, [c for c, _ in crops], progress, desc="bystander faces", flip=True)]
+    named = [_name_files(Path(work_dir), [c for c, _ in crops], name)]
     people = [p for _, p in crops]
     sources = {"other faces in the training photos": len(crops)}
     if strangers_dir is not None:
-        parts.append(folder_embeddings(strangers_dir, margin, settings, progress))
-        sources[f"--strangers {strangers_dir}"] = len(parts[-1])
-        people += [""] * len(parts[-1])
-    return Strangers(np.concatenate(parts).astype(np.float32), np.array(people, dtype=object), sources)
+        emb, names = folder_embeddings(strangers_dir, margin, settings, progress, name)
+        parts.append(emb)
+        named.append(names)
+        sources[f"--strangers {strangers_dir}"] = len(emb)
+        people += [""] * len(emb)
+    return Strangers(np.concatenate(parts).astype(np.float32), np.array(people, dtype=object),
+                     np.concatenate(named).astype(np.int64), sources)
+
+
+def _name_files(work_dir: Path, crops: list[str], name: Optional[Namer]) -> np.ndarray:
+    if name is None or not crops:
+        return np.full(len(crops), -1, np.int64)
+    from PIL import Image
+
+    return np.concatenate([name([Image.open(work_dir / c).convert("RGB") for c in crops[i:i + 64]])
+                           for i in range(0, len(crops), 64)])
