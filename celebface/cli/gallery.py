@@ -187,7 +187,7 @@ def history(model_dir: Path, limit: int, gallery: Optional[str], as_json: bool) 
 @click.argument("photo_b", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,
               help="Cosine similarity at or above which the faces are the same person "
-                   "(default 0.89, measured in bench/gallery.md).")
+                   "(default 0.91, measured on photo pairs: see gallery/calibrate.py).")
 @click.option("--json", "as_json", is_flag=True)
 def compare(photo_a: Path, photo_b: Path, threshold: Optional[float], as_json: bool) -> None:
     """Are the main faces of two photos the same person? Cosine similarity, distance and verdict."""

@@ -43,7 +43,7 @@ def ray_runner(address: Optional[str], workers: Optional[int] = None, batch_size
         if not args:
             return
         work_dir, settings = args[0][1], args[0][2]
-        items = [asdict(job) for job, _, _ in args]
+        items = [asdict(job) for job, *_ in args]
         seen: set[str] = set()
         for table in actor_map(items, ExtractActor, {"work_dir": str(work_dir), "settings": asdict(settings)},
                                batch_size, workers):
