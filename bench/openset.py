@@ -189,13 +189,9 @@ def write(rows: list[dict], lopo: list[dict], args, out: Path) -> None:
         for r in lopo:
             lines.append(f"| {r['backbone']} | {r['left_out']} | {r['faces']} | {pct(r['unknown'])} | "
                          f"{pct(r['known_named'])} ({pct(r['known_closed'])}, n={r['n_known']}) | {r['threshold']:.3f} |")
-    try:
-        sys.path.insert(0, str(ROOT / "bench"))
-        from borders import border_section  # the helper's border-faces measurement
-
-        lines += ["", border_section()]
-    except ImportError:
-        pass
+    borders = ROOT / "bench" / "borders.md"  # written by bench/borders.py (make bench-openset runs it first)
+    if borders.exists():
+        lines += ["", borders.read_text().split("\n", 1)[1].strip()]
     lines += ["", "Raw rows:", "", "```", *[json.dumps(r) for r in rows + lopo], "```"]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -36,8 +36,8 @@ class LinkOptions:
 
     :param max_gap: seconds a track may go unseen and still be continued.
     :param min_iou: box overlap that counts as "the same place".
-    The similarities are cosines of dlib's face embeddings (the same face in consecutive frames: > 0.95;
-    two different people: mostly 0.7-0.9).
+    The similarities are cosines of dlib's face embeddings, flip-averaged (the same face in consecutive frames:
+    > 0.95; photo pairs of two different people pass 0.91 0.6-1.7% of the time: gallery/calibrate.py).
 
     :param min_sim: embedding similarity needed together with the overlap.
     :param jump_sim: embedding similarity that links a face anywhere in the frame (the person moved or the
@@ -46,7 +46,7 @@ class LinkOptions:
 
     max_gap: float = 1.0
     min_iou: float = 0.2
-    min_sim: float = 0.88
+    min_sim: float = 0.91
     jump_sim: float = 0.94
 
 
