@@ -68,8 +68,8 @@ class Recognizer:
     def _make_verifier(self, threshold: Optional[float]):
         """The face-verification gate of head-named models trained with one (None for the others)."""
         verify = self.bundle.config.get("verify")
-        if not verify or isinstance(self.matcher, _gallery_matcher_type()):
-            return None
+        if not verify or not isinstance(self.matcher, HeadMatcher):
+            return None  # models named by the gallery are gated by it already
         from ..gallery.matcher import GalleryMatcher
         from .matchers import check_threshold
         from .verify import FaceVerifier
@@ -146,8 +146,9 @@ class Recognizer:
 
     def info(self) -> dict:
         cfg = self.bundle.config
-        return {"backbone": cfg["backbone"], "classes": self.classes, "threshold": self.threshold,
-                "score": "face verification (dlib cosine similarity)" if self.verifier else cfg.get("score"), "can_enroll": self.can_enroll, "device": self.device,
+        score = "face verification (dlib cosine similarity)" if self.verifier else cfg.get("score")
+        return {"backbone": cfg["backbone"], "classes": self.classes, "threshold": self.threshold, "score": score,
+                "can_enroll": self.can_enroll, "device": self.device,
                 "val_accuracy": self.bundle.metrics.get("val_accuracy")}
 
     def detect(self, img: Image.Image) -> list[Face]:
@@ -176,8 +177,6 @@ class Recognizer:
 
     def face_embeddings(self, img: Image.Image) -> tuple[list[Face], np.ndarray]:
         """The photo's faces and their dlib 128-d face embeddings (unit length), whatever the model's backbone."""
-        from ..faces.embedders import DlibEmbedder
-
         faces, crops = self.face_crops(img)
         return faces, self.face_features(crops)
 
@@ -257,12 +256,6 @@ class Recognizer:
                     yield PhotoResult(image=str(src), error=err), None
                 else:
                     yield self.predict_pil(img, str(src)), img
-
-
-def _gallery_matcher_type():
-    from ..gallery.matcher import GalleryMatcher
-
-    return GalleryMatcher
 
 
 def face_result(face: Face, quality: FaceQuality, match: Optional[Match], size: tuple[int, int],

@@ -197,3 +197,20 @@ def test_cli_user_errors_are_one_line(tmp_path: Path) -> None:
         out = subprocess.run(CLI + args, capture_output=True, text=True)
         assert out.returncode == 2, (args, out.stderr)
         assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def test_train_calibrates_unknown_on_a_strangers_folder(work_dir: Path, tmp_path: Path) -> None:
+    """`train --strangers DIR`: every face in DIR is a stranger the calibration counts (with its interval)."""
+    strangers = tmp_path / "strangers"
+    strangers.mkdir()
+    for p in sorted((EXTRAS.parent / "celeb5" / "Ben_Affleck").iterdir())[:3]:
+        (strangers / p.name).symlink_to(p)
+    out = subprocess.run(CLI + ["train", str(work_dir), "--out", str(tmp_path / "m"), "--backbone", "dlib_face",
+                                "--strangers", str(strangers), "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    o = json.loads((tmp_path / "m" / "current" / "metrics.json").read_text())["open_set"]
+    assert o["sources"][f"--strangers {strangers}"] >= 3 and o["strangers_rejected"]["n"] >= 3
+    assert "real strangers rejected" in out.stdout and "95% CI" in out.stdout
+    bad = subprocess.run(CLI + ["train", str(work_dir), "--out", str(tmp_path / "m2"), "--backbone", "dlib_face",
+                                "--strangers", str(tmp_path / "nothing")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--strangers" in bad.stderr
