@@ -12,6 +12,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..recognition.tracking import iou
+
 MAX_STRANGER_PHOTOS = 2000  # a --strangers folder larger than this is sampled (evenly, sorted by path)
 OVERLAP = 0.3  # a face overlapping the person's own face by more than this (IoU) is the same face found twice
 
@@ -28,15 +30,6 @@ class Strangers:
 
 #: A trained head's names (class indices) for face crops.
 Namer = Callable[[Sequence], np.ndarray]
-
-
-def iou(a: list[float], b: list[float]) -> float:
-    """Intersection over union of two [x1, y1, x2, y2] boxes."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def bystander_crops(work_dir: Path) -> list[tuple[str, str]]:
