@@ -212,8 +212,9 @@ def main() -> None:
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
     args.work.mkdir(parents=True, exist_ok=True)
     if args.from_logs:
-        logged = [json.loads(line) for log in args.from_logs for line in log.read_text().splitlines()
-                  if line.startswith("{")]
+        lines = dict.fromkeys(line for log in args.from_logs for line in log.read_text().splitlines()
+                              if line.startswith("{"))  # a run prints each row twice: as it goes, and in its report
+        logged = [json.loads(line) for line in lines]
         write([r for r in logged if "left_out" not in r], [r for r in logged if "left_out" in r], args, args.out)
         return
     if args.lopo_only:
