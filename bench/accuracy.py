@@ -56,18 +56,14 @@ def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> 
     from celebface.config import PrepareOptions, TrainOptions
     from celebface.data.prepare import prepare
     from celebface.training.train import train
+    from openset import without_person  # bench/openset.py, beside this script
 
     full = work_root / "sports5"  # prepared by run_one: its manifest has every photo's chosen face
     manifest = json.loads((full / "manifest.json").read_text())["photos"]
     people = sorted({r["person"] for r in manifest})
     rows = []
     for out in [p for p in people if not only or p in only]:
-        data = work_root / f"openset-data-{out}"
-        if not data.exists():
-            data.mkdir()
-            for p in people:
-                if p != out:
-                    (data / p).symlink_to(DATASETS / "sports5" / p)
+        data = without_person(DATASETS / "sports5", people, out, work_root / f"openset-data-{out}")
         work = work_root / f"openset-work-{out}"
         prepare(data, work, PrepareOptions(per_class=per_class), progress=False)
         model = work_root / f"openset-model-{out}"

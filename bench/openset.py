@@ -125,12 +125,7 @@ def lopo_rows(bb: str, root: Path) -> list[dict]:
     people = sorted({r["person"] for r in records})
     rows = []
     for out in people:
-        data = root / f"lopo-data-{out}"
-        if not data.exists():
-            data.mkdir()
-            for p in people:
-                if p != out:
-                    (data / p).symlink_to(DATASETS / "sports5" / p)
+        data = without_person(DATASETS / "sports5", people, out, root / f"lopo-data-{out}")
         work = root / f"lopo-work-{out}"
         if not work.exists():  # the detections of the full run are reused: only the split and augmentation run
             work.mkdir()
@@ -147,6 +142,16 @@ def lopo_rows(bb: str, root: Path) -> list[dict]:
                      "n_known": k["n"], "threshold": rec.threshold})
         print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def without_person(dataset: Path, people: list[str], out: str, data: Path) -> Path:
+    """DATA_DIR `data`: links to every person's folder of `dataset` but `out`'s (made once)."""
+    if not data.exists():
+        data.mkdir()
+        for p in people:
+            if p != out:
+                (data / p).symlink_to(dataset / p)
+    return data
 
 
 def _prep_lopo(data: Path, work: Path) -> Path:
