@@ -1,7 +1,8 @@
 """Few-shot naming for bench/gallery.py: enrol 1, 3 or 5 photos per person into an empty gallery, name the rest.
 
 Each photo's main face is detected and embedded once with the production detector and dlib embedder; the
-embeddings are cached in the temp dir (celebface-bench-<dataset>.npz) for reruns. Scores: accuracy (a face named
+embeddings (flip-averaged, as enrolment makes them) are cached in the temp dir (celebface-bench-<dataset>-flip.npz)
+for reruns. Scores: accuracy (a face named
 "unknown" counts as wrong) and macro-F1 over the people, with the threshold the gallery calibrates for itself, and
 the closed-set accuracy (best person, no threshold) beside them. Three seeds of enrolment photos each.
 """
@@ -21,7 +22,7 @@ SEEDS = (0, 1, 2)
 
 def embed_dataset(name: str) -> tuple[list[str], np.ndarray, np.ndarray, float]:
     """(people, labels, (N,128) embeddings, seconds per photo) of each photo's main face; cached."""
-    cache = Path(tempfile.gettempdir()) / f"celebface-bench-{name}.npz"
+    cache = Path(tempfile.gettempdir()) / f"celebface-bench-{name}-flip.npz"
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)
         return list(z["people"]), z["labels"], z["embs"], float(z["per_photo"])
@@ -31,7 +32,7 @@ def embed_dataset(name: str) -> tuple[list[str], np.ndarray, np.ndarray, float]:
     from celebface.faces.embedders import DlibEmbedder
     from celebface.io.images import is_image_name, load_image
 
-    detector, embedder = FaceDetector(device="cpu"), DlibEmbedder(MARGIN)
+    detector, embedder = FaceDetector(device="cpu"), DlibEmbedder(MARGIN, flip=True)
     people = sorted(p.name for p in (DATASETS / name).iterdir() if p.is_dir())
     labels, embs, t = [], [], time.perf_counter()
     n_photos = 0

@@ -50,11 +50,16 @@ def _echo_result(result, as_json: bool) -> None:
               help="Videos: join a person's appearances at most this many seconds apart.")
 @click.option("--max-duration", type=click.FloatRange(1.0), default=MAX_DURATION, show_default=True,
               help="Videos: refuse videos longer than this many seconds.")
+@click.option("--min-frames", type=click.IntRange(1), default=2, show_default=True,
+              help="Videos: name only faces seen in at least this many sampled frames.")
+@click.option("--reembed", type=click.FloatRange(0.0), default=1.0, show_default=True,
+              help="Videos: a face that stays in place and looks the same is embedded again after this many "
+                   "seconds (0: in every sampled frame).")
 @device_option
 @threads_option
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
-            threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, device: str,
-            threads: Optional[int]) -> None:
+            threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, min_frames: int,
+            reembed: float, device: str, threads: Optional[int]) -> None:
     """Name every face in the photos, and who appears when in the videos (files or folders)."""
     from ..io.fileio import save_image
     from ..io.sources import expand_paths, is_video_name
@@ -73,7 +78,12 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
             run_safely(save_image, annotate(img, result), dst, 90)
     from .video_predict import predict_videos
 
-    predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, fps, merge_gap, max_duration)
+    from ..recognition.video import VideoOptions
+    from ..recognition.video_reuse import ReuseOptions
+
+    opts = VideoOptions(fps=fps, merge_gap=merge_gap, max_duration=max_duration, min_frames=min_frames,
+                        reuse=ReuseOptions(reembed=reembed))
+    predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, opts)
 
 
 @main.command()

@@ -18,6 +18,8 @@ def describe(result) -> str:
              for p in result.people]
     if result.unknown_tracks:
         parts.append(f"{result.unknown_tracks} unknown track{'s' if result.unknown_tracks > 1 else ''}")
+    if result.short_tracks:
+        parts.append(f"{result.short_tracks} face{'s' if result.short_tracks > 1 else ''} seen in one frame only")
     return f"{result.video}: " + ("; ".join(parts) if parts else "no face")
 
 
@@ -34,22 +36,18 @@ def _bar(path: Path):
     return bar, update
 
 
-def predict_videos(rec, videos: Sequence[Path], as_json: bool, annotate_dir: Optional[Path], fps: float,
-                   merge_gap: float, max_duration: float) -> None:
+def predict_videos(rec, videos: Sequence[Path], as_json: bool, annotate_dir: Optional[Path], opts) -> None:
     """Analyse each video in turn and print its timeline (JSON or one line); write annotated copies if asked.
 
     :param rec: the loaded Recognizer.
     :param videos: video files.
     :param as_json: print one JSON object per video.
     :param annotate_dir: where to write <name>.annotated.mp4 (None: nothing is written).
-    :param fps: frames sampled per second.
-    :param merge_gap: a person's appearances at most this many seconds apart are joined.
-    :param max_duration: longer videos are refused (seconds).
+    :param opts: how videos are analysed (recognition.video.VideoOptions).
     """
     from ..errors import VideoError
-    from ..recognition.video import VideoOptions, VideoResult, analyse_video
+    from ..recognition.video import VideoResult, analyse_video
 
-    opts = VideoOptions(fps=fps, merge_gap=merge_gap, max_duration=max_duration)
     for path in videos:
         bar, update = _bar(path)
         try:
@@ -58,10 +56,10 @@ def predict_videos(rec, videos: Sequence[Path], as_json: bool, annotate_dir: Opt
                 from ..recognition.video_annotate import annotate_video
 
                 bar.set_description_str(f"{path.name[:22]} (annotating)")
-                annotate_video(path, tracks, annotate_dir / f"{path.stem}.annotated.mp4", fps, opts.max_side,
+                annotate_video(path, tracks, annotate_dir / f"{path.stem}.annotated.mp4", opts.fps, opts.max_side,
                                progress=lambda t: update(t, result.duration or t))
         except VideoError as exc:
-            result = VideoResult(video=str(path), fps_sampled=fps, error=str(exc))
+            result = VideoResult(video=str(path), fps_sampled=opts.fps, error=str(exc))
         finally:
             bar.close()
         click.echo(result.model_dump_json() if as_json else describe(result))

@@ -163,7 +163,8 @@ def judge(features: FaceFeatures) -> FaceQuality:
     return FaceQuality(round(score, 3), reason if score < QUALITY_MIN else None, features)
 
 
-def face_qualities(img: Image.Image, faces: Sequence[Face], rechecker: Optional[Rechecker]) -> list[FaceQuality]:
+def face_qualities(img: Image.Image, faces: Sequence[Face], rechecker: Optional[Rechecker],
+                   second_look: Optional[Sequence[bool]] = None) -> list[FaceQuality]:
     """How fit each detected face of `img` is to be named (see the module docstring).
 
     The second look (rechecker) is only taken for faces that pass the cheaper checks.
@@ -171,11 +172,13 @@ def face_qualities(img: Image.Image, faces: Sequence[Face], rechecker: Optional[
     :param img: the photo the faces were detected in
     :param faces: all its detected faces (box, probability, 5 landmarks in img's pixels)
     :param rechecker: the detector, for the second look (None: skipped)
+    :param second_look: per face, whether to take the second look (default: all; a video face that continues
+        a track already had it)
     """
     out = []
-    for face in faces:
+    for i, face in enumerate(faces):
         quick = judge(face_features(img, face, faces))
-        if quick.ok and rechecker is not None:
+        if quick.ok and rechecker is not None and (second_look is None or second_look[i]):
             quick = judge(replace(quick.features, recheck=float(rechecker.confirm(img, face))))
         out.append(quick)
     return out

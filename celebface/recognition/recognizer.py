@@ -156,10 +156,13 @@ class Recognizer:
         with self._detect_lock:
             return order_faces(self.detector.detect(img), img.size)
 
-    def assess(self, img: Image.Image, faces: Sequence[Face]) -> list[FaceQuality]:
-        """Each face's quality (faces/quality.py): faces with a `reason` are not to be named."""
+    def assess(self, img: Image.Image, faces: Sequence[Face],
+               second_look: Optional[Sequence[bool]] = None) -> list[FaceQuality]:
+        """Each face's quality (faces/quality.py): faces with a `reason` are not to be named.
+
+        :param second_look: per face, whether the detector looks at it again (default: every face)"""
         with self._detect_lock:  # the second look runs the detector
-            return face_qualities(img, faces, self.detector)
+            return face_qualities(img, faces, self.detector, second_look)
 
     def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
         """Square crops of the faces, as the model was trained on."""

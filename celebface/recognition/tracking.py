@@ -28,6 +28,8 @@ class FaceObservation:
     name: str  # the gated name for this face alone ("unknown" below the threshold)
     confidence: float
     score: float
+    embedded_at: float = -1.0  # time of the frame whose crop gave `embedding` (earlier if carried over: video_reuse)
+    look: Optional[np.ndarray] = None  # that crop's small grey thumbnail (video_reuse.look)
 
 
 @dataclass

@@ -11,8 +11,8 @@ import os
 import queue
 import threading
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from ..faces.align import clip_box
 from ..io.video import MAX_DURATION, MAX_SIDE, VideoFrame, probe_video, read_frames
 from .tracking import UNKNOWN, Appearance, FaceObservation, LinkOptions, Track, Tracker, merge_appearances, \
     name_track
+from .video_reuse import ReuseOptions, carried_over, continued, look
 
 #: progress(seconds_done, seconds_total): called after each sampled frame.
 ProgressFn = Callable[[float, float], None]
@@ -49,6 +50,7 @@ class VideoResult(BaseModel):
     fps_sampled: float
     people: list[PersonResult] = []
     unknown_tracks: int = 0
+    short_tracks: int = 0
     error: Optional[str] = None
 
 
@@ -60,12 +62,17 @@ class VideoOptions:
     :param merge_gap: a person's appearances at most this many seconds apart are joined.
     :param max_duration: longer videos are refused (seconds).
     :param max_side: frames are scaled down to this longer side before faces are looked for.
+    :param min_frames: a track seen in fewer sampled frames is not named (counted in `short_tracks`): a face on
+        screen for less than a sampling step is rarer than a detection that flickers for one frame.
+    :param reuse: when a face that continues a track unchanged keeps its embedding (video_reuse.py).
     """
 
     fps: float = 2.0
     merge_gap: float = 1.0
     max_duration: float = MAX_DURATION
     max_side: int = MAX_SIDE
+    min_frames: int = 2
+    reuse: ReuseOptions = field(default_factory=ReuseOptions)
 
 
 @dataclass
@@ -114,44 +121,65 @@ def _prefetch(frames: Iterator[VideoFrame], depth: int = 2) -> Iterator[VideoFra
         thread.join(5)
 
 
-def observe_frame(rec, frame: VideoFrame) -> list[FaceObservation]:
+def observe_frame(rec, frame: VideoFrame, previous: Sequence[FaceObservation] = (),
+                  reuse: Optional[ReuseOptions] = None) -> list[FaceObservation]:
     """The faces in one frame fit to be named (faces/quality.py), with their embeddings and per-face (gated) names.
 
     :param rec: a loaded Recognizer.
     :param frame: a sampled frame.
+    :param previous: the last observation of each live track: a face that continues one unchanged reuses its
+        embedding and name (video_reuse.py).
+    :param reuse: when it may (default ReuseOptions()).
     """
+    reuse = reuse or ReuseOptions()
     with getattr(rec, "lock", None) or nullcontext():
         faces, crops = rec.face_crops(frame.image)
+        looks = [look(c) for c in crops]
+        prior = carried_over(faces, looks, previous, frame.time, reuse)
         # faces too poor to name (too small, not a face, too blurred) neither start nor feed a track
-        keep = [i for i, q in enumerate(rec.assess(frame.image, faces)) if q.ok]
-        faces, crops = [faces[i] for i in keep], [crops[i] for i in keep]
-        if not faces:
-            return []
-        feats = np.asarray(rec.embed(crops), dtype=np.float32)
-        matches = rec.name_crops(crops, feats)
+        quality = rec.assess(frame.image, faces, second_look=[p is None for p in prior])
+        keep = [i for i, q in enumerate(quality) if q.ok]
+        fresh = [i for i in keep if prior[i] is None]
+        feats = np.asarray(rec.embed([crops[i] for i in fresh]), dtype=np.float32) if fresh else np.zeros((0, 1))
+        matches = rec.name_crops([crops[i] for i in fresh], feats) if fresh else []
     unit = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-8)
-    size = frame.image.size
-    return [FaceObservation(time=frame.time, box=[round(float(v), 1) for v in clip_box(f.box, *size)], embedding=e,
-                            name=m.name, confidence=float(m.confidence), score=float(m.score))
-            for f, e, m in zip(faces, unit, matches)]
+    new = {i: (e, m) for i, e, m in zip(fresh, unit, matches)}
+    out = []
+    for i in keep:
+        box = [round(float(v), 1) for v in clip_box(faces[i].box, *frame.image.size)]
+        if i in new:
+            e, m = new[i]
+            out.append(FaceObservation(time=frame.time, box=box, embedding=e, name=m.name,
+                                       confidence=float(m.confidence), score=float(m.score),
+                                       embedded_at=frame.time, look=looks[i]))
+        else:
+            out.append(continued(prior[i], frame.time, box))
+    return out
 
 
 class _Timeline:
-    """Collects finished tracks: per person the appearances, and the number of unknown tracks."""
+    """Collects finished tracks: per person the appearances, the number of unknown tracks, and of tracks too short
+    to name (seen in fewer than `min_frames` sampled frames: mostly a detection that flickered for one frame)."""
 
-    def __init__(self, keep_tracks: bool) -> None:
+    def __init__(self, keep_tracks: bool, min_frames: int = 1) -> None:
         self.spans: dict[str, list[Appearance]] = {}
         self.unknown = 0
+        self.short = 0
+        self.min_frames = min_frames
         self.tracks: Optional[list[NamedTrack]] = [] if keep_tracks else None
 
     def add(self, tracks: list[Track]) -> None:
         for track in tracks:
             ident = name_track(track)
+            if len(track.faces) < self.min_frames:
+                self.short += 1
+                ident = replace(ident, name=UNKNOWN)
+            elif ident.name == UNKNOWN:
+                self.unknown += 1
             if self.tracks is not None:
                 self.tracks.append(NamedTrack(ident.name, ident.confidence, [f.time for f in track.faces],
                                               [f.box for f in track.faces]))
             if ident.name == UNKNOWN:
-                self.unknown += 1
                 continue
             n = len(track.faces)
             self.spans.setdefault(ident.name, []).append(Appearance(
@@ -184,18 +212,20 @@ def analyse_video(rec, path: os.PathLike | str, opts: Optional[VideoOptions] = N
     if hasattr(rec, "refresh"):
         rec.refresh()  # people enrolled by another process since the model was loaded
     tracker = Tracker(LinkOptions(max_gap=max(opts.merge_gap, 1.5 / opts.fps)))
-    timeline = _Timeline(keep_tracks)
+    timeline = _Timeline(keep_tracks, opts.min_frames)
     total = info.duration or 0.0
     last = 0.0
     for frame in _prefetch(read_frames(path, opts.fps, opts.max_side, opts.max_duration)):
-        timeline.add(tracker.update(frame.time, observe_frame(rec, frame)))
+        previous = [t.faces[-1] for t in tracker.active]
+        timeline.add(tracker.update(frame.time, observe_frame(rec, frame, previous, opts.reuse)))
         last = frame.time
         if progress is not None:
             progress(min(frame.time, total) if total else frame.time, total or frame.time)
     timeline.add(tracker.finish())
     duration = max(total, last)
     result = VideoResult(video=label or str(path), duration=round(duration, 3), fps_sampled=opts.fps,
-                         people=timeline.people(opts.merge_gap), unknown_tracks=timeline.unknown)
+                         people=timeline.people(opts.merge_gap), unknown_tracks=timeline.unknown,
+                         short_tracks=timeline.short)
     return result, timeline.tracks
 
 

@@ -100,7 +100,8 @@ def test_best_face_lies_in_its_appearance(result) -> None:
 def test_json_shape_and_progress(result) -> None:
     res, seen = result
     d = json.loads(res.model_dump_json())
-    assert list(d) == ["video", "duration", "fps_sampled", "people", "unknown_tracks", "error"]
+    assert list(d) == ["video", "duration", "fps_sampled", "people", "unknown_tracks", "short_tracks",
+                       "error"]
     assert list(d["people"][0]) == ["name", "confidence", "appearances"]
     assert list(d["people"][0]["appearances"][0]) == ["start", "end", "frames", "best_box", "best_time"]
     done = [s for s, _ in seen]
