@@ -197,6 +197,8 @@ def write(rows: list[dict], lopo: list[dict], args, out: Path) -> None:
     borders = ROOT / "bench" / "borders.md"  # written by bench/borders.py (make bench-openset runs it first)
     if borders.exists():
         lines += ["", borders.read_text().split("\n", 1)[1].strip()]
+    lines += ["", "What each threshold buys, and other ways of scoring a face against a person's faces: "
+              "bench/openset_tradeoff.md (bench/openset_tradeoff.py, run after this script)."]
     lines += ["", "Raw rows:", "", "```", *[json.dumps(r) for r in rows + lopo], "```"]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
