@@ -25,17 +25,17 @@ OUT = Path(__file__).resolve().parent / "gallery.md"
 
 def scale_section(tmp: Path, sizes: list[int], pg_sizes: list[int], real: np.ndarray | None) -> list[str]:
     lines = ["## Search at scale", "",
-             "One-face queries (k=10) against N faces (real dlib embeddings first, then generated people of 10 "
-             "faces each); recall@1: the nearest face agrees with exact search. Open: load from the database + "
-             "build the index (what a server worker does at start). Memory: process RSS growth (pgvector: size "
-             "of the HNSW index on disk).", "",
+             "One-face queries (the 50 nearest faces, as the matcher fetches for 10 people) against N faces (real "
+             "dlib embeddings first, then generated people of 10 faces each); recall@1: the nearest face agrees "
+             "with exact search. Open: load from the database + build the index (what a server worker does at "
+             "start). Memory: process RSS growth (pgvector: size of the HNSW index on disk).", "",
              "| backend | faces | open s | index build s | p50 ms | p95 ms | recall@1 | memory MB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     server = None
     for n in sizes:
         labels, vecs, queries = generate(n, real)
         t = time.perf_counter()
-        rows = run_sqlite(tmp, n, labels, vecs, queries)
+        lines += _printed(run_sqlite(tmp, n, labels, vecs, queries))
         print(f"sqlite {n}: {time.perf_counter() - t:.1f} s", flush=True)
         if n in pg_sizes:
             import pgserver
@@ -43,15 +43,18 @@ def scale_section(tmp: Path, sizes: list[int], pg_sizes: list[int], real: np.nda
             server = server or pgserver.get_server(tmp / "pg", cleanup_mode="stop")
             server.psql(f"CREATE DATABASE scale_{n};")
             truth = _truth(tmp, n)
-            rows.append(run_postgres(server.get_uri(f"scale_{n}"), n, labels, vecs, queries, truth))
-        for r in rows:
-            line = (f"| {r.backend} | {r.faces:,} | {r.open_s:.2f} | {r.build_s:.2f} | {r.p50_ms:.2f} | "
-                    f"{r.p95_ms:.2f} | {r.recall1:.3f} | {r.mem_mb:.0f} |")
-            print(line, flush=True)
-            lines.append(line)
+            lines += _printed(run_postgres(server.get_uri(f"scale_{n}"), n, labels, vecs, queries, truth))
     if server is not None:
         server.cleanup()
     return lines + [""]
+
+
+def _printed(rows: list) -> list[str]:
+    """Table lines of ScaleRows, printed as they come (a run cut short still leaves them in its log)."""
+    lines = [f"| {r.backend} | {r.faces:,} | {r.open_s:.2f} | {r.build_s:.2f} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
+             f"{r.recall1:.3f} | {r.mem_mb:.0f} |" for r in rows]
+    print("\n".join(lines), flush=True)
+    return lines
 
 
 def _truth(tmp: Path, n: int) -> np.ndarray:

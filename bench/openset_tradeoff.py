@@ -86,7 +86,8 @@ def section(train: str, seed: int, root: Path) -> list[str]:
         correct, kv, ks = rates(d, rule)
         cuts = sorted(set(THRESHOLDS) | ({d["threshold"]} if rule == "max" else set()))
         for t in cuts:
-            lines.append(f"| {rule} | {t:.3f} | {(correct & (kv >= t)).mean():.1%} | {(ks >= t).mean():.1%} |")
+            mark = " (the model's)" if rule == "max" and t == d["threshold"] else ""
+            lines.append(f"| {rule} | {t:.4f}{mark} | {(correct & (kv >= t)).mean():.1%} | {(ks >= t).mean():.1%} |")
         grid = np.unique(np.r_[kv, ks])
         known = np.array([(correct & (kv >= t)).mean() for t in grid])
         named = np.array([(ks >= t).mean() for t in grid])
