@@ -51,7 +51,7 @@ bench-video: $(VENV)/.installed
 # have the time); writes bench/gallery.md. Needs the test requirements (pgserver starts a throwaway PostgreSQL).
 GALLERY_SIZES ?= 10000,100000
 bench-gallery: $(VENV)/.installed-test
-	$(PY) bench/gallery.py --sizes $(GALLERY_SIZES) --pg-sizes $(GALLERY_SIZES)
+	$(PY) bench/gallery.py --sizes $(GALLERY_SIZES) --pg-sizes $(GALLERY_SIZES) --serve
 bench-scale: $(VENV)/.installed-test
 	$(PY) bench/scale.py
 

@@ -59,9 +59,10 @@ class PostgresStore(GalleryStore):
     kind = "postgresql"
     placeholder = "%s"
 
-    def __init__(self, url: str, backbone: str, dim: int, weights: str = "", ef_search: int = 100) -> None:
+    def __init__(self, url: str, backbone: str, dim: int, weights: str = "", ef_search: int = 200) -> None:
         """:param url: postgresql://user@host:port/db (password from the URL or PGPASSWORD)
-        :param ef_search: HNSW candidate list size per query (recall vs. speed)"""
+        :param ef_search: HNSW candidate list size per query (recall vs. speed: at 1M faces recall@1 0.960 at 100,
+            0.990 at 200, p95 23 ms; bench/gallery.md)"""
         super().__init__(backbone, dim, weights)
         self.url, self.ef_search = url, int(ef_search)
         self._lock = threading.RLock()
