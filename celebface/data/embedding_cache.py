@@ -22,20 +22,43 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
     """
     work_dir = Path(work_dir)
     cache_path = work_dir / (FLIP_CACHE_NAME if flip else CACHE_NAME)
-    cache: dict[str, np.ndarray] = {}
-    if cache_path.exists():
-        try:
-            with np.load(cache_path) as z:
-                cache = {k: z[k] for k in z.files}
-        except Exception:  # a damaged cache is rebuilt
-            cache = {}
+    cache = _read(cache_path)
     # Keyed by path, size and modification time: a re-augmented image under the same name is embedded anew.
     stats = [(work_dir / f).stat() for f in files]
     keys = [f"{f}|{st.st_size}|{st.st_mtime_ns}" for f, st in zip(files, stats)]
     missing = sorted({(k, f) for k, f in zip(keys, files) if k not in cache})
     if missing:
-        vecs = embed_files([work_dir / f for _, f in missing], progress=progress, desc=desc, flip=flip)
-        cache.update(zip([k for k, _ in missing], vecs))
+        cache.update(_embed(work_dir, missing, progress, desc, flip))
         with atomic_open(cache_path, "wb") as f:
             np.savez(f, **cache)
     return np.stack([cache[k] for k in keys]) if files else np.zeros((0, EMBED_DIM), np.float32)
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """A cache file's vectors by key; a missing or damaged cache is empty (it is rebuilt)."""
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except Exception:
+        return {}
+
+
+def _embed(work_dir: Path, missing: list[tuple[str, str]], progress: bool, desc: str,
+           flip: bool) -> dict[str, np.ndarray]:
+    """Embeddings of the (key, file) pairs not cached yet. Flip-averaged ones reuse the single-view embedding that
+    `prepare` cached for the same file and run the network on the mirror image only (half the time)."""
+    single = _read(work_dir / CACHE_NAME) if flip else {}
+    half = [(k, f) for k, f in missing if k in single]
+    full = [(k, f) for k, f in missing if k not in single]
+    out: dict[str, np.ndarray] = {}
+    if full:
+        vecs = embed_files([work_dir / f for _, f in full], progress=progress, desc=desc, flip=flip)
+        out.update(zip([k for k, _ in full], vecs))
+    if half:
+        mirror = embed_files([work_dir / f for _, f in half], progress=progress, desc=desc, mirror_only=True)
+        both = np.stack([single[k] for k, _ in half]) + mirror
+        both /= np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-8)
+        out.update(zip([k for k, _ in half], both.astype(np.float32)))
+    return out

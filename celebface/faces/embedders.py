@@ -36,16 +36,17 @@ def dlib_models_dir() -> Path:
 class DlibEmbedder:
     """Aligns each face crop with 5 landmarks and returns dlib's 128-d descriptor (unit length)."""
 
-    def __init__(self, margin: float = MARGIN, flip: bool = True) -> None:
+    def __init__(self, margin: float = MARGIN, flip: bool = True, mirror_only: bool = False) -> None:
         """:param margin: the margin of the crops given (align.crop_face's)
-        :param flip: average each face's descriptor with its mirror image's (twice the network time)"""
+        :param flip: average each face's descriptor with its mirror image's (twice the network time)
+        :param mirror_only: the mirror image's descriptor alone (to complete a cached single-view one)"""
         import dlib
 
         d = dlib_models_dir()
         self._dlib = dlib
         self.shape = dlib.shape_predictor(str(d / "shape_predictor_5_face_landmarks.dat"))
         self.net = dlib.face_recognition_model_v1(str(d / "dlib_face_recognition_resnet_model_v1.dat"))
-        self.margin, self.flip = margin, flip
+        self.margin, self.flip, self.mirror_only = margin, flip, mirror_only
 
     def chip(self, crop: Image.Image) -> np.ndarray:
         """The 150x150 aligned face chip dlib's network expects."""
@@ -59,6 +60,8 @@ class DlibEmbedder:
         if not crops:
             return np.zeros((0, EMBED_DIM), np.float32)
         chips = [self.chip(c) for c in crops]
+        if self.mirror_only:
+            return self._describe([np.ascontiguousarray(c[:, ::-1]) for c in chips])
         vecs = self._describe(chips)
         if self.flip:
             vecs = vecs + self._describe([np.ascontiguousarray(c[:, ::-1]) for c in chips])
@@ -72,9 +75,9 @@ class DlibEmbedder:
 _worker: Optional[DlibEmbedder] = None
 
 
-def _init(margin: float, flip: bool = True) -> None:
+def _init(margin: float, flip: bool = True, mirror_only: bool = False) -> None:
     global _worker
-    _worker = DlibEmbedder(margin, flip)
+    _worker = DlibEmbedder(margin, flip, mirror_only)
 
 
 def _embed_files(paths: list[str]) -> np.ndarray:
@@ -83,10 +86,12 @@ def _embed_files(paths: list[str]) -> np.ndarray:
 
 
 def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: Optional[int] = None,
-                progress: bool = False, desc: str = "dlib embeddings", flip: bool = True) -> np.ndarray:
+                progress: bool = False, desc: str = "dlib embeddings", flip: bool = True,
+                mirror_only: bool = False) -> np.ndarray:
     """Embed saved face crops, spread over worker processes (dlib's CPU network runs on one core).
 
-    :param flip: average with the mirror image's descriptor (DlibEmbedder's default)"""
+    :param flip: average with the mirror image's descriptor (DlibEmbedder's default)
+    :param mirror_only: the mirror images' descriptors alone"""
     from tqdm import tqdm
 
     paths = [str(p) for p in paths]
@@ -98,12 +103,12 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
     bar = tqdm(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
     out = []
     if workers == 1:
-        _init(margin, flip)
+        _init(margin, flip, mirror_only)
         for c in chunks:
             out.append(_embed_files(c))
             bar.update(len(c))
     else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(margin, flip)) as pool:
+        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(margin, flip, mirror_only)) as pool:
             for res, c in zip(pool.imap(_embed_files, chunks), chunks):
                 out.append(res)
                 bar.update(len(c))

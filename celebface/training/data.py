@@ -33,10 +33,16 @@ def load_dataset(work_dir: Path) -> dict:
     return read_json(path)
 
 
-def load_data(work_dir: Path) -> TrainData:
-    """Read WORK_DIR/dataset.json; a missing or empty split is a DataError that says what to do."""
+def load_data(work_dir: Path, originals_only: bool = False) -> TrainData:
+    """Read WORK_DIR/dataset.json; a missing or empty split is a DataError that says what to do.
+
+    :param originals_only: leave out the augmented training copies (models that name faces by their gallery
+        store each training photo's face once, flip-averaged, instead of 400 augmented copies per person)
+    """
     ds = load_dataset(work_dir)
-    splits = ds["splits"]
+    splits = dict(ds["splits"])
+    if originals_only:
+        splits["train"] = [it for it in splits["train"] if not it.get("augmented")]
     if not splits["train"] or not splits["val"]:
         raise DataError(f"{work_dir}/dataset.json has an empty train or val split; run prepare again")
     files = sorted({it["file"] for s in SPLITS for it in splits.get(s, [])})

@@ -46,7 +46,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
 
     check_writable(Path(model_dir))  # refuse a folder that is not a model before hours of work
     seed_everything(opts.seed)
-    data = load_data(Path(work_dir))
+    data = load_data(Path(work_dir), originals_only=spec.open_set_score == "gallery")
     t0 = time.time()
     feats = compute_features(spec, data, opts, device, progress, log)
     features_s = time.time() - t0
