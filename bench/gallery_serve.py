@@ -100,7 +100,8 @@ def serve_section(tmp: Path) -> list[str]:
         finally:
             proc.terminate()
             proc.wait(30)
-        line = f"| {workers} | {threads} | {r['rps']:.2f} | {r['p50']:.2f} | {r['p95']:.2f} | {r['ok']} | {r['errors']} |"
+        line = (f"| {workers} | {threads} | {r['rps']:.2f} | {r['p50']:.2f} | {r['p95']:.2f} | {r['ok']} | "
+                f"{r['errors']} |")
         print(line, flush=True)
         lines.append(line)
     return lines + [""]
