@@ -74,6 +74,12 @@ def rates(d: dict, rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return d["names"][sv.argmax(1)] == d["truth"], sv.max(1), ss.max(1)
 
 
+def shares(correct: np.ndarray, known_scores: np.ndarray, stranger_scores: np.ndarray, t: float
+           ) -> tuple[float, float]:
+    """At threshold t: the share of known faces named correctly, and of strangers' faces given a name."""
+    return float((correct & (known_scores >= t)).mean()), float((stranger_scores >= t).mean())
+
+
 def section(train: str, seed: int, root: Path) -> list[str]:
     d = load_sets(train, seed, root)
     nv, ns = len(d["val"]), len(d["strangers"])
@@ -87,10 +93,9 @@ def section(train: str, seed: int, root: Path) -> list[str]:
         cuts = sorted(set(THRESHOLDS) | ({d["threshold"]} if rule == "max" else set()))
         for t in cuts:
             mark = " (the model's)" if rule == "max" and t == d["threshold"] else ""
-            lines.append(f"| {rule} | {t:.4f}{mark} | {(correct & (kv >= t)).mean():.1%} | {(ks >= t).mean():.1%} |")
-        grid = np.unique(np.r_[kv, ks])
-        known = np.array([(correct & (kv >= t)).mean() for t in grid])
-        named = np.array([(ks >= t).mean() for t in grid])
+            known, named = shares(correct, kv, ks, t)
+            lines.append(f"| {rule} | {t:.4f}{mark} | {known:.1%} | {named:.1%} |")
+        known, named = np.array([shares(correct, kv, ks, t) for t in np.unique(np.r_[kv, ks])]).T
         keep = named[known >= correct.mean() - 0.01 - 1e-9]
         few = known[named <= 0.03]
         best.append(f"| {rule} | {correct.mean():.1%} | {keep.min():.1%} | {few.max():.1%} |")
