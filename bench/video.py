@@ -2,8 +2,9 @@
 
     python bench/video.py [--model MODEL_DIR] [--out out/bench-video] [--videos 3] [--seconds 40]
 
-Without --model, a dlib_face model is prepared and trained on the first 16 photos of each sports5 person; the
-videos use their other photos (single-face ones, picked by the detector only, not by whether they are
+Without --model, a dlib_face model is prepared and trained on the first 40 photos of each sports5 person, its
+"unknown" threshold calibrated with glint12's people as the strangers folder (`celebface train --strangers`); the
+videos use the other sports5 photos (single-face ones, picked by the detector only, not by whether they are
 recognised) and celeb5 people as strangers. Writes bench/video.md and prints the figures.
 """
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
-SPORTS5, CELEB5 = DATASETS / "sports5", DATASETS / "celeb5"
-TRAIN_PHOTOS = 16
+SPORTS5, CELEB5, GLINT12 = DATASETS / "sports5", DATASETS / "celeb5", DATASETS / "glint12"
+TRAIN_PHOTOS = 40
 
 
 @dataclass
@@ -36,7 +37,8 @@ def photos(folder: Path) -> list[Path]:
 
 
 def train_model(out: Path) -> Path:
-    """A dlib_face model on the first 16 photos of each sports5 person (what the video photos are not)."""
+    """A dlib_face model on the first TRAIN_PHOTOS photos of each sports5 person (what the video photos are not),
+    calibrated with glint12 as the strangers folder (none of its people is in the videos)."""
     from celebface.config import PrepareOptions
     from celebface.data.prepare import prepare
     from celebface.training.train import TrainOptions, train
@@ -52,7 +54,8 @@ def train_model(out: Path) -> Path:
             if not link.exists():
                 link.symlink_to(p)
     prepare(data, out / "work", PrepareOptions(per_class=40), progress=False)
-    train(out / "work", model, TrainOptions(backbone="dlib_face"), progress=False, log=lambda s: None)
+    train(out / "work", model, TrainOptions(backbone="dlib_face", strangers=str(GLINT12)), progress=False,
+          log=lambda s: None)
     return model
 
 
@@ -149,7 +152,7 @@ def accuracy(rec, out: Path, n_videos: int, seconds: float, fps: float, reembed:
     return {"reembed": reembed, "videos": n_videos, "seconds": n_videos * seconds,
             "covered": covered / max(true_time, 1e-9),
             "wrong": wrong / max(named, 1e-9), "true_time": true_time, "named_time": named,
-            "pool": {k: len(v) for k, v in pools.items()}}
+            "pool": {k: len(v) for k, v in pools.items()}, "threshold": rec.threshold}
 
 
 def speed(rec, out: Path, faces: int, seconds: float, fps: float, reembed: float) -> dict:
@@ -194,7 +197,8 @@ def report(accs: list[dict], speeds: list[dict], ann: dict, fps: float) -> str:
         "## Timeline accuracy", "",
         f"{acc['videos']} videos composed from real photos ({acc['seconds']:.0f} s in all, 960x540, shots of 2-5 s "
         f"with pans and zooms: one sports5 person, two side by side, a celeb5 stranger, or nobody); single-face "
-        f"photos not among the 16 per person the dlib_face model was trained on (pool sizes {acc['pool']}); "
+        f"photos not among the {TRAIN_PHOTOS} per person the dlib_face model was trained on (pool sizes "
+        f"{acc['pool']}; its threshold {acc['threshold']} calibrated with glint12 as `--strangers`); "
         f"`--fps {fps:g}`, `--merge-gap 1`.", "",
         "`--reembed`: seconds a face that stays in place and looks the same keeps its embedding (0: every face is "
         "embedded in every sampled frame; 1: the default).", "",
