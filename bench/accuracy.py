@@ -1,6 +1,9 @@
 """Accuracy across datasets, backbones and seeds, plus the open-set check; writes bench/accuracy.md.
 
     .venv/bin/python bench/accuracy.py [--seeds 0 1 2] [--datasets celeb5 sports5 glint12] [--per-class 400]
+                                       [--set epochs2=24 --set unfreeze=3 ...]
+
+--set KEY=VALUE changes a TrainOptions field from its default (a candidate default); the rows record it.
 
 Each dataset is prepared once per seed in one WORK_DIR (face extraction and embeddings are reused across
 seeds; the split and the augmented training set change with the seed). Figures are validation figures on
@@ -24,22 +27,45 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dlib + linear SVM (issue 4)
 
 
-def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_root: Path) -> list[dict]:
+def train_options(pairs: list[str]) -> dict:
+    """--set KEY=VALUE pairs as TrainOptions fields, each value converted to the field's default's type."""
+    from dataclasses import fields
+
+    from celebface.config import TrainOptions
+
+    types = {f.name: type(f.default) for f in fields(TrainOptions)}
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in types:
+            raise SystemExit(f"--set {pair}: {key} is not a TrainOptions field ({', '.join(sorted(types))})")
+        kind = types[key]
+        out[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else \
+            int(value) if kind in (int, type(None)) and value.lstrip("-").isdigit() else \
+            float(value) if kind is float else value
+    return out
+
+
+def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_root: Path,
+            overrides: dict | None = None, group: bool = True) -> list[dict]:
     from celebface.config import PrepareOptions, TrainOptions
     from celebface.data.prepare import prepare
     from celebface.training.train import train
 
     work = work_root / dataset
     t0 = time.time()
-    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class), progress=False)
+    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class, group_duplicates=group),
+            progress=False)
     prep_s = time.time() - t0
     rows = []
     for bb in backbones:
         t0 = time.time()
-        b = train(work, work_root / f"model-{dataset}-{bb}-{seed}", TrainOptions(backbone=bb, seed=seed),
-                  progress=False, log=lambda s: None)
+        tag = "".join(f"-{k}{v}" for k, v in sorted((overrides or {}).items()))
+        b = train(work, work_root / f"model-{dataset}-{bb}-{seed}{tag}",
+                  TrainOptions(backbone=bb, seed=seed, **(overrides or {})), progress=False, log=lambda s: None)
         m = b.metrics
-        rows.append({"dataset": dataset, "seed": seed, "backbone": bb, "prepare_s": round(prep_s, 1),
+        rows.append({"dataset": dataset, "seed": seed, "backbone": bb, "options": overrides or {}, "group": group,
+                     "prepare_s": round(prep_s, 1),
                      "train_s": round(time.time() - t0, 1),
                      "stage1_val_acc": m["stage1"]["val_accuracy"], "stage1_val_f1": m["stage1"]["val_macro_f1"],
                      "stage2_val_acc": m["stage2"].get("val_accuracy"), "stage2_val_f1": m["stage2"].get("val_macro_f1"),
@@ -93,11 +119,16 @@ def main() -> None:
     ap.add_argument("--no-open-set", action="store_true")
     ap.add_argument("--open-set-people", nargs="*", default=None, help="sports5 people to leave out (default all)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "accuracy.md")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a TrainOptions field changed from its default, e.g. epochs2=24 (repeatable)")
+    ap.add_argument("--no-group", action="store_true",
+                    help="split photo by photo, near-duplicates not kept together (to measure what grouping changes)")
     args = ap.parse_args()
+    overrides = train_options(args.set)
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
     args.work.mkdir(parents=True, exist_ok=True)
     rows = [r for ds in args.datasets for seed in args.seeds
-            for r in run_one(ds, seed, args.backbones, args.per_class, args.work)]
+            for r in run_one(ds, seed, args.backbones, args.per_class, args.work, overrides, not args.no_group)]
     lines = [f"# Accuracy (validation, 80/20 split by source photo, {len(args.seeds)} seeds: "
              f"{' '.join(map(str, args.seeds))}; {args.per_class} training images per person)", "",
              f"Date {time.strftime('%Y-%m-%d')}, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}. "
@@ -105,6 +136,9 @@ def main() -> None:
              "| dataset | backbone | stage 1 val acc | stage 1 macro-F1 | stage 2 val acc | stage 2 macro-F1 | "
              "final val acc (min-max) | final macro-F1 | reference | design (stage 2) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+    if overrides or args.no_group:
+        lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; near-duplicate photos "
+                      f"{'NOT kept together (--no-group)' if args.no_group else 'kept on one side of the split'}.", ""]
 
     def mean(xs: list) -> str:
         xs = [x for x in xs if x is not None]
