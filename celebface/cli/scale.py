@@ -1,4 +1,5 @@
-"""`celebface index`: the archive job (faces of every photo -> Parquet shards), on this machine or on Ray."""
+"""`celebface index`: the archive job (faces of every photo and video -> Parquet shards), on this machine or on
+Ray."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,24 +21,26 @@ from .common import POS_INT, device_option, engine_options, run_safely
 @click.option("--shard-size", type=POS_INT, default=64, show_default=True,
               help="Photos per Parquet shard: the unit a rerun skips when finished.")
 @click.option("--batch-size", type=POS_INT, default=4, show_default=True, help="Photos per worker call.")
+@click.option("--fps", type=click.FloatRange(0.01, 60.0), default=2.0, show_default=True,
+              help="Video frames sampled per second (one row per face per sampled frame, its time set).")
 @click.option("--add-to-gallery", is_flag=True,
               help="Also store the faces' embeddings in the model's gallery (needs the gallery feature).")
 @device_option
 @click.option("--quiet", is_flag=True)
 def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, address: Optional[str],
-          workers: Optional[int], shard_size: int, batch_size: int, add_to_gallery: bool, device: str,
-          quiet: bool) -> None:
-    """Name the faces of every photo under SOURCE... (files, folders or URIs) into Parquet shards in RESULTS_DIR;
-    run it again to resume: finished shards are kept."""
+          workers: Optional[int], shard_size: int, batch_size: int, fps: float, add_to_gallery: bool,
+          device: str, quiet: bool) -> None:
+    """Name the faces of every photo and video under SOURCE... (files, folders or URIs) into Parquet shards in
+    RESULTS_DIR; run it again to resume: finished shards are kept."""
     from ..errors import ConfigError
     from ..scale.index import IndexOptions, index as run
 
     if add_to_gallery:
         run_safely(_no_gallery, ConfigError)
     opts = IndexOptions(engine, address, workers, shard_size, batch_size,
-                        "cpu" if device == "auto" else device, quiet)
+                        "cpu" if device == "auto" else device, quiet, fps)
     s = run_safely(run, model_dir, list(sources), out, opts)
-    click.echo(f"{s.photos} photos ({s.skipped} already indexed): {s.faces} faces in {s.shards} new shards "
+    click.echo(f"{s.photos} photos and videos ({s.skipped} already indexed): {s.faces} faces in {s.shards} new shards "
                f"in {s.seconds:.1f}s ({engine}); results in {out}")
 
 

@@ -1,5 +1,6 @@
-"""`celebface index`: the archive job. Every photo under SOURCE... is read, its faces detected, embedded and
-named; one row per face goes to Parquet shards in RESULTS_DIR (see rows.py), and a rerun skips finished shards."""
+"""`celebface index`: the archive job. Every photo and video under SOURCE... is read, its faces detected, embedded
+and named; one row per face (per sampled frame, for videos) goes to Parquet shards in RESULTS_DIR (see rows.py),
+and a rerun skips finished shards."""
 from __future__ import annotations
 
 import time
@@ -18,7 +19,8 @@ ENGINES = ("local", "ray")
 @dataclass(frozen=True)
 class IndexOptions:
     """How the job runs: engine ("local" | "ray"), the Ray cluster's address, workers (processes or actors;
-    default one per core of the machine or cluster), photos per shard and per batch, device."""
+    default one per core of the machine or cluster), photos per shard and per batch, device, and the frames
+    sampled per second of video."""
 
     engine: str = "local"
     address: Optional[str] = None
@@ -27,10 +29,13 @@ class IndexOptions:
     batch_size: int = 4
     device: str = "cpu"
     quiet: bool = True
+    fps: float = 2.0
 
     def check(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}")
+        if not self.fps > 0:
+            raise ConfigError(f"--fps must be more than 0 (got {self.fps})")
         if self.shard_size < 1 or self.batch_size < 1 or (self.workers is not None and self.workers < 1):
             raise ConfigError("--shard-size, --batch-size and --workers must be at least 1")
 
@@ -49,10 +54,10 @@ class IndexSummary:
 
 def index(model_dir: Path, sources: list[str], out: str, options: IndexOptions = IndexOptions(),
           on_shard: Optional[Callable[[int], None]] = None) -> IndexSummary:
-    """Index every photo under `sources` into Parquet shards under `out`.
+    """Index every photo and video under `sources` into Parquet shards under `out`.
 
     :param model_dir: a model folder (`celebface train`), readable by every node
-    :param sources: photo files, folders or pyarrow filesystem URIs, readable by every node
+    :param sources: photo or video files, folders or pyarrow filesystem URIs, readable by every node
     :param out: RESULTS_DIR: a local folder or a pyarrow filesystem URI
     :param options: engine, address, workers, shard and batch sizes
     :param on_shard: called with the number of shards written so far, after each shard
@@ -84,14 +89,14 @@ def _engine(model_dir: str, plans: list[ShardPlan], options: IndexOptions) -> It
     if options.engine == "local":
         from .local import run_local
 
-        return run_local(model_dir, plans, options.batch_size, options.workers, options.device)
+        return run_local(model_dir, plans, options.batch_size, options.workers, options.device, options.fps)
     from .ray_engine import actor_map, connect
     from .worker import PhotoIndexer
 
     connect(options.address, options.quiet)
     items = [{"path": s.path, "shard": p.shard_id} for p in plans for s in p.sources]
-    return actor_map(items, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1},
-                     options.batch_size, options.workers)
+    return actor_map(items, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1,
+                                           "fps": options.fps}, options.batch_size, options.workers)
 
 
 def read_index(out: str):

@@ -11,11 +11,11 @@ from .shards import ShardPlan
 _indexer = None
 
 
-def _init(model_dir: str, device: str, threads: int) -> None:
+def _init(model_dir: str, device: str, threads: int, fps: float = 2.0) -> None:
     from .worker import PhotoIndexer
 
     global _indexer
-    _indexer = PhotoIndexer(model_dir, device, threads)
+    _indexer = PhotoIndexer(model_dir, device, threads, fps)
 
 
 def _run(batch: dict):
@@ -32,15 +32,16 @@ def batches(plans: list[ShardPlan], batch_size: int) -> Iterator[dict]:
 
 
 def run_local(model_dir: str, plans: list[ShardPlan], batch_size: int, workers: Optional[int],
-              device: str = "cpu") -> Iterator:
+              device: str = "cpu", fps: float = 2.0) -> Iterator:
     """Yield pyarrow Tables of index rows for every photo of `plans`.
 
     :param workers: processes (default: one per core)
+    :param fps: frames sampled per second of video
     """
     jobs = list(batches(plans, batch_size))
     if not jobs:
         return
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     ctx = mp.get_context("spawn")  # safe beside an already-threaded torch in the parent
-    with ctx.Pool(workers, initializer=_init, initargs=(str(model_dir), device, 1)) as pool:
+    with ctx.Pool(workers, initializer=_init, initargs=(str(model_dir), device, 1, fps)) as pool:
         yield from pool.imap_unordered(_run, jobs, chunksize=1)

@@ -5,9 +5,13 @@ Local folders use celebface.io.fileio's atomic writes; other filesystems write a
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import DataError
 from .shards import MANIFEST_DIR, ShardEntry, Source
@@ -82,7 +86,7 @@ class Store:
 
 
 def list_sources(locations: list[str]) -> list[Source]:
-    """Every photo under the given files, folders or URIs (sorted, each once).
+    """Every photo and video under the given files, folders or URIs (sorted, each once).
 
     :param locations: local files or folders, or pyarrow filesystem URIs of files or folders
     """
@@ -91,7 +95,8 @@ def list_sources(locations: list[str]) -> list[Source]:
         for src in (_list_uri(loc) if is_uri(loc) else _list_local(loc)):
             out.setdefault(src.path, src)
     if not out:
-        raise DataError(f"no photos found in {', '.join(map(str, locations))}; give photo files or folders")
+        raise DataError(f"no photos or videos found in {', '.join(map(str, locations))}; give photo or video "
+                        f"files or folders")
     return [out[k] for k in sorted(out)]
 
 
@@ -101,7 +106,7 @@ def _list_local(loc: str) -> list[Source]:
     if not os.path.exists(loc):
         raise DataError(f"{loc} does not exist; give photo files or folders every node can read")
     out = []
-    for p in expand_paths([Path(loc)]):
+    for p in expand_paths([Path(loc)], videos=True):
         st = p.stat()
         out.append(Source(str(p.resolve()), st.st_size, st.st_mtime_ns))
     return out
@@ -111,13 +116,14 @@ def _list_uri(loc: str) -> list[Source]:
     from pyarrow import fs as pafs
 
     from ..io.images import is_image_name
+    from ..io.video import is_video_name
 
     fs, root = pafs.FileSystem.from_uri(loc)
     info = fs.get_file_info(root)
     infos = [info] if info.is_file else fs.get_file_info(pafs.FileSelector(root, recursive=True))
     scheme = loc.split("://", 1)[0]
     return [Source(f"{scheme}://{i.path}", int(i.size or 0), int(i.mtime_ns or 0))
-            for i in infos if i.is_file and is_image_name(i.path)]
+            for i in infos if i.is_file and (is_image_name(i.path) or is_video_name(i.path))]
 
 
 def read_source(path: str) -> bytes:
@@ -129,3 +135,25 @@ def read_source(path: str) -> bytes:
     fs, p = pafs.FileSystem.from_uri(path)
     with fs.open_input_stream(p) as f:
         return f.read()
+
+
+@contextmanager
+def local_copy(path: str) -> Iterator[str]:
+    """A local file path for `path`: the path itself, or for a URI a temporary copy (streamed, removed after),
+    since the video decoder reads local files.
+
+    :param path: a local path or a pyarrow filesystem URI
+    """
+    if not is_uri(path):
+        yield path
+        return
+    from pyarrow import fs as pafs
+
+    fs, p = pafs.FileSystem.from_uri(path)
+    fd, tmp = tempfile.mkstemp(suffix=Path(p).suffix, prefix="celebface-")
+    try:
+        with os.fdopen(fd, "wb") as out, fs.open_input_stream(p) as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        yield tmp
+    finally:
+        os.unlink(tmp)

@@ -180,3 +180,33 @@ def test_rest_video_job(trained_model: Path, rec, short_clip: Path) -> None:
     assert r.status_code == 413
     assert client.get("/api/videos/nope").status_code == 404
     assert client.get("/api/health").status_code == 200
+
+
+def test_index_archives_videos_frame_by_frame(trained_model: Path, short_clip: Path, tmp_path: Path) -> None:
+    """`index` on a folder of a photo, a video and a broken video: the video's faces get one row per sampled
+    frame with its time, named as predict names the video; a rerun skips them; the broken one says why."""
+    from celebface.scale.index import IndexOptions, index, read_index
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "serena.mp4").symlink_to(short_clip)
+    (folder / "kohli.jpg").symlink_to(KOHLI)
+    (folder / "broken.mov").write_bytes(b"not a video at all")
+    out = tmp_path / "index"
+    s = index(trained_model, [str(folder)], str(out), IndexOptions("local", workers=1, shard_size=2))
+    assert (s.photos, s.skipped) == (3, 0)
+    rows = read_index(str(out)).to_pylist()
+    by_file = {name: [r for r in rows if r["path"] == str((folder / name).resolve())]  # links are followed
+               for name in ("serena.mp4", "kohli.jpg", "broken.mov")}
+    (photo,) = by_file["kohli.jpg"]
+    assert photo["time"] is None and photo["name"] == "Virat_Kohli"
+    (broken,) = by_file["broken.mov"]
+    assert broken["status"] == "unreadable" and "not a readable video" in broken["error"]
+    frames = sorted(by_file["serena.mp4"], key=lambda r: r["time"])
+    assert all(r["status"] == "ok" and len(r["embedding"]) == 128 for r in frames)
+    times = [r["time"] for r in frames]
+    assert times[0] == 0.0 and all(t <= 3.0 for t in times)  # Serena is on screen for the first 3 s only
+    assert len(times) >= 5 and all(b - a == pytest.approx(STEP, abs=0.01) for a, b in zip(times, times[1:]))
+    assert sum(r["name"] == "Serena_Williams" for r in frames) >= len(frames) - 1
+    again = index(trained_model, [str(folder)], str(out), IndexOptions("local", workers=1, shard_size=2))
+    assert (again.skipped, again.shards) == (3, 0)
