@@ -47,12 +47,14 @@ def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, engine:
     from ..training.train import train as run
 
     opts = TrainOptions(stage2=not no_stage2, **kw)
-    stage2 = None
-    if engine == "ray":  # WORK_DIR must be on a path every node sees (Ray Train keeps its checkpoint there)
+    stage2 = activations = None
+    if engine == "ray":  # WORK_DIR must be on a path every node sees (Ray reads its images, keeps checkpoints)
+        from ..scale.features_ray import ray_activations
         from ..scale.train_ray import ray_stage2
 
         stage2 = run_safely(ray_stage2, address, workers, str(Path(work_dir).resolve() / "ray_train"), quiet)
-    bundle = run_safely(run, work_dir, model_dir, opts, progress=not quiet, stage2=stage2)
+        activations = run_safely(ray_activations, address, opts.weights, None, quiet)
+    bundle = run_safely(run, work_dir, model_dir, opts, progress=not quiet, stage2=stage2, activations=activations)
     click.echo(table(bundle.metrics))
     click.echo(f"wrote {model_dir} (version {bundle.version})")
 

@@ -1,7 +1,7 @@
 """`train --engine ray`: stage 2 (fine-tuning the CNN on the cached activations) as a Ray Train TorchTrainer:
 N data-parallel workers (DDP; gloo on CPU, NCCL on GPU), each training on its share of every batch, so the
 global batch, the learning rates and the early stopping are those of the single-process run. The frozen-feature
-cache is made once by `train` (WORK_DIR/cache) and reused; only stage 2 runs on the cluster."""
+cache is built on the cluster with Ray Data (features_ray.py), once: WORK_DIR/cache keeps it for later runs."""
 from __future__ import annotations
 
 import json

@@ -28,9 +28,11 @@ class Features:
 
 
 def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, device: str, progress: bool,
-                     log: Callable[[str], None]) -> Features:
+                     log: Callable[[str], None], activations: Optional[Callable] = None) -> Features:
+    """:param activations: runs the frozen stages over the image files, with frozen_activations' signature
+        (default: frozen_activations, here; celebface.scale passes one that runs on a Ray cluster)"""
     if spec.fine_tunable:
-        return _cnn_features(spec, data, opts, device, progress, log)
+        return _cnn_features(spec, data, opts, device, progress, log, activations)
     return _fixed_features(spec, data, progress)
 
 
@@ -52,7 +54,7 @@ def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Feat
 
 
 def _cnn_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, device: str, progress: bool,
-                  log: Callable[[str], None]) -> Features:
+                  log: Callable[[str], None], activations: Optional[Callable] = None) -> Features:
     """The frozen stages' activations, cached under a key of the backbone, weights, cut, precision and files."""
     backbone, weights_used = build_backbone(spec.name, opts.weights, opts.unfreeze)
     log(f"backbone {spec.name}: {weights_used}; precision {opts.precision} on {device}")
@@ -62,8 +64,8 @@ def _cnn_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, devic
     cache_path = data.work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"
     acts = cached_tensor(cache_path, key)
     if acts is None:
-        acts = frozen_activations(backbone, spec, [data.work_dir / f for f in data.files], device=device,
-                                  precision=opts.precision, progress=progress)
+        acts = (activations or frozen_activations)(backbone, spec, [data.work_dir / f for f in data.files],
+                                                   device=device, precision=opts.precision, progress=progress)
         save_cached_tensor(cache_path, key, acts)
     else:
         log(f"reusing cached frozen-layer activations ({cache_path.name})")

@@ -27,7 +27,8 @@ from .heads import TunableNet
 
 
 def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), progress: bool = True,
-          log: Callable[[str], None] = print, stage2: Optional[Callable] = None) -> Bundle:
+          log: Callable[[str], None] = print, stage2: Optional[Callable] = None,
+          activations: Optional[Callable] = None) -> Bundle:
     """Train on WORK_DIR (made by `prepare`) and write the bundle to MODEL_DIR; returns the bundle.
 
     :param work_dir: a folder made by `celebface prepare`
@@ -35,6 +36,8 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     :param opts: the training options (see TrainOptions)
     :param stage2: runs stage 2, with train_stage2's signature (default: train_stage2 here; celebface.scale
         passes one that runs on a Ray cluster)
+    :param activations: builds the frozen-feature cache, with faces.features.frozen_activations' signature
+        (default: that function; celebface.scale passes one that runs on Ray Data)
     """
     t_start = time.time()
     opts.check()
@@ -48,7 +51,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     seed_everything(opts.seed)
     data = load_data(Path(work_dir), originals_only=spec.open_set_score == "gallery")
     t0 = time.time()
-    feats = compute_features(spec, data, opts, device, progress, log)
+    feats = compute_features(spec, data, opts, device, progress, log, activations)
     features_s = time.time() - t0
     stage1, head1 = train_stage1(feats, data, opts, device, progress)
     log(_stage_line("stage 1", stage1))

@@ -108,6 +108,22 @@ def _sports_photos(n: int) -> list[Path]:
     return [files[i] for i in range(n) for files in per][:n]
 
 
+def test_frozen_feature_cache_on_ray_equals_the_local_one(cluster, work_dir) -> None:
+    """`train --engine ray` builds the frozen-feature cache with Ray Data: the same activations, in file order."""
+    from celebface.faces.backbones import build_backbone, get_spec
+    from celebface.faces.features import frozen_activations
+    from celebface.scale.features_ray import cluster_activations
+
+    files = sorted(work_dir.glob("faces/*/*"))[:12]
+    backbone, _ = build_backbone("efficientnet_lite0", "imagenet", None)
+    spec = get_spec("efficientnet_lite0")
+    local = frozen_activations(backbone, spec, files, progress=False)
+    on_ray = cluster_activations(spec.name, "imagenet", backbone.depth, files, workers=2)
+    assert on_ray.shape == local.shape and on_ray.dtype == local.dtype
+    assert (on_ray.float() - local.float()).abs().max().item() < 0.05
+    assert (on_ray.float() - local.float()).abs().mean().item() < 1e-3
+
+
 def test_a_killed_index_resumes_from_its_finished_shards(cluster, trained_model, tmp_path) -> None:
     from celebface.scale.index import IndexOptions, index, read_index
     from celebface.scale.storage import Store
