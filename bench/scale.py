@@ -149,9 +149,10 @@ def report(runs: list[Run], costs: dict, n: int) -> str:
     local1 = by["index --engine local, 1 worker"]
     eff = ray2.steady / ray1.steady / 2
     lines = [f"# Scale: the index job on one machine and on Ray ({time.strftime('%Y-%m-%d %H:%M')})", "",
-             f"{n} photos (half sports5, half glint12), dlib_face model, CPU only, {os.cpu_count()} cores. "
-             "**The CPU was shared with other engineers' jobs while measuring**: absolute rates are low and noisy; "
-             "ratios within this one run are the figures to read.", "",
+             f"{n} photos (half sports5, half glint12), dlib_face model, CPU only, {os.cpu_count()} cores; load "
+             f"average at the end {os.getloadavg()[0]:.1f} / {os.getloadavg()[1]:.1f} (1 / 5 min; the benchmark "
+             f"itself keeps about {os.cpu_count()} busy, more means other jobs shared the CPU). Ratios within this "
+             "one run are the figures to read.", "",
              "| run | photos/s (whole job) | s to the first shard (start-up) | photos/s after it |",
              "|---|---|---|---|"]
     lines += [f"| {r.name} | {r.rate:.2f} | {r.first:.1f} | {r.steady:.2f} |" for r in runs]
@@ -173,7 +174,7 @@ def report(runs: list[Run], costs: dict, n: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", type=int, default=20)
+    ap.add_argument("--photos", type=int, default=100)
     ap.add_argument("--model", type=Path, default=ROOT / "out" / "bench-scale" / "model")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "scale.md")
     args = ap.parse_args()

@@ -1,8 +1,8 @@
 """One index worker: a loaded model (detector + embedder + matcher, loaded once) that turns a batch of photo and
 video paths into index rows. The local pool runs one per process, Ray Data one per actor.
 
-A video gives one row per face per frame sampled at `fps` (its `time` column set), read as a stream: memory stays
-flat in the video's length."""
+A video gives one row per face per frame sampled at `fps` (its `time` column set); its frames are decoded as a
+stream, a couple at a time, and only the rows are kept."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +28,6 @@ class PhotoIndexer:
         :param threads: torch threads of this worker (1 when several workers share a machine)
         :param fps: frames sampled per second of video
         """
-        self.fps = fps
         from ..recognition.recognizer import load
 
         if threads:
@@ -36,6 +35,7 @@ class PhotoIndexer:
 
             torch.set_num_threads(threads)
         self.rec = load(Path(model_dir), device)
+        self.fps = fps
 
     def __call__(self, batch):
         cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
