@@ -57,7 +57,7 @@ def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOpt
     person_of = {r.file: r.person for r in usable}
     classes = sorted({r.person for r in usable})
     evals = _eval_splits(split, crop_of, person_of, classes)
-    recipe_hash = _recipe_hash(options, split, crop_of)
+    recipe_hash = _recipe_hash(options, split, crop_of, work_dir)
     index = _reusable_index(work_dir, recipe_hash)
     if index is None:
         train_items = _balanced_train_items(work_dir, options, split, crop_of, person_of, classes)
@@ -69,11 +69,13 @@ def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOpt
     return index
 
 
-def _recipe_hash(options: PrepareOptions, split: dict, crop_of: dict) -> str:
-    """What the balanced training set depends on: the augmentation options and the training crops."""
+def _recipe_hash(options: PrepareOptions, split: dict, crop_of: dict, work_dir: Path) -> str:
+    """What the balanced training set depends on: the augmentation options and the training crops, by name and
+    content (a crop re-made under the same name, e.g. after the crop settings changed, makes new augmentations)."""
     recipe = {k: getattr(options, k) for k in ("per_class", "seed", "rotation", "shift", "shear", "zoom",
                                                  "flip", "fill")}
-    recipe["train"] = sorted((f, crop_of[f]) for f in split["train"])
+    recipe["train"] = sorted((f, crop_of[f], hashlib.sha1((work_dir / crop_of[f]).read_bytes()).hexdigest())
+                             for f in split["train"])
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 

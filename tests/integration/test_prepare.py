@@ -68,6 +68,27 @@ def test_rerun_reuses_finished_work(work_dir: Path, data_dir: Path) -> None:
     assert json.loads((work_dir / "dataset.json").read_text())["splits"] == json.loads(before)["splits"]
 
 
+def test_a_remade_crop_is_augmented_again(work_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    """Augmented copies follow their crop's content, not only its name: a crop re-made under the same name (new
+    crop settings, a new detector) does not leave copies of the old one in training."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(work_dir, work)
+    index = json.loads((work / "dataset.json").read_text())
+    aug = next(it for it in index["splits"]["train"] if it["augmented"])
+    crop = work / next(it["file"] for it in index["splits"]["train"]
+                       if not it["augmented"] and it["source"] == aug["source"])
+    old_aug = (work / aug["file"]).read_bytes()
+    from PIL import Image, ImageOps
+
+    ImageOps.mirror(Image.open(crop)).save(crop, quality=95)  # the same name, another picture
+    prepare(data_dir, work, PrepareOptions(per_class=40), progress=False)
+    new = json.loads((work / "dataset.json").read_text())
+    assert new["recipe_hash"] != index["recipe_hash"]
+    assert (work / aug["file"]).read_bytes() != old_aug
+
+
 def test_split_is_stratified_seeded_and_refuses_tiny_classes() -> None:
     items = [(f"a{i}", "A") for i in range(10)] + [(f"b{i}", "B") for i in range(5)]
     s1, s2 = split_photos(items, 0.2, 0.0, seed=3), split_photos(items, 0.2, 0.0, seed=3)
