@@ -125,17 +125,22 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          tmp_path_factory.mktemp("short") / "serena.mp4", size=(480, 270), fps=15)
 
 
+def media_folder(folder: Path, clip: Path) -> Path:
+    """A folder of a video (Serena), a photo (Kohli) and a file that is not a video."""
+    folder.mkdir()
+    (folder / "serena.mp4").symlink_to(clip)
+    (folder / "kohli.jpg").symlink_to(KOHLI)
+    (folder / "broken.mov").write_bytes(b"not a video at all")
+    return folder
+
+
 def test_cli_mixed_folder_json_and_annotated_copy(trained_model: Path, short_clip: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from celebface.cli import main
     from celebface.io.video import probe_video
 
-    folder = tmp_path / "media"
-    folder.mkdir()
-    (folder / "serena.mp4").symlink_to(short_clip)
-    (folder / "kohli.jpg").symlink_to(KOHLI)
-    (folder / "broken.mov").write_bytes(b"not a video at all")
+    folder = media_folder(tmp_path / "media", short_clip)
     out = tmp_path / "annotated"
     res = CliRunner().invoke(main, ["predict", str(trained_model), str(folder), "--json", "--annotate", str(out)])
     assert res.exit_code == 0, res.output
@@ -187,11 +192,7 @@ def test_index_archives_videos_frame_by_frame(trained_model: Path, short_clip: P
     frame with its time, named as predict names the video; a rerun skips them; the broken one says why."""
     from celebface.scale.index import IndexOptions, index, read_index
 
-    folder = tmp_path / "archive"
-    folder.mkdir()
-    (folder / "serena.mp4").symlink_to(short_clip)
-    (folder / "kohli.jpg").symlink_to(KOHLI)
-    (folder / "broken.mov").write_bytes(b"not a video at all")
+    folder = media_folder(tmp_path / "archive", short_clip)
     out = tmp_path / "index"
     s = index(trained_model, [str(folder)], str(out), IndexOptions("local", workers=1, shard_size=2))
     assert (s.photos, s.skipped) == (3, 0)
