@@ -52,6 +52,8 @@ def ray_activations(address: Optional[str], weights: str, workers: Optional[int]
     from .ray_engine import connect
 
     connect(address, quiet)
+    if weights not in ("imagenet", "none"):
+        weights = str(Path(weights).resolve())  # a file: the same absolute path on every node
 
     def run(backbone, spec, files: Sequence[Path], device: str = "cpu", precision: str = "fp32",
             progress: bool = False):
