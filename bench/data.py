@@ -141,8 +141,8 @@ def bench_duplicates(datasets: Path, work: Path, lines: list[str]) -> None:
 def bench_mislabels(datasets: Path, work: Path, lines: list[str], seeds: tuple[int, ...] = (0, 1, 2)) -> None:
     lines += ["## Mislabels: 5% of the photos moved into another person's folder", "",
               f"Planted with seeds {', '.join(map(str, seeds))} in turn (a different 5% each time).", "",
-              "| dataset | seed | planted | flagged | false flags (clean photos flagged) | clean photos already flagged "
-              "before planting |", "|---|---:|---:|---:|---:|---:|"]
+              "| dataset | seed | planted | flagged | false flags (clean photos flagged) | "
+              "clean photos already flagged before planting |", "|---|---:|---:|---:|---:|---:|"]
     for name in ("sports5", "glint12"):
         data = fresh_copy(datasets / name, work / "mis" / name)
         before = {m.file for m in run_check(data, work, f"{name}-mis-before").mislabelled}
