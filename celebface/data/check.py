@@ -17,9 +17,10 @@ from ..config import ExtractSettings
 from ..errors import DataError
 from ..io.sources import list_photos
 from .check_models import CheckReport, DuplicateGroup, DuplicatePair, Mislabel, PersonCount, PhotoIssue, TinyFace
-from .duplicates import FACE_DISTANCE, HASH_BITS, Pair, crop_phashes, find_pairs, group_pairs, hashes_for
+from .duplicates import (FACE_DISTANCE, HASH_BITS, Pair, add_same_pictures, crop_phashes, find_pairs, group_pairs,
+                         hashes_for)
 from .manifest import PhotoRecord
-from .mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, find_mislabels
+from .mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, OTHER_FACE_DISTANCE, find_mislabels
 
 #: A chosen face whose box is narrower than this (pixels in the photo) is reported as tiny: dlib and the
 #: CNN backbones upscale it several times, so it carries little detail.
@@ -54,8 +55,9 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, worker
     hashes = hashes_for([Path(j.path) for j in jobs], work_dir, workers)
     crops = [work_dir / r.chosen_crop if r.chosen is not None else None for r in records]
     pairs = find_pairs(hashes, vecs, has_face, crop_hashes=crop_phashes(crops))
+    pairs = add_same_pictures(pairs, [Path(j.path) for j in jobs], work_dir, workers, progress)
     groups = group_pairs(len(records), pairs)
-    report = _assemble(data_dir, records, pairs, groups, vecs, has_face)
+    report = _assemble(data_dir, records, pairs, groups, vecs, has_face, _other_faces(records, work_dir))
     report.seconds = round(time.time() - start, 2)
     if write:
         from .check_report import write_report
@@ -75,15 +77,27 @@ def _chosen_embeddings(records: list[PhotoRecord], work_dir: Path, progress: boo
     return vecs, has_face
 
 
+def _other_faces(records: list[PhotoRecord], work_dir: Path) -> dict[int, np.ndarray]:
+    """Embeddings of the faces not chosen in each multi-face photo, by photo index (cached by `choose_faces`)."""
+    from .embedding_cache import cached_embeddings
+
+    multi = {i: [f.crop for k, f in enumerate(r.faces) if k != r.chosen] for i, r in enumerate(records)
+             if r.chosen is not None and len(r.faces) > 1}
+    crops = [c for cs in multi.values() for c in cs]
+    emb = dict(zip(crops, cached_embeddings(work_dir, crops, progress=False))) if crops else {}
+    return {i: np.stack([emb[c] for c in cs]) for i, cs in multi.items()}
+
+
 def _assemble(data_dir: Path, records: list[PhotoRecord], pairs: list[Pair], groups: list[list[int]],
-              vecs: np.ndarray, has_face: np.ndarray) -> CheckReport:
+              vecs: np.ndarray, has_face: np.ndarray, other_faces: Optional[dict[int, np.ndarray]] = None
+              ) -> CheckReport:
     def issue(r: dict, detail: str = "") -> PhotoIssue:
         return PhotoIssue(file=r.file, person=r.person, detail=detail)
 
     persons = [r.person for r in records]
     dup_groups = _duplicate_groups(records, pairs, groups)
     group_of = {i: g[0] for g in groups for i in g}
-    mislabels = find_mislabels(vecs, has_face, persons, group_of)
+    mislabels = find_mislabels(vecs, has_face, persons, group_of, other_faces=other_faces)
     tiny = []
     for r in records:
         if r.chosen is not None:
@@ -104,7 +118,8 @@ def _assemble(data_dir: Path, records: list[PhotoRecord], pairs: list[Pair], gro
                               distance_other=m.distance_other) for m in mislabels],
         tiny_faces=tiny, too_small=sorted(p for p, c in people.items() if c.distinct < 2),
         settings={"hash_bits": HASH_BITS, "face_distance": FACE_DISTANCE, "mislabel_distance": MISLABEL_DISTANCE,
-                  "other_distance": OTHER_DISTANCE, "tiny_face_px": TINY_FACE_PX},
+                  "other_distance": OTHER_DISTANCE, "other_face_distance": OTHER_FACE_DISTANCE,
+                  "tiny_face_px": TINY_FACE_PX},
         seconds=0.0)
 
 

@@ -15,7 +15,8 @@ class PhotoIssue(BaseModel):
 class DuplicatePair(BaseModel):
     a: str
     b: str
-    how: str  # "exact" (same bytes), "hash" (perceptual hash), "face" (same face capture)
+    how: str  # "exact" (same bytes), "hash" (perceptual hash), "face" (same face capture), "picture" (same look
+    # and keypoints; distance = 1 - correlation)
     distance: float
 
 

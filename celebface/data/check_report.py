@@ -5,7 +5,7 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .check_models import CheckReport
 
@@ -46,34 +46,42 @@ def _figure(data_dir: Path, file: str, caption: str = "") -> str:
     return f"<figure>{img}<figcaption>{html.escape(file)}<br>{html.escape(caption)}</figcaption></figure>"
 
 
-def _section(title: str, note: str, rows: list[str]) -> str:
-    more = f'<p class="note">... and {len(rows) - MAX_ROWS} more (see report.json)</p>' if len(rows) > MAX_ROWS else ""
-    body = "".join(rows[:MAX_ROWS]) if rows else '<p class="note">none found</p>'
-    return f"<h2>{html.escape(title)} ({len(rows)})</h2><p class='note'>{html.escape(note)}</p>{body}{more}"
+def _section(title: str, note: str, items: Sequence, row: Callable[[Any], str]) -> str:
+    """A section listing `items`; only the first MAX_ROWS are drawn (thumbnails are made for those only)."""
+    more = (f'<p class="note">... and {len(items) - MAX_ROWS} more (see report.json)</p>'
+            if len(items) > MAX_ROWS else "")
+    body = "".join(row(i) for i in items[:MAX_ROWS]) if items else '<p class="note">none found</p>'
+    return f"<h2>{html.escape(title)} ({len(items)})</h2><p class='note'>{html.escape(note)}</p>{body}{more}"
+
+
+def _group_row(g, fig: Callable[..., str]) -> str:
+    return (f'<div class="row">{"".join(fig(f) for f in g.files)}<div class="note">'
+            f'{"exact copies" if g.exact else "near-duplicates"}; {", ".join(g.people)}; '
+            f'{"; ".join(f"{p.how} {p.distance:g}" for p in g.pairs)}</div></div>')
+
+
+def _mislabel_row(m, fig: Callable[..., str]) -> str:
+    return (f'<div class="row">{fig(m.file, f"in {m.person}, distance {m.distance_own:.3f}")}<div class="note">'
+            + (f"closer to {html.escape(m.best_other)} ({m.distance_other:.3f})" if m.best_other
+               else "matches no other person") + "</div></div>")
 
 
 def _sections(report: "CheckReport", data_dir: Path) -> Iterable[str]:
     fig = lambda f, c="": _figure(data_dir, f, c)  # noqa: E731
-    yield _section("Unreadable files", "skipped by prepare",
-                   [f'<div class="row">{html.escape(i.file)}: {html.escape(i.detail)}</div>'
-                    for i in report.unreadable])
-    yield _section("No face found", "skipped by prepare",
-                   [f'<div class="row">{fig(i.file)}</div>' for i in report.no_face])
+    yield _section("Unreadable files", "skipped by prepare", report.unreadable,
+                   lambda i: f'<div class="row">{html.escape(i.file)}: {html.escape(i.detail)}</div>')
+    yield _section("No face found", "skipped by prepare", report.no_face,
+                   lambda i: f'<div class="row">{fig(i.file)}</div>')
     yield _section("Several faces", "prepare picks the face that matches the person's other photos",
-                   [f'<div class="row">{fig(i.file, i.detail)}</div>' for i in report.several_faces])
+                   report.several_faces, lambda i: f'<div class="row">{fig(i.file, i.detail)}</div>')
     yield _section("Exact and near-duplicate photos", "kept on one side of the split by prepare; side by side",
-                   [f'<div class="row">{"".join(fig(f) for f in g.files)}<div class="note">'
-                    f'{"exact copies" if g.exact else "near-duplicates"}; {", ".join(g.people)}; '
-                    f'{"; ".join(f"{p.how} {p.distance:g}" for p in g.pairs)}</div></div>'
-                    for g in report.duplicate_groups])
-    yield _section("Likely mislabelled", "the face does not match the rest of its folder",
-                   [f'<div class="row">{fig(m.file, f"in {m.person}, distance {m.distance_own:.3f}")}<div class="note">'
-                    + (f"closer to {html.escape(m.best_other)} ({m.distance_other:.3f})" if m.best_other
-                       else "matches no other person") + "</div></div>" for m in report.mislabelled])
-    yield _section("Tiny faces", f"face narrower than {report.settings['tiny_face_px']:g} px",
-                   [f'<div class="row">{fig(t.file, f"{t.face_px} px")}</div>' for t in report.tiny_faces])
-    yield _section("Classes too small to split", "fewer than 2 distinct photos with a face",
-                   [f'<div class="row">{html.escape(p)}</div>' for p in report.too_small])
+                   report.duplicate_groups, lambda g: _group_row(g, fig))
+    yield _section("Likely mislabelled", "the face does not match the rest of its folder", report.mislabelled,
+                   lambda m: _mislabel_row(m, fig))
+    yield _section("Tiny faces", f"face narrower than {report.settings['tiny_face_px']:g} px", report.tiny_faces,
+                   lambda t: f'<div class="row">{fig(t.file, f"{t.face_px} px")}</div>')
+    yield _section("Classes too small to split", "fewer than 2 distinct photos with a face", report.too_small,
+                   lambda p: f'<div class="row">{html.escape(p)}</div>')
 
 
 def render_html(report: "CheckReport", data_dir: Path) -> str:

@@ -1,8 +1,10 @@
-"""Exact and near-duplicate photos: file hashes, perceptual hashes of the whole photo, face-embedding distance.
+"""Exact and near-duplicate photos: file hashes, perceptual hashes of the whole photo, face-embedding distance,
+and the whole photo's look confirmed by matching keypoints (`same_picture`).
 
 A resized or re-encoded copy keeps the photo's perceptual hash (a few bits differ at most); a cropped copy
-changes the hash but keeps the face, so its face embedding stays within a small distance of the original's.
-Pairs found either way are joined into groups (union-find): every photo of a group is one source photo.
+changes the hash but usually keeps the face, so its face embedding stays within a small distance of the original's.
+A copy cropped into its face keeps neither; its whole look and its keypoints still match the original's.
+Pairs found any way are joined into groups (union-find): every photo of a group is one source photo.
 """
 from __future__ import annotations
 
@@ -235,6 +237,30 @@ def crop_phashes(crops: Sequence[Optional[Path]]) -> list[Optional[int]]:
     return out
 
 
+def add_same_pictures(pairs: Sequence[Pair], paths: Sequence[Path], work_dir: Optional[Path] = None,
+                      workers: Optional[int] = None, progress: bool = False) -> list[Pair]:
+    """`pairs` plus the pairs of photos found to be one picture by their whole look (see `same_picture`), for
+    photos not already joined by a chain of pairs.
+
+    :param pairs: the pairs found by hashes and faces.
+    :param paths: the photo files (pair indices refer to them).
+    :param work_dir: optional folder whose cache/ keeps the looks across runs.
+    :param workers: processes for checking candidate pairs.
+    :param progress: show progress bars.
+    """
+    from .same_picture import look_candidates, looks_for, same_picture_pairs
+
+    if len(paths) < 2:
+        return list(pairs)
+    uf = UnionFind(len(paths))
+    for p in pairs:
+        uf.union(p.a, p.b)
+    candidates = {(i, j) for i, j in look_candidates(looks_for(paths, work_dir, progress)) if uf.find(i) != uf.find(j)}
+    found = same_picture_pairs(paths, candidates, workers, progress=progress)
+    extra = [Pair(i, j, "picture", round(1.0 - c, 4)) for (i, j), c in found.items()]
+    return sorted([*pairs, *extra], key=lambda p: (p.a, p.b))
+
+
 def group_pairs(n: int, pairs: Sequence[Pair]) -> list[list[int]]:
     """Groups (sorted index lists, size >= 2) of photos joined by any chain of pairs.
 
@@ -293,5 +319,7 @@ def near_duplicate_groups(data_dir: Path, records: Sequence["PhotoRecord"], work
     vecs = cached_embeddings(work_dir, crops, progress=False)
     hashes = hashes_for([Path(data_dir) / r.file for r in records], work_dir, workers)
     crop_hashes = crop_phashes([Path(work_dir) / c for c in crops])
-    groups = group_pairs(len(records), find_pairs(hashes, vecs, crop_hashes=crop_hashes))
+    pairs = find_pairs(hashes, vecs, crop_hashes=crop_hashes)
+    pairs = add_same_pictures(pairs, [Path(data_dir) / r.file for r in records], work_dir, workers)
+    groups = group_pairs(len(records), pairs)
     return [[records[i].file for i in g] for g in groups]

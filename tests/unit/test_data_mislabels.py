@@ -40,3 +40,25 @@ def test_faces_without_a_face_and_copies_do_not_count():
     group_of = {16: 16, 17: 16, 18: 16}
     hits = find_mislabels(vecs, has_face, persons, group_of, max_distance=0.5, other_distance=0.3)
     assert {h.index for h in hits} == {16, 17, 18}
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_a_group_photo_whose_chosen_face_is_a_bystander_is_flagged_by_its_other_face():
+    vecs, persons = _people()
+    rng = np.random.default_rng(3)
+    centre_a, centre_c = (vecs[[i for i, p in enumerate(persons) if p == q]].mean(0) for q in "AC")
+    # photo 35 (filed under C) shows A; the face chosen for C is a bystander only loosely like C
+    vecs[35] = _unit(centre_c / np.linalg.norm(centre_c) + 0.6 * rng.normal(size=128) / np.sqrt(128))
+    a_face = _unit(centre_a / np.linalg.norm(centre_a) + 0.25 * rng.normal(size=128) / np.sqrt(128))
+    # photo 40 (C) is a true C photo with an A face beside C's: not a mislabel
+    other_faces = {35: a_face[None, :], 40: a_face[None, :]}
+    has_face = np.ones(len(persons), bool)
+    plain = find_mislabels(vecs, has_face, persons, {}, max_distance=0.5, other_distance=0.1)
+    assert 35 not in {h.index for h in plain}
+    hits = find_mislabels(vecs, has_face, persons, {}, max_distance=0.5, other_distance=0.1, other_faces=other_faces)
+    by_index = {h.index: h for h in hits}
+    assert set(by_index) == {35} and by_index[35].best_other == "A"
+    assert by_index[35].distance_other < by_index[35].distance_own
