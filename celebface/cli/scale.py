@@ -24,30 +24,55 @@ from .common import POS_INT, device_option, engine_options, run_safely
 @click.option("--fps", type=click.FloatRange(0.01, 60.0), default=2.0, show_default=True,
               help="Video frames sampled per second (one row per face per sampled frame, its time set).")
 @click.option("--add-to-gallery", is_flag=True,
-              help="Also store the faces' embeddings in the model's gallery (needs the gallery feature).")
+              help="Also store every face (embedding, where it was seen, its name) in the model's gallery database, "
+                   "for `celebface search` and clustering later.")
+@click.option("--gallery", "gallery_url", default=None,
+              help="postgresql://... gallery for --add-to-gallery (default: CELEBFACE_GALLERY, MODEL_DIR/gallery.json, "
+                   "else MODEL_DIR/gallery.db).")
 @device_option
 @click.option("--quiet", is_flag=True)
 def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, address: Optional[str],
           workers: Optional[int], shard_size: int, batch_size: int, fps: float, add_to_gallery: bool,
-          device: str, quiet: bool) -> None:
+          gallery_url: Optional[str], device: str, quiet: bool) -> None:
     """Name the faces of every photo and video under SOURCE... (files, folders or URIs) into Parquet shards in
     RESULTS_DIR; run it again to resume: finished shards are kept."""
-    from ..errors import ConfigError
     from ..scale.index import IndexOptions, index as run
 
-    if add_to_gallery:
-        run_safely(_no_gallery, ConfigError)
     opts = IndexOptions(engine, address, workers, shard_size, batch_size,
                         "cpu" if device == "auto" else device, quiet, fps)
     s = run_safely(run, model_dir, list(sources), out, opts)
     click.echo(f"{s.photos} photos and videos ({s.skipped} already indexed): {s.faces} faces in {s.shards} new shards "
                f"in {s.seconds:.1f}s ({engine}); results in {out}")
+    if add_to_gallery:
+        from ..scale.to_gallery import add_index_to_gallery
+
+        g = run_safely(add_index_to_gallery, model_dir, out, gallery_url)
+        click.echo(f"gallery: {g.added} new archive faces stored ({g.faces - g.added} were there already)")
 
 
-def _no_gallery(err: type) -> None:
-    try:
-        import celebface.gallery  # noqa: F401
-    except ImportError:
-        raise err("--add-to-gallery needs the people gallery (celebface.gallery), which this version lacks; "
-                  "index without it and load the Parquet embeddings later") from None
-    raise err("--add-to-gallery is not wired to the gallery yet in this version; index without it")
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("photo")
+@click.option("--top", type=POS_INT, default=10, show_default=True, help="Archive faces listed per face.")
+@click.option("--gallery", "gallery_url", default=None, help="postgresql://... gallery (as for index).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search(model_dir: Path, photo: str, top: int, gallery_url: Optional[str], as_json: bool) -> None:
+    """Find the faces of PHOTO in the archive: the faces stored by `index --add-to-gallery` most like each face of
+    PHOTO, most similar first (where each was seen, its name, its cosine similarity)."""
+    import dataclasses
+    import json
+
+    from ..scale.to_gallery import search_archive
+
+    results = run_safely(search_archive, model_dir, photo, top, gallery_url)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
+        return
+    if not results:
+        click.echo(f"no face found in {photo}")
+    for r in results:
+        click.echo(f"face {r.face} ({r.name or 'unknown'}):")
+        for m in r.matches:
+            s = m.sighting
+            at = f" at {s.time:.1f}s" if s.time is not None else ""
+            click.echo(f"  {m.similarity:.3f}  {s.path}{at} face {s.face} ({s.name or 'unknown'})")

@@ -12,10 +12,11 @@ import numpy as np
 from ..errors import GalleryError
 from .names import validate_name
 from .records import Change, Delta, NewFace, Person
+from .sightings import SightingsSql
 from .sqlbase import SqlStore
 
 
-class GalleryStore(SqlStore):
+class GalleryStore(SqlStore, SightingsSql):
     """A people gallery; SQLiteStore and PostgresStore connect it to a database."""
 
     def add(self, name: str, faces: Sequence[NewFace], who: Optional[str] = None, replace: bool = False,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
+from .sightings import POSTGRES_DDL, SIGHTING_COLS, SIGHTING_DIM, SightingMatch, sighting_from_row
 from .sqlbase import SCHEMA_VERSION
 
 LOCK_KEY = 0x63656C6266  # "celbf": the writers' advisory lock
@@ -69,7 +70,7 @@ class PostgresStore(GalleryStore):
         self._conn: Any = None
         self._connect()
         with self._tx(write=True) as cur:
-            for stmt in DDL.format(dim=self.dim).split(";"):
+            for stmt in (DDL.format(dim=self.dim) + ";" + POSTGRES_DDL).split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
             from .sqlite import SQLiteStore
@@ -120,7 +121,7 @@ class PostgresStore(GalleryStore):
 
         return Vector(np.asarray(v, np.float32))
 
-    def _vecs_out(self, rows: Sequence[Any]) -> np.ndarray:
+    def _vecs_out(self, rows: Sequence[Any], dim: Optional[int] = None) -> np.ndarray:
         return np.stack([np.asarray(r.to_numpy() if hasattr(r, "to_numpy") else r, np.float32) for r in rows])
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +139,19 @@ class PostgresStore(GalleryStore):
                 for j, (pid, d) in enumerate(cur.fetchall()):
                     people[i, j], sims[i, j] = pid, 1.0 - d
         return people, sims
+
+    def search_sightings(self, query: np.ndarray, k: int = 10) -> list[SightingMatch]:
+        """The k sightings nearest to a face, by pgvector's HNSW index (approximate at large k; see ef_search).
+
+        :param query: (128,) unit dlib embedding.
+        :param k: how many to return, nearest first.
+        """
+        q = self._vec_in(np.asarray(query, np.float32).reshape(SIGHTING_DIM))
+        with self._tx(write=False) as cur:
+            cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
+            cur.execute(f"SELECT {SIGHTING_COLS}, embedding <=> %s AS d FROM sightings ORDER BY d LIMIT %s",
+                        (q, int(k)))
+            return [SightingMatch(sighting_from_row(r), 1.0 - float(r[-1])) for r in cur.fetchall()]
 
     def close(self) -> None:
         with self._lock:

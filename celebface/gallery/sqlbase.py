@@ -50,7 +50,7 @@ class SqlStore:
     def _vec_in(self, v: np.ndarray) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _vecs_out(self, rows: Sequence[Any]) -> np.ndarray:  # pragma: no cover - abstract
+    def _vecs_out(self, rows: Sequence[Any], dim: Optional[int] = None) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - abstract

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
+from .sightings import SQLITE_DDL
 from .sqlbase import SCHEMA_VERSION
 
 DDL = """
@@ -73,7 +74,7 @@ class SQLiteStore(GalleryStore):
 
     def _setup(self) -> None:
         with self._tx(write=True) as cur:
-            for stmt in DDL.split(";"):
+            for stmt in (DDL + SQLITE_DDL).split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
             self.check_meta(cur, SCHEMA_VERSION, MIGRATIONS)
@@ -127,8 +128,8 @@ class SQLiteStore(GalleryStore):
     def _vec_in(self, v: np.ndarray) -> Any:
         return np.ascontiguousarray(v, "<f4").tobytes()
 
-    def _vecs_out(self, rows: Sequence[Any]) -> np.ndarray:
-        return np.frombuffer(b"".join(rows), "<f4").reshape(len(rows), self.dim).copy()
+    def _vecs_out(self, rows: Sequence[Any], dim: Optional[int] = None) -> np.ndarray:
+        return np.frombuffer(b"".join(rows), "<f4").reshape(len(rows), dim or self.dim).copy()
 
     def close(self) -> None:
         with self._lock:

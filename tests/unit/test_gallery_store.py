@@ -143,3 +143,41 @@ def test_training_import_once_per_model_and_enrolled_people_survive(open_gallery
     g.undo()
     assert counts(g) == {"Ann": 2, "Bob": 2, "Zoe": 2}
     assert g.import_training("model-1", names, faces(4, 1), np.array([0, 0, 1, 1])) is None
+
+
+def _sightings(n: int, seed: int, frame: float | None = None):
+    from celebface.gallery.sightings import Sighting
+
+    rng = np.random.default_rng(seed)
+    vecs = rng.normal(size=(n, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    rows = [Sighting(sha256=f"sha-{seed}-{i // 2}", path=f"archive/{seed}/{i // 2}.jpg", time=frame, face=i % 2,
+                     box=[1.0, 2.0, 30.5, 40.25], quality=0.9, name=None if i % 3 else "Ann", score=0.5)
+            for i in range(n)]
+    return rows, vecs
+
+
+def test_archive_faces_are_stored_once_searched_and_listed_in_batches(open_gallery):
+    from dataclasses import replace
+
+    g = open_gallery()
+    rows, vecs = _sightings(10, 1)
+    assert g.add_sightings(rows, vecs) == 10
+    # the same faces again, and the same photo found under another path: nothing new
+    assert g.add_sightings(rows, vecs) == 0
+    assert g.add_sightings([replace(r, path="elsewhere/" + r.path) for r in rows[:4]], vecs[:4]) == 0
+    frames, _ = _sightings(4, 1, frame=2.5)  # the same sha256 and faces, but a frame of a video
+    _, fvecs = _sightings(4, 2)
+    assert g.add_sightings(frames, fvecs) == 4 and g.count_sightings() == 14
+    found = g.search_sightings(vecs[7], k=3)
+    assert found[0].sighting.path == rows[7].path and found[0].sighting.face == rows[7].face
+    assert found[0].similarity == pytest.approx(1.0, abs=1e-4) and found[0].sighting.time is None
+    assert found[0].similarity >= found[1].similarity >= found[2].similarity
+    assert found[0].sighting.box == [1.0, 2.0, 30.5, 40.25] and found[0].sighting.name == rows[7].name
+    near = g.search_sightings(fvecs[2], k=1)[0].sighting
+    assert near.time == 2.5 and near.path == frames[2].path
+    seen = [(s, v) for batch, vs in g.iter_sightings(batch=3) for s, v in zip(batch, vs)]
+    assert len(seen) == 14 and len({s.id for s, _ in seen}) == 14
+    assert np.allclose(seen[0][1], vecs[0], atol=1e-6)
+    # people are untouched: sightings name nobody, and undo does not take them back
+    assert g.people() == [] and g.count_sightings() == 14

@@ -1,0 +1,87 @@
+"""`celebface index --add-to-gallery`: the faces of an index (its Parquet shards) into the model's gallery
+database as sightings, for search (`celebface search`) and clustering later.
+
+Only the driver writes, after the job: with a PostgreSQL gallery every machine of a cluster can then search the
+same faces; the SQLite gallery is this machine's only. Adding the same index twice adds nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GalleryAdd:
+    """Faces of the index with an embedding, and how many of them were new to the gallery."""
+
+    faces: int
+    added: int
+
+
+def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, batch: int = 2000) -> GalleryAdd:
+    """Store every face of the index in RESULTS_DIR `out` as a sighting in the model's gallery.
+
+    :param model_dir: the model folder whose gallery receives the faces.
+    :param out: RESULTS_DIR of `celebface index`.
+    :param url: a PostgreSQL URL (else CELEBFACE_GALLERY, MODEL_DIR/gallery.json or MODEL_DIR/gallery.db).
+    :param batch: faces written per transaction.
+    """
+    import pyarrow.compute as pc
+
+    from ..gallery import open_gallery
+    from ..gallery.sightings import Sighting
+    from .index import read_index
+
+    table = read_index(out)
+    table = table.filter(pc.and_(pc.equal(table.column("status"), "ok"), pc.is_valid(table.column("embedding"))))
+    store = open_gallery(model_dir, url)
+    added = 0
+    try:
+        for start in range(0, table.num_rows, batch):
+            part = table.slice(start, batch).to_pydict()
+            rows = [Sighting(sha256=part["sha256"][i], path=part["path"][i], time=part["time"][i],
+                             face=part["face"][i], box=part["box"][i], quality=part["quality"][i],
+                             name=part["name"][i], score=part["score"][i]) for i in range(len(part["path"]))]
+            added += store.add_sightings(rows, np.asarray(part["embedding"], np.float32))
+    finally:
+        store.close()
+    return GalleryAdd(table.num_rows, added)
+
+
+@dataclass(frozen=True)
+class FaceSearch:
+    """One face of the query photo (its box and the model's name for it) and the archive's faces nearest to it."""
+
+    face: int
+    box: Optional[list[float]]
+    name: Optional[str]
+    matches: list
+
+
+def search_archive(model_dir: Path, photo: str, k: int = 10, url: Optional[str] = None) -> list[FaceSearch]:
+    """The archive faces (sightings) most like each face in `photo`, nearest first.
+
+    :param model_dir: the model folder whose gallery holds the sightings (`index --add-to-gallery`).
+    :param photo: a photo file or URI.
+    :param k: matches per face.
+    :param url: a PostgreSQL URL (as for `add_index_to_gallery`).
+    """
+    from ..errors import DataError
+    from ..gallery import open_gallery
+    from .worker import PhotoIndexer
+
+    rows = PhotoIndexer(str(Path(model_dir).resolve()), threads=None).index_photo(str(photo), "query")
+    if rows[0].status == "unreadable":
+        raise DataError(f"cannot read {photo}: {rows[0].error}")
+    store = open_gallery(model_dir, url)
+    try:
+        if store.count_sightings() == 0:
+            raise DataError("the gallery holds no archive faces yet: run `celebface index MODEL_DIR SOURCE... "
+                            "--out RESULTS_DIR --add-to-gallery` first")
+        return [FaceSearch(r.face, r.box, r.name, store.search_sightings(np.asarray(r.embedding, np.float32), k))
+                for r in rows if r.status == "ok" and r.embedding is not None]
+    finally:
+        store.close()
