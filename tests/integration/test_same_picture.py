@@ -50,6 +50,17 @@ def test_a_copy_cut_into_the_face_matches_its_original_and_not_other_photos_of_t
         assert inliers < MIN_INLIERS or corr < MIN_CORRELATION, (other, inliers, corr)
 
 
+def test_a_mirrored_copy_matches_through_its_mirror_image(photos, tmp_path):
+    from celebface.data.same_picture import MIN_CORRELATION, MIN_INLIERS, _check_chunk, match_pictures, picture_features
+
+    original = photos["paths"][6]
+    mirrored = tmp_path / "mirrored.jpg"
+    Image.open(original).convert("RGB").transpose(Image.FLIP_LEFT_RIGHT).rotate(5).save(mirrored, quality=80)
+    assert match_pictures(picture_features(str(original)), picture_features(str(mirrored)))[0] < MIN_INLIERS
+    ((_, _, inliers, corr),) = _check_chunk([(6, 99, str(original), str(mirrored))])
+    assert inliers >= MIN_INLIERS and corr >= MIN_CORRELATION, (inliers, corr)
+
+
 def test_looks_propose_the_copies_and_matching_confirms_exactly_them(photos, tmp_path):
     from celebface.data.same_picture import look_candidates, looks_for, same_picture_pairs
 
