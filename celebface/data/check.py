@@ -52,10 +52,11 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path] = None, worker
     if any(r.faces for r in records):
         choose_faces(records, work_dir, progress=progress)
     vecs, has_face = _chosen_embeddings(records, work_dir, progress)
-    hashes = hashes_for([Path(j.path) for j in jobs], work_dir, workers)
+    paths = [Path(j.path) for j in jobs]
+    hashes = hashes_for(paths, work_dir, workers)
     crops = [work_dir / r.chosen_crop if r.chosen is not None else None for r in records]
     pairs = find_pairs(hashes, vecs, has_face, crop_hashes=crop_phashes(crops))
-    pairs = add_same_pictures(pairs, [Path(j.path) for j in jobs], work_dir, workers, progress)
+    pairs = add_same_pictures(pairs, paths, work_dir, workers, progress)
     groups = group_pairs(len(records), pairs)
     report = _assemble(data_dir, records, pairs, groups, vecs, has_face, _other_faces(records, work_dir))
     report.seconds = round(time.time() - start, 2)

@@ -281,7 +281,7 @@ def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: 
     :param work_dir: optional folder whose cache/ keeps the hashes across runs.
     :param workers: processes for new photos.
     """
-    from ..io.fileio import read_json, write_json
+    from ..io.fileio import read_json, stat_key, write_json
 
     cache_path = Path(work_dir) / "cache" / "photo_hashes.json" if work_dir else None
     cache: dict[str, list] = {}
@@ -290,10 +290,7 @@ def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: 
             cache = read_json(cache_path)
         except (OSError, ValueError):
             cache = {}
-    keys = []
-    for p in paths:
-        st = Path(p).stat()
-        keys.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    keys = [stat_key(p) for p in paths]
     todo = [i for i, k in enumerate(keys) if k not in cache]
     for i, h in zip(todo, hash_files([paths[i] for i in todo], workers)):
         cache[keys[i]] = [h.sha256, h.phash, h.dhash]

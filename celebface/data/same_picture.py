@@ -93,12 +93,9 @@ def looks_for(paths: Sequence[Path], work_dir: Optional[Path] = None, progress: 
     :param work_dir: optional folder whose cache/ keeps the looks across runs.
     :param progress: show a progress bar for new photos.
     """
-    from ..io.fileio import atomic_open
+    from ..io.fileio import atomic_open, stat_key
 
-    keys = []
-    for p in paths:
-        st = Path(p).stat()
-        keys.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    keys = [stat_key(p) for p in paths]
     cache_path = Path(work_dir) / "cache" / "photo_looks.npz" if work_dir else None
     cached: dict[str, np.ndarray] = {}
     if cache_path and cache_path.exists():

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Union
 
 
 def _umask() -> int:
@@ -47,6 +47,15 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     with atomic_path(path) as tmp:
         with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
+
+
+def stat_key(path: Union[str, os.PathLike]) -> str:
+    """"resolved path|size|mtime_ns": a cache key that changes when the file is replaced or edited.
+
+    :param path: a file.
+    """
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def write_json(path: Path, data: Any) -> None:
