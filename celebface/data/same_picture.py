@@ -61,11 +61,13 @@ def _look_batch(paths: Sequence[str], net, torch) -> np.ndarray:
             arrays.append(np.zeros((LOOK_SIZE, LOOK_SIZE, 3), np.uint8))
     x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
     with torch.inference_mode():
-        return net(x.contiguous(memory_format=torch.channels_last)).numpy()
+        vecs = net(x.contiguous(memory_format=torch.channels_last)).numpy()
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return np.where(norms > 0, vecs / np.maximum(norms, 1e-12), 0.0).astype(np.float16)
 
 
 def compute_looks(paths: Sequence[str], batch: int = 32, progress: bool = False) -> np.ndarray:
-    """Unit look vectors (N, 1280) of whole photos; an unreadable photo gets a zero vector.
+    """Unit look vectors (N, 1280, float16) of whole photos; an unreadable photo gets a zero vector.
 
     :param paths: photo files.
     :param batch: photos per forward pass.
@@ -80,9 +82,7 @@ def compute_looks(paths: Sequence[str], batch: int = 32, progress: bool = False)
     net = net.eval().to(memory_format=torch.channels_last)
     out = [_look_batch(paths[s:s + batch], net, torch)
            for s in tqdm(range(0, len(paths), batch), desc="looks", disable=not progress, unit="batch")]
-    vecs = np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    return np.where(norms > 0, vecs / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+    return np.concatenate(out) if out else np.zeros((0, 1280), np.float16)
 
 
 def looks_for(paths: Sequence[Path], work_dir: Optional[Path] = None, progress: bool = False) -> np.ndarray:
@@ -107,7 +107,7 @@ def looks_for(paths: Sequence[Path], work_dir: Optional[Path] = None, progress: 
     todo = [i for i, k in enumerate(keys) if k not in cached]
     new = compute_looks([str(paths[i]) for i in todo], progress=progress)
     for i, v in zip(todo, new):
-        cached[keys[i]] = v.astype(np.float16)
+        cached[keys[i]] = v
     if cache_path and todo:
         with atomic_open(cache_path, "wb") as f:
             np.savez(f, keys=np.array(list(cached)), vecs=np.stack(list(cached.values())))
