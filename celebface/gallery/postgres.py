@@ -70,7 +70,7 @@ class PostgresStore(GalleryStore):
         self._conn: Any = None
         self._connect()
         with self._tx(write=True) as cur:
-            for stmt in (DDL.format(dim=self.dim) + ";" + POSTGRES_DDL).split(";"):
+            for stmt in (DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=SIGHTING_DIM)).split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
             from .sqlite import SQLiteStore
