@@ -13,7 +13,7 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "model_dir", required=True, type=click.Path(path_type=Path), help="MODEL_DIR to write "
               "(a new or empty folder, or a celebface model: it is replaced safely, earlier versions kept).")
-@click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "dlib_face"]),
+@click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "dlib_face", "fusion"]),
               default="efficientnet_lite0", show_default=True)
 @click.option("--weights", default="imagenet", show_default=True,
               help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")

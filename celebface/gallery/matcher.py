@@ -163,6 +163,21 @@ class GalleryMatcher:
                 out[i] = float(sims[i][hit].max())
         return out
 
+    def class_scores(self, feats: np.ndarray, classes: list[str]) -> np.ndarray:
+        """(N, P) cosine similarity of each face to the nearest gallery face of each of `classes`. A person not among
+        the k nearest people to a face gets the least similarity found for that face (no closer than that)."""
+        out = np.full((len(feats), len(classes)), -1.0, np.float32)
+        if len(feats) == 0 or not classes:
+            return out
+        people, sims = self.search(feats)
+        floor = np.where(people >= 0, sims, np.inf).min(axis=1)
+        ids = {name: pid for pid, name in self._names.items()}
+        for j, name in enumerate(classes):
+            hit = people == ids.get(name, -2)
+            best = np.where(hit, sims, -np.inf).max(axis=1)
+            out[:, j] = np.where(hit.any(axis=1), best, np.where(np.isfinite(floor), floor, -1.0))
+        return out
+
     def match(self, feats: np.ndarray) -> list[Match]:
         """A Match per row of `feats` (N, D)."""
         if len(feats) == 0:

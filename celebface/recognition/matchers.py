@@ -57,11 +57,15 @@ class HeadMatcher:
         return cls(head.eval().to(device), cfg["classes"], t, score, bundle.gallery, bundle.gallery_labels, device)
 
     @torch.inference_mode()
+    def log_probabilities(self, feats: np.ndarray) -> np.ndarray:
+        """(N, P) the head's log-softmax over its people for each feature row."""
+        return self.head(torch.from_numpy(feats).float().to(self.device)).log_softmax(1).cpu().numpy()
+
     def match(self, feats: np.ndarray) -> list[Match]:
         """Name, confidence, open-set score and top-3 for each feature row."""
         if len(feats) == 0:
             return []
-        probs = self.head(torch.from_numpy(feats).float().to(self.device)).softmax(1).cpu().numpy()
+        probs = np.exp(self.log_probabilities(feats))
         pred = probs.argmax(1)
         if self.score == "gallery":
             score = gallery_scores(feats, self.gallery, self.gallery_labels, pred)

@@ -205,10 +205,18 @@ class Recognizer:
         :param feats: the crops' backbone features, if already computed
         :param face_feats: their dlib embeddings (face_features), if already computed
         """
-        matches = self.classify(self.embed(crops) if feats is None else feats)
-        if self.verifier is not None and matches:
-            matches = self.verifier.apply(matches, self.face_features(crops) if face_feats is None else face_feats)
-        return matches
+        feats = self.embed(crops) if feats is None else feats
+        if self.verifier is None or len(feats) == 0:
+            return self.classify(feats)
+        face_feats = self.face_features(crops) if face_feats is None else face_feats
+        fusion = self.bundle.config.get("fusion")
+        if fusion:  # the fusion backbone: head and face embedding name together (recognition/fusion.py)
+            from .fusion import late_fusion
+
+            matches = late_fusion(self.matcher, self.verifier.matcher, feats, face_feats, float(fusion["temperature"]))
+        else:
+            matches = self.classify(feats)
+        return self.verifier.apply(matches, face_feats)
 
     def predict_pil(self, img: Image.Image, name: str = "image") -> PhotoResult:
         """All faces of one decoded RGB photo, main face first (boxes in the full photo's pixels, also when it

@@ -60,8 +60,9 @@ def _cnn_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, devic
     log(f"backbone {spec.name}: {weights_used}; precision {opts.precision} on {device}")
     stats = [(data.work_dir / f).stat() for f in data.files]
     sizes = [(f, st.st_size, st.st_mtime_ns) for f, st in zip(data.files, stats)]
-    key = cache_key(spec.name, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
-    cache_path = data.work_dir / "cache" / f"{spec.name}-cut{backbone.cut}-{opts.precision}.safetensors"
+    network = spec.same_network_as or spec.name
+    key = cache_key(network, weights_used, backbone.cut, spec.input_size, opts.precision, sizes)
+    cache_path = data.work_dir / "cache" / f"{network}-cut{backbone.cut}-{opts.precision}.safetensors"
     acts = cached_tensor(cache_path, key)
     if acts is None:
         acts = (activations or frozen_activations)(backbone, spec, [data.work_dir / f for f in data.files],

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..config import TrainOptions
+from ..recognition.fusion import fused_log_scores
 from ..recognition.openset import VerifyCalibration, best_per_person, calibrate_verification
 from .data import TrainData
 from .features import Features
@@ -21,6 +22,7 @@ class Gate:
     gallery: np.ndarray  # (G, 128) dlib embeddings of the training faces, imported into the model's gallery
     labels: np.ndarray  # (G,) their people
     calibration: VerifyCalibration
+    val_pred: np.ndarray  # the model's best person for each validation face (as predict names them)
 
 
 def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Module, opts: TrainOptions,
@@ -38,13 +40,18 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         gallery = cached_embeddings(data.work_dir, [it["file"] for it in keep], False, flip=True)
         labels = np.array([it["label"] for it in keep], np.int64)
         val = cached_embeddings(data.work_dir, [it["file"] for it in data.splits["val"]], False, flip=True)
-        val_pred = predict_logits(head, feats.pooled[data.rows["val"]]).argmax(1).numpy()
+        logits = predict_logits(head, feats.pooled[data.rows["val"]])
+        val_pred = logits.argmax(1).numpy()
+        if spec.face_fusion:  # the fusion backbone names by the head and the face gallery together
+            sims = best_per_person(val, gallery, labels, len(data.classes))
+            val_pred = fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
     else:
         gallery, labels = feats.pooled[data.rows["train"]].numpy(), data.labels["train"].numpy()
         val = feats.pooled[data.rows["val"]].numpy()
         val_pred = best_per_person(val, gallery, labels, len(data.classes)).argmax(1)
-    strangers = collect_strangers(data.work_dir, opts.strangers, float(data.options.get("margin", 0.2)),
-                                  data.options, name=_head_namer(spec, feats, head))
+    margin = float(data.options.get("margin", 0.2))
+    strangers = collect_strangers(data.work_dir, opts.strangers, margin, data.options,
+                                  name=_head_namer(spec, feats, head, gallery, labels, margin))
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
@@ -53,20 +60,28 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
         f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n}){'; ' + cal.note if cal.note else ''}")
-    return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal)
+    return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal, np.asarray(val_pred))
 
 
-def _head_namer(spec, feats: Features, head: torch.nn.Module):
-    """The trained CNN and head as a function naming face crops (None for models that name by the gallery)."""
+def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarray, labels: np.ndarray,
+                margin: float):
+    """The trained CNN and head (with the face gallery, for the fusion backbone) as a function naming face crops
+    (None for models that name by the gallery)."""
     if not spec.fine_tunable or feats.backbone is None:
         return None
+    from ..faces.embedders import DlibEmbedder
     from ..faces.features import CNNEmbedder
 
     device = next(head.parameters()).device
     embedder = CNNEmbedder(feats.backbone, spec, str(device))
+    faces = DlibEmbedder(margin) if spec.face_fusion else None
 
     def name(crops) -> np.ndarray:
         with torch.inference_mode():
-            return head(torch.from_numpy(embedder.embed(crops)).to(device)).argmax(1).cpu().numpy()
+            logits = head(torch.from_numpy(embedder.embed(crops)).to(device)).float().cpu()
+        if faces is None:
+            return logits.argmax(1).numpy()
+        sims = best_per_person(faces.embed(crops), gallery, labels, logits.shape[1])
+        return fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
 
     return name

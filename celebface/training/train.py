@@ -22,7 +22,7 @@ from .data import TrainData, load_data
 from .features import Features, compute_features
 from .loop import FitConfig, Split, fit, predict_logits, seed_everything
 from .gate import verification_gate
-from .report import calibrate_open_set, stage_report
+from .report import calibrate_open_set, scores, stage_report
 from .heads import TunableNet
 
 
@@ -142,12 +142,25 @@ def _final_figures(metrics: dict, stage1: dict) -> None:
     metrics["final_stage"] = 2 if final is not stage1 else 1
 
 
+def _fusion_figures(metrics: dict, gate, data: TrainData, temperature: float, log: Callable[[str], None]) -> None:
+    """The fusion backbone's validation figures (head and face gallery together) become the model's final ones;
+    the head's own stay in stage 1 / stage 2."""
+    rep = scores(data.labels["val"].numpy(), gate.val_pred)
+    metrics["fusion"] = {"temperature": temperature, "val": rep, "head_val_accuracy": metrics["val_accuracy"]}
+    metrics["val_accuracy"], metrics["val_macro_f1"] = rep["accuracy"], rep["macro_f1"]
+    metrics["val_weighted_f1"] = rep["weighted_f1"]
+    log(f"fusion (head + face embedding, temperature {temperature}): val acc {rep['accuracy']:.4f}  "
+        f"macro-F1 {rep['macro_f1']:.4f} (head alone {metrics['fusion']['head_val_accuracy']:.4f})")
+
+
 def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, head_kind: str, metrics: dict,
               opts: TrainOptions, log: Callable[[str], None]) -> Bundle:
     """The bundle: weights, the training faces' features (gallery), the calibrated threshold, the config."""
     head.eval()
     gate = verification_gate(spec, data, feats, head, opts, log)
     metrics["open_set"] = gate.calibration.to_dict()
+    if spec.face_fusion:
+        _fusion_figures(metrics, gate, data, spec.face_fusion, log)
     if spec.fine_tunable:  # the softmax threshold, kept for reference: the verification gate decides "unknown"
         metrics["open_set_softmax"] = calibrate_open_set(spec, head, feats.pooled[data.rows["val"]],
                                                          data.labels["val"].numpy(), gate.gallery, gate.labels)
@@ -170,4 +183,6 @@ def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, hea
     if spec.fine_tunable:
         config.update(threshold=metrics["open_set_softmax"]["threshold"], score="softmax",
                       verify={"threshold": gate.calibration.threshold})
+    if spec.face_fusion:
+        config["fusion"] = {"temperature": spec.face_fusion, "with": "dlib_face"}
     return Bundle(config, state, gate.gallery, gate.labels, metrics)

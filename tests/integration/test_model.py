@@ -214,3 +214,28 @@ def test_train_calibrates_unknown_on_a_strangers_folder(work_dir: Path, tmp_path
     bad = subprocess.run(CLI + ["train", str(work_dir), "--out", str(tmp_path / "m2"), "--backbone", "dlib_face",
                                 "--strangers", str(tmp_path / "nothing")], capture_output=True, text=True)
     assert bad.returncode == 2 and "--strangers" in bad.stderr
+
+
+def test_fusion_backbone_names_by_head_and_face_embedding_as_trained(lite0_model: Path, work_dir: Path,
+                                                                      tmp_path: Path) -> None:
+    """The fusion model shares the CNN's cached activations, reports the fused validation figures, and predicts
+    exactly as it was measured: `evaluate` (the shipped naming path) gives the training run's fused accuracy."""
+    from celebface.config import TrainOptions
+    from celebface.faces.backbones import get_spec
+    from celebface.training.evaluate import evaluate
+    from celebface.training.train import train
+
+    model = tmp_path / "fusion"
+    train(work_dir, model, TrainOptions(backbone="fusion", epochs1=20, epochs2=2), progress=False, log=lambda s: None)
+    cfg = json.loads((model / "current" / "config.json").read_text())
+    m = json.loads((model / "current" / "metrics.json").read_text())
+    assert cfg["backbone"] == "fusion" and cfg["fusion"]["temperature"] == get_spec("fusion").face_fusion
+    assert "verify" in cfg and m["fusion"]["val"]["accuracy"] == m["val_accuracy"] >= 0.85
+    assert m["fusion"]["head_val_accuracy"] == m["stage2"]["val_accuracy"]
+    assert not list((work_dir / "cache").glob("fusion-*"))  # efficientnet_lite0's activations were reused
+    assert evaluate(model, work_dir, progress=False)["val_accuracy"] == pytest.approx(m["val_accuracy"])
+    rec = celebface.load(model)
+    assert rec.predict_image(photos("Roger_Federer")[-1]).faces[0].name == "Roger_Federer"
+    strangers = [f for p in sorted((EXTRAS / "group_photos").iterdir()) for f in rec.predict_image(p).faces
+                 if f.name is not None]
+    assert strangers and sum(f.name != "unknown" for f in strangers) <= len(strangers) // 4
