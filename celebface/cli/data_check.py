@@ -34,11 +34,16 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path], as_json: bool
 
 
 @main.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="CLUSTERS_DIR: one folder of face crops per cluster, contact sheets and clusters.json.")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
               help="Label clusters that match a person this model knows.")
+@click.option("--archive", "archive_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="MODEL_DIR whose gallery holds an archive's faces (`index --add-to-gallery`): cluster those "
+                   "instead of SOURCES, nothing detected again; clusters are named from the names the index gave.")
+@click.option("--gallery", "gallery_url", default=None,
+              help="postgresql://... gallery for --archive (default: as for index).")
 @click.option("--min-faces", type=POS_INT, default=3, show_default=True,
               help="Smallest cluster kept; faces in smaller ones are left out and counted.")
 @click.option("--method", type=click.Choice(["chinese_whispers", "agglomerative", "dbscan", "hdbscan"]),
@@ -47,11 +52,21 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path], as_json: bool
               help="Cosine-distance cut between people (default: the measured one).")
 @click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def cluster(sources: tuple[Path, ...], out_dir: Path, model_dir: Optional[Path], min_faces: int, method: str,
-            distance: Optional[float], workers: Optional[int], quiet: bool) -> None:
-    """Group the faces in photos (files or folders) into people; enrol one with `enroll --cluster`."""
+def cluster(sources: tuple[Path, ...], out_dir: Path, model_dir: Optional[Path], archive_dir: Optional[Path],
+            gallery_url: Optional[str], min_faces: int, method: str, distance: Optional[float],
+            workers: Optional[int], quiet: bool) -> None:
+    """Group the faces in photos (files or folders), or an indexed archive's faces (--archive), into people; enrol
+    one with `enroll --cluster`."""
     from ..data.cluster import cluster_photos
 
+    if bool(sources) == bool(archive_dir):
+        raise click.UsageError("give photos (files or folders) or --archive MODEL_DIR, one of the two")
+    if archive_dir is not None:
+        from ..scale.archive_clusters import cluster_archive
+
+        _print_clusters(run_safely(cluster_archive, archive_dir, out_dir, gallery_url, min_faces, method, distance),
+                        out_dir, min_faces)
+        return
     namer = None
     if model_dir is not None:
         from ..recognition.cluster_names import cluster_namer
@@ -60,6 +75,10 @@ def cluster(sources: tuple[Path, ...], out_dir: Path, model_dir: Optional[Path],
         namer = cluster_namer(run_safely(load, model_dir))
     index = run_safely(cluster_photos, sources, out_dir, namer, min_faces, method, distance, workers,
                        progress=not quiet, model=str(model_dir) if model_dir else None)
+    _print_clusters(index, out_dir, min_faces)
+
+
+def _print_clusters(index, out_dir: Path, min_faces: int) -> None:
     click.echo(f"{index.photos} photos ({index.unreadable} unreadable, {index.photos_without_face} without a face), "
                f"{index.faces} faces: {len(index.clusters)} clusters, {index.left_out} faces in no cluster "
                f"of {min_faces}+")

@@ -29,9 +29,10 @@ SHEET_FACES, SHEET_PX = 36, 96
 
 
 class ClusterFace(BaseModel):
-    photo: str  # the source photo
+    photo: str  # the source photo (or video)
     box: list[float]  # [x1, y1, x2, y2] in the photo's pixels
-    crop: str  # file name inside the cluster's folder
+    crop: str  # file name inside the cluster's folder ("" when no crop was kept: see `cluster --archive`)
+    time: Optional[float] = None  # seconds into the video, for a face seen in a video frame
 
 
 class ClusterInfo(BaseModel):
@@ -239,7 +240,7 @@ def cluster_crops(cluster_dir: Path) -> list[Path]:
     if not match:
         raise DataError(f"{cluster_dir.name} is not a cluster in {index_path}; clusters: "
                         f"{', '.join(c.id for c in index.clusters) or 'none'}")
-    crops = [cluster_dir / f.crop for f in match[0].faces if (cluster_dir / f.crop).exists()]
+    crops = [cluster_dir / f.crop for f in match[0].faces if f.crop and (cluster_dir / f.crop).exists()]
     if not crops:
         raise DataError(f"the face crops of {cluster_dir} are gone: run `celebface cluster` again.")
     return crops

@@ -43,6 +43,31 @@ def test_index_adds_the_archive_to_the_gallery_and_search_finds_a_person(trained
     assert sum(m["sighting"]["path"] in his for m in best) >= 2, best
     plain = CliRunner().invoke(main, ["search", str(model), str(query)])
     assert plain.exit_code == 0 and "Roger_Federer" in plain.output
+    clusters_of_the_archive(model, tmp_path / "clusters", {p: {str(f.resolve()) for f in fs[:4]}
+                                                           for p, fs in held_out.items()})
+
+
+def clusters_of_the_archive(model: Path, out: Path, theirs: dict[str, set[str]]) -> None:
+    """`cluster --archive` groups the stored faces (nothing detected again) into each person's photos, names the
+    clusters from the index's names, cuts crops from the photos, and a cluster can be enrolled."""
+    from celebface.cli import main
+
+    res = CliRunner().invoke(main, ["cluster", "--archive", str(model), "--out", str(out), "--min-faces", "2"])
+    assert res.exit_code == 0, res.output
+    index = json.loads((out / "clusters.json").read_text())
+    named = {c["name"]: c for c in index["clusters"] if c["name"]}
+    assert set(named) == set(theirs), index["clusters"]
+    for person, paths in theirs.items():
+        faces = named[person]["faces"]
+        assert len(faces) >= 3 and {f["photo"] for f in faces} <= paths, (person, faces)
+        crops = [out / named[person]["id"] / f["crop"] for f in faces if f["crop"]]
+        assert len(crops) == len(faces) and all(c.is_file() for c in crops)
+    fed = out / named["Roger_Federer"]["id"]
+    assert (fed / "contact_sheet.png").is_file()
+    res = CliRunner().invoke(main, ["enroll", str(model), "--cluster", str(fed), "--name", "Federer_Again"])
+    assert res.exit_code == 0, res.output
+    both = CliRunner().invoke(main, ["cluster", "--archive", str(model), str(fed), "--out", str(out)])
+    assert both.exit_code == 2 and "one of the two" in both.output
 
 
 def test_search_before_anything_is_stored_says_what_to_do(trained_model: Path, tmp_path: Path):
@@ -52,4 +77,6 @@ def test_search_before_anything_is_stored_says_what_to_do(trained_model: Path, t
     shutil.copytree(trained_model, model)
     query = photos("Roger_Federer")[PHOTOS_PER_PERSON]
     res = CliRunner().invoke(main, ["search", str(model), str(query)])
+    assert res.exit_code == 2 and "--add-to-gallery" in res.output, res.output
+    res = CliRunner().invoke(main, ["cluster", "--archive", str(model), "--out", str(tmp_path / "clusters")])
     assert res.exit_code == 2 and "--add-to-gallery" in res.output, res.output
