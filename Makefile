@@ -58,8 +58,8 @@ bench-scale: $(VENV)/.installed-test
 bench-openset: $(VENV)/.installed  # strangers stay unknown; leave-one-person-out; border faces -> bench/openset.md
 	$(PY) bench/borders.py && $(PY) bench/openset.py && $(PY) bench/openset_tradeoff.py
 accuracy: $(VENV)/.installed
-	$(PY) bench/accuracy.py --backbones dlib_face --seeds 0 1 2 --open-set-people Roger_Federer Maria_Sharapova
-	$(PY) bench/accuracy.py --backbones efficientnet_lite0 --seeds 0 --no-open-set --out bench/accuracy_lite0.md
+	$(PY) bench/accuracy.py --backbones efficientnet_lite0 dlib_face fusion --seeds 0 1 2 \
+		--open-set-people Roger_Federer Maria_Sharapova
 
 serve: $(VENV)/.installed
 	$(VENV)/bin/celebface serve $(OUT)/model
