@@ -70,9 +70,24 @@ def majority_name(names: list[Optional[str]]) -> tuple[Optional[str], Optional[f
     return name, round(count / len(names), 3)
 
 
-def _cut_crops(faces: ArchiveFaces, picks: dict[int, tuple[Path, str]]) -> int:
-    """Cut the picked faces (sighting index -> (folder, crop name)) from their photos; returns how many photos
-    could not be read (moved, deleted or unreadable since they were indexed)."""
+def crop_geometry(model_dir: Path) -> tuple[float, int]:
+    """The margin and crop size of the model's own face crops (what `enroll --cluster` will embed).
+
+    :param model_dir: the model folder.
+    """
+    from ..config import CROP_SIZE, MARGIN
+    from ..io.fileio import read_json
+    from ..recognition.bundle import bundle_dir
+
+    cfg = bundle_dir(Path(model_dir)) / "config.json"
+    pp = read_json(cfg).get("preprocessing", {}) if cfg.is_file() else {}
+    return float(pp.get("margin", MARGIN)), int(pp.get("crop_size", CROP_SIZE))
+
+
+def _cut_crops(faces: ArchiveFaces, picks: dict[int, tuple[Path, str]], geometry: tuple[float, int]) -> int:
+    """Cut the picked faces (sighting index -> (folder, crop name)) from their photos with the model's crop
+    geometry (margin, size); returns how many photos could not be read (moved, deleted or unreadable since they
+    were indexed)."""
     from ..errors import ImageError
     from ..faces.align import crop_face
     from ..io.fileio import save_image
@@ -91,7 +106,7 @@ def _cut_crops(faces: ArchiveFaces, picks: dict[int, tuple[Path, str]]) -> int:
             continue
         for i in idx:
             folder, name = picks[i]
-            save_image(crop_face(img, list(faces.boxes[i])), folder / name, quality=90)
+            save_image(crop_face(img, list(faces.boxes[i]), *geometry), folder / name, quality=90)
     return failed
 
 
@@ -102,7 +117,8 @@ def _pick_crops(faces: ArchiveFaces, members: np.ndarray, folder: Path, crops: i
     return {i: (folder, f"{Path(faces.paths[i]).stem[:40]}_{i}.jpg") for i in photo[::step][:crops]}
 
 
-def _write(root: Path, faces: ArchiveFaces, labels: np.ndarray, crops: int) -> tuple[list[ClusterInfo], int]:
+def _write(root: Path, faces: ArchiveFaces, labels: np.ndarray, crops: int, geometry: tuple[float, int]
+           ) -> tuple[list[ClusterInfo], int]:
     """The cluster folders under `root`; returns their infos and how many photos could not be read for crops."""
     infos, picks = [], {}
     for c in range(int(labels.max(initial=-1)) + 1):
@@ -116,7 +132,7 @@ def _write(root: Path, faces: ArchiveFaces, labels: np.ndarray, crops: int) -> t
                               crop=mine[i][1] if i in mine else "") for i in members]
         name, share = majority_name([faces.names[i] for i in members])
         infos.append(ClusterInfo(id=cid, size=len(members), name=name, name_score=share, faces=listed))
-    failed = _cut_crops(faces, picks)
+    failed = _cut_crops(faces, picks, geometry)
     for info in infos:
         folder = root / info.id
         cut = [folder / f.crop for f in info.faces if f.crop and (folder / f.crop).exists()]
@@ -160,7 +176,7 @@ def cluster_archive(model_dir: Path, out_dir: Path, url: Optional[str] = None, m
     distance = DEFAULT_DISTANCE[method] if distance is None else distance
     labels = cluster_vectors(faces.vecs, method, min_faces, distance)
     with atomic_dir(out_dir) as tmp:
-        clusters, failed = _write(tmp, faces, labels, crops)
+        clusters, failed = _write(tmp, faces, labels, crops, crop_geometry(model_dir))
         index = ClusterIndex(photos=faces.photos, unreadable=failed, photos_without_face=0, faces=len(faces.paths),
                              left_out=int((labels < 0).sum()), method=method, distance=distance, min_faces=min_faces,
                              model=f"{model_dir} (archive)", clusters=clusters, seconds=round(time.time() - start, 2))
