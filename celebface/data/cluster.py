@@ -223,6 +223,23 @@ def _write_clusters(root: Path, paths: Sequence[Path], meta: list, labels: np.nd
     return clusters
 
 
+def majority_name(names: Sequence[Optional[str]]) -> tuple[Optional[str], Optional[float]]:
+    """The name more than half of a cluster's faces were given, and that share (None when there is none).
+
+    :param names: a name for each face (None or "unknown": unknown or too poor to name).
+    """
+    from collections import Counter
+
+    from ..config import UNKNOWN
+
+    if not names:
+        return None, None
+    name, count = Counter(names).most_common(1)[0]
+    if name is None or name == UNKNOWN or count * 2 <= len(names):
+        return None, None
+    return name, round(count / len(names), 3)
+
+
 def cluster_crops(cluster_dir: Path) -> list[Path]:
     """The face crops of one cluster folder (CLUSTERS_DIR/<id>), as listed in CLUSTERS_DIR/clusters.json.
 

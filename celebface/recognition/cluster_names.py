@@ -1,13 +1,12 @@
 """Naming clusters of unnamed faces (celebface cluster --model) with a trained recogniser."""
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from PIL import Image
 
-from ..config import UNKNOWN
+from ..data.cluster import majority_name
 
 #: A cluster is named from at most this many of its faces.
 NAME_SAMPLE = 15
@@ -21,11 +20,7 @@ def name_cluster(recognizer, crops: Sequence[Path]) -> tuple[Optional[str], Opti
     """
     step = max(1, len(crops) // NAME_SAMPLE)
     images = [Image.open(p).convert("RGB") for p in list(crops)[::step][:NAME_SAMPLE]]
-    names = [m.name for m in recognizer.name_crops(images)]
-    name, count = Counter(names).most_common(1)[0]
-    if name == UNKNOWN or count * 2 <= len(names):
-        return None, None
-    return name, round(count / len(names), 3)
+    return majority_name([m.name for m in recognizer.name_crops(images)])
 
 
 def cluster_namer(recognizer) -> Callable[[list[Path]], tuple[Optional[str], Optional[float]]]:

@@ -11,15 +11,14 @@ videos are listed with their time but get no crop. A cluster is named when most 
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from ..config import UNKNOWN
-from ..data.cluster import INDEX_NAME, ClusterFace, ClusterIndex, ClusterInfo, contact_sheet
+from ..data.cluster import INDEX_NAME, ClusterFace, ClusterIndex, ClusterInfo, contact_sheet, majority_name
 from ..data.clustering import DEFAULT_DISTANCE, cluster_vectors
 from ..errors import DataError
 
@@ -55,19 +54,6 @@ def read_archive(store) -> ArchiveFaces:
         vecs.append(np.asarray(v, np.float32))
     all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
     return ArchiveFaces(paths, times, boxes, names, len(hashes), all_vecs)
-
-
-def majority_name(names: list[Optional[str]]) -> tuple[Optional[str], Optional[float]]:
-    """The name more than half of a cluster's faces were given, and that share (None when there is none).
-
-    :param names: the model's name of each face (None or "unknown": unknown or too poor to name).
-    """
-    if not names:
-        return None, None
-    name, count = Counter(names).most_common(1)[0]
-    if name is None or name == UNKNOWN or count * 2 <= len(names):
-        return None, None
-    return name, round(count / len(names), 3)
 
 
 def crop_geometry(model_dir: Path) -> tuple[float, int]:

@@ -1,7 +1,7 @@
-"""`cluster --archive`: a cluster's name is the one most of its faces got from the index, never "unknown"."""
+"""`cluster --archive` and `cluster --model`: a cluster's name is the one most of its faces got from the index, never "unknown"."""
 from __future__ import annotations
 
-from celebface.scale.archive_clusters import majority_name
+from celebface.data.cluster import majority_name
 
 
 def test_a_cluster_is_named_only_by_a_majority_of_its_faces():
