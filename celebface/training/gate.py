@@ -49,9 +49,8 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         gallery, labels = feats.pooled[data.rows["train"]].numpy(), data.labels["train"].numpy()
         val = feats.pooled[data.rows["val"]].numpy()
         val_pred = best_per_person(val, gallery, labels, len(data.classes)).argmax(1)
-    margin = float(data.options.get("margin", 0.2))
-    strangers = collect_strangers(data.work_dir, opts.strangers, margin, data.options,
-                                  name=_head_namer(spec, feats, head, gallery, labels, margin))
+    strangers = collect_strangers(data.work_dir, opts.strangers, float(data.options.get("margin", 0.2)),
+                                  data.options, name=_head_namer(spec, feats, head, gallery, labels))
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
@@ -63,25 +62,22 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal, np.asarray(val_pred))
 
 
-def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarray, labels: np.ndarray,
-                margin: float):
+def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarray, labels: np.ndarray):
     """The trained CNN and head (with the face gallery, for the fusion backbone) as a function naming face crops
-    (None for models that name by the gallery)."""
+    from the crops and their dlib embeddings (None for models that name by the gallery)."""
     if not spec.fine_tunable or feats.backbone is None:
         return None
-    from ..faces.embedders import DlibEmbedder
     from ..faces.features import CNNEmbedder
 
     device = next(head.parameters()).device
     embedder = CNNEmbedder(feats.backbone, spec, str(device))
-    faces = DlibEmbedder(margin) if spec.face_fusion else None
 
-    def name(crops) -> np.ndarray:
+    def name(crops, face_embeddings: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             logits = head(torch.from_numpy(embedder.embed(crops)).to(device)).float().cpu()
-        if faces is None:
+        if not spec.face_fusion:
             return logits.argmax(1).numpy()
-        sims = best_per_person(faces.embed(crops), gallery, labels, logits.shape[1])
+        sims = best_per_person(face_embeddings, gallery, labels, logits.shape[1])
         return fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
 
     return name

@@ -29,7 +29,8 @@ class Strangers:
 
 
 #: A trained head's names (class indices) for face crops.
-Namer = Callable[[Sequence], np.ndarray]
+#: Names face crops (the head's person index for each), given the crops and their flip-averaged dlib embeddings.
+Namer = Callable[[Sequence, np.ndarray], np.ndarray]
 
 
 def bystander_crops(work_dir: Path) -> list[tuple[str, str]]:
@@ -83,7 +84,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
         crops = [crop_face(img, f.box, margin, size) for f in detector.detect(img)]
         if crops:
             out.append(embedder.embed(crops))
-            names.append(name(crops) if name else np.full(len(crops), -1))
+            names.append(name(crops, out[-1]) if name else np.full(len(crops), -1))
     if not out:
         return np.zeros((0, EMBED_DIM), np.float32), np.zeros(0, np.int64)
     return np.concatenate(out), np.concatenate(names).astype(np.int64)
@@ -99,7 +100,7 @@ def collect_strangers(work_dir: Path, strangers_dir: Optional[Path], margin: flo
 
     crops = bystander_crops(work_dir)
     parts = [cached_embeddings(work_dir, [c for c, _ in crops], progress, desc="bystander faces", flip=True)]
-    named = [_name_files(Path(work_dir), [c for c, _ in crops], name)]
+    named = [_name_files(Path(work_dir), [c for c, _ in crops], parts[0], name)]
     people = [p for _, p in crops]
     sources = {"other faces in the training photos": len(crops)}
     if strangers_dir is not None:
@@ -112,10 +113,10 @@ def collect_strangers(work_dir: Path, strangers_dir: Optional[Path], margin: flo
                      np.concatenate(named).astype(np.int64), sources)
 
 
-def _name_files(work_dir: Path, crops: list[str], name: Optional[Namer]) -> np.ndarray:
+def _name_files(work_dir: Path, crops: list[str], embeddings: np.ndarray, name: Optional[Namer]) -> np.ndarray:
     if name is None or not crops:
         return np.full(len(crops), -1, np.int64)
     from PIL import Image
 
-    return np.concatenate([name([Image.open(work_dir / c).convert("RGB") for c in crops[i:i + 64]])
-                           for i in range(0, len(crops), 64)])
+    return np.concatenate([name([Image.open(work_dir / c).convert("RGB") for c in crops[i:i + 64]],
+                                embeddings[i:i + 64]) for i in range(0, len(crops), 64)])
