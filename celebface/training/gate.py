@@ -40,11 +40,7 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         gallery = cached_embeddings(data.work_dir, [it["file"] for it in keep], False, flip=True)
         labels = np.array([it["label"] for it in keep], np.int64)
         val = cached_embeddings(data.work_dir, [it["file"] for it in data.splits["val"]], False, flip=True)
-        logits = predict_logits(head, feats.pooled[data.rows["val"]])
-        val_pred = logits.argmax(1).numpy()
-        if spec.face_fusion:  # the fusion backbone names by the head and the face gallery together
-            sims = best_per_person(val, gallery, labels, len(data.classes))
-            val_pred = fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
+        val_pred = _best_people(spec, predict_logits(head, feats.pooled[data.rows["val"]]), val, gallery, labels)
     else:
         gallery, labels = feats.pooled[data.rows["train"]].numpy(), data.labels["train"].numpy()
         val = feats.pooled[data.rows["val"]].numpy()
@@ -75,9 +71,16 @@ def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarra
     def name(crops, face_embeddings: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             logits = head(torch.from_numpy(embedder.embed(crops)).to(device)).float().cpu()
-        if not spec.face_fusion:
-            return logits.argmax(1).numpy()
-        sims = best_per_person(face_embeddings, gallery, labels, logits.shape[1])
-        return fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
+        return _best_people(spec, logits, face_embeddings, gallery, labels)
 
     return name
+
+
+def _best_people(spec, logits: torch.Tensor, face_embeddings: np.ndarray, gallery: np.ndarray,
+                 labels: np.ndarray) -> np.ndarray:
+    """The person a CNN model names each face: its head's best, or for the fusion backbone the best of the head and
+    the face gallery together (recognition/fusion.py)."""
+    if not spec.face_fusion:
+        return logits.argmax(1).numpy()
+    sims = best_per_person(face_embeddings, gallery, labels, logits.shape[1])
+    return fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
