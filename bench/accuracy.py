@@ -117,8 +117,12 @@ def shipped_figures(model: Path, work: Path) -> tuple[float, float, int]:
 
 
 def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, overrides: dict | None,
-            group: bool) -> list[dict]:
-    """The rows of models trained earlier, scored again as shipped on their own seed's saved split."""
+            group: bool, fuse_from: str | None = None) -> list[dict]:
+    """The rows of models trained earlier, scored again as shipped on their own seed's saved split.
+
+    :param fuse_from: score the fusion rows from this backbone's models (efficientnet_lite0: the fusion backbone
+        trains exactly that network, the same way; only the naming differs, and that is read from the config)
+    """
     import tempfile
 
     rows = []
@@ -128,10 +132,25 @@ def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, over
         (view / "faces").symlink_to((work_root / dataset / "faces").resolve())
         for bb in backbones:
             model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of(overrides)}"
+            if bb == "fusion" and fuse_from:
+                model = fused_copy(work_root / f"model-{dataset}-{fuse_from}-{seed}{tag_of(overrides)}", view)
             m = json.loads((model / "current" / "metrics.json").read_text())
             rows.append(result_row(dataset, seed, bb, overrides, group, m, model, view, None, None))
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def fused_copy(model: Path, tmp: Path) -> Path:
+    """A copy of a CNN model whose config names faces as the fusion backbone does (head + dlib embedding)."""
+    from celebface.faces.backbones import get_spec
+
+    copy = tmp / f"fused-{model.name}"
+    shutil.copytree(model, copy, symlinks=True)
+    config_file = copy / "current" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["fusion"] = {"temperature": get_spec("fusion").face_fusion, "with": "dlib_face"}
+    config_file.write_text(json.dumps(config))
+    return copy
 
 
 def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> list[dict]:
@@ -183,6 +202,9 @@ def main() -> None:
                     help="a TrainOptions field changed from its default, e.g. epochs2=24 (repeatable)")
     ap.add_argument("--rescore", action="store_true",
                     help="train nothing: score the models of an earlier run again on their saved splits")
+    ap.add_argument("--fuse-from", default=None, metavar="BACKBONE",
+                    help="with --rescore: score the fusion rows from this CNN backbone's models (the same network, "
+                         "trained the same way; only the naming differs)")
     ap.add_argument("--no-group", action="store_true",
                     help="split photo by photo, near-duplicates not kept together (to measure what grouping changes)")
     args = ap.parse_args()
@@ -191,7 +213,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.rescore:
         rows = [r for ds in args.datasets for seed in args.seeds
-                for r in rescore(ds, seed, args.backbones, args.work, overrides, not args.no_group)]
+                for r in rescore(ds, seed, args.backbones, args.work, overrides, not args.no_group,
+                                 args.fuse_from)]
     else:
         rows = [r for ds in args.datasets for seed in args.seeds
                 for r in run_one(ds, seed, args.backbones, args.per_class, args.work, overrides, not args.no_group)]

@@ -25,7 +25,11 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.option("--lr2", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True,
               help="Learning rate of the unfrozen backbone stages (the head gets 5x).")
 @click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
-@click.option("--patience", type=POS_INT, default=5, show_default=True)
+@click.option("--patience", type=POS_INT, default=5, show_default=True,
+              help="Stage 1: epochs without a lower validation loss before stopping (the learning rate is cut after "
+                   "half as many, in both stages).")
+@click.option("--patience2", type=POS_INT, default=5, show_default=True,
+              help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,

@@ -6,7 +6,7 @@ import copy
 import math
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ class FitConfig:
     seed: int = 0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
+    lr_patience: Optional[int] = None  # epochs without improvement before the LR is cut (None: patience // 2)
     desc: str = "train"
     progress: bool = False
     device: str = "cpu"
@@ -101,7 +102,7 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
 
     opt = torch.optim.AdamW(param_groups, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3,
-                                                       patience=max(1, cfg.patience // 2))
+                                                       patience=cfg.lr_patience or max(1, cfg.patience // 2))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     gen = torch.Generator().manual_seed(cfg.seed)
     best_loss, best_state, bad, history = math.inf, copy.deepcopy(net.state_dict()), 0, []

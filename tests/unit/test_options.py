@@ -23,6 +23,7 @@ BAD = [
     (["train", "{work}", "--out", "{out}", "--batch-size", "-4"], "--batch-size"),
     (["train", "{work}", "--out", "{out}", "--batch-size", "0"], "--batch-size"),
     (["train", "{work}", "--out", "{out}", "--threads", "-1"], "--threads"),
+    (["train", "{work}", "--out", "{out}", "--patience2", "0"], "--patience2"),
     (["train", "{work}", "--out", "{out}", "--device", "tpu"], "--device"),
     (["train", "{work}", "--out", "{out}", "--backbone", "nope"], "--backbone"),
     (["prepare", "{data}", "--out", "{out}", "--detect-size", "0"], "--detect-size"),
