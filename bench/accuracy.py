@@ -143,12 +143,13 @@ def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, over
 def fused_copy(model: Path, tmp: Path) -> Path:
     """A copy of a CNN model whose config names faces as the fusion backbone does (head + dlib embedding)."""
     from celebface.faces.backbones import get_spec
+    from celebface.recognition.fusion import fusion_config
 
     copy = tmp / f"fused-{model.name}"
     shutil.copytree(model, copy, symlinks=True)
     config_file = copy / "current" / "config.json"
     config = json.loads(config_file.read_text())
-    config["fusion"] = {"temperature": get_spec("fusion").face_fusion, "with": "dlib_face"}
+    config["fusion"] = fusion_config(get_spec("fusion").face_fusion)
     config_file.write_text(json.dumps(config))
     return copy
 

@@ -16,6 +16,11 @@ import numpy as np
 from ..types import Match
 
 
+def fusion_config(temperature: float) -> dict:
+    """The bundle config's "fusion" entry: what makes `Recognizer.name_crops` name faces by late fusion."""
+    return {"temperature": temperature, "with": "dlib_face"}
+
+
 def fused_log_scores(log_probs: np.ndarray, sims: np.ndarray, temperature: float) -> np.ndarray:
     """(N, P) fused scores: the head's log-probabilities plus the face similarities over the temperature.
 

@@ -43,6 +43,11 @@ class Split:
     y: torch.Tensor
 
 
+def plateau_patience(patience: int) -> int:
+    """Epochs without a lower validation loss before the learning rate is cut: half the early-stopping patience."""
+    return max(1, patience // 2)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -102,7 +107,7 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
 
     opt = torch.optim.AdamW(param_groups, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3,
-                                                       patience=cfg.lr_patience or max(1, cfg.patience // 2))
+                                                       patience=cfg.lr_patience or plateau_patience(cfg.patience))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     gen = torch.Generator().manual_seed(cfg.seed)
     best_loss, best_state, bad, history = math.inf, copy.deepcopy(net.state_dict()), 0, []

@@ -16,11 +16,12 @@ import torch
 from ..config import TrainOptions
 from ..faces.backbones import get_spec
 from ..recognition.bundle import Bundle, save_bundle
+from ..recognition.fusion import fusion_config
 from ..recognition.heads import make_head
 from ..runtime import resolve_device, resolve_precision, set_threads
 from .data import TrainData, load_data
 from .features import Features, compute_features
-from .loop import FitConfig, Split, fit, predict_logits, seed_everything
+from .loop import FitConfig, Split, fit, plateau_patience, predict_logits, seed_everything
 from .gate import verification_gate
 from .report import calibrate_open_set, scores, stage_report
 from .heads import TunableNet
@@ -117,7 +118,7 @@ def stage2_setup(feats: Features, data: TrainData, opts: TrainOptions, device: s
     fit(head, pooled["train"], pooled["val"], [{"params": head.parameters(), "lr": opts.lr1}], warm)
     net = TunableNet(feats.backbone, head).to(device)
     cfg = FitConfig(opts.epochs2, opts.lr2, opts.patience2, opts.batch_size, opts.seed, opts.weight_decay * 10,
-                    lr_patience=max(1, opts.patience // 2), label_smoothing=0.1, desc="stage 2",
+                    lr_patience=plateau_patience(opts.patience), label_smoothing=0.1, desc="stage 2",
                     progress=progress, device=device, precision=opts.precision)
     return net, _parts(feats.acts, data), cfg
 
@@ -185,5 +186,5 @@ def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, hea
         config.update(threshold=metrics["open_set_softmax"]["threshold"], score="softmax",
                       verify={"threshold": gate.calibration.threshold})
     if spec.face_fusion:
-        config["fusion"] = {"temperature": spec.face_fusion, "with": "dlib_face"}
+        config["fusion"] = fusion_config(spec.face_fusion)
     return Bundle(config, state, gate.gallery, gate.labels, metrics)
