@@ -174,7 +174,7 @@ def report(runs: list[Run], costs: dict, n: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", type=int, default=100)
+    ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--model", type=Path, default=ROOT / "out" / "bench-scale" / "model")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "scale.md")
     args = ap.parse_args()

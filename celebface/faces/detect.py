@@ -1,7 +1,7 @@
 """Face detection with MTCNN (facenet-pytorch): all faces of a photo, and which one is the main face."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -61,16 +61,32 @@ class FaceDetector:
         :param img: the photo the face was found in
         :param face: the detected face, in img's pixels
         """
+        return self.confirm_all(img, [face])[0]
+
+    def confirm_all(self, img: Image.Image, faces: Sequence[Face]) -> list[float]:
+        """`confirm` for several faces of one photo, their crops detected in one batch (the crops all have one
+        size, so MTCNN runs each stage once for all of them: about a third less time than one at a time).
+
+        :param img: the photo the faces were found in
+        :param faces: detected faces, in img's pixels
+        """
         from .align import crop_face
 
-        crop = crop_face(img, face.box, margin=0.5, size=RECHECK_SIZE, pad="constant")
-        boxes, probs = self.mtcnn.detect(crop)
-        if boxes is None:
-            return 0.0
-        lo, hi = RECHECK_SIZE * 5 / 16, RECHECK_SIZE * 11 / 16  # the face box spans [1/4, 3/4] of the crop
-        near = [float(p) for b, p in zip(boxes, probs)
-                if p is not None and lo < (b[0] + b[2]) / 2 < hi and lo < (b[1] + b[3]) / 2 < hi]
-        return max(near, default=0.0)
+        if not faces:
+            return []
+        crops = [crop_face(img, face.box, margin=0.5, size=RECHECK_SIZE, pad="constant") for face in faces]
+        boxes, probs = self.mtcnn.detect(crops)
+        return [_best_centred(b, p) for b, p in zip(boxes, probs)]
+
+
+def _best_centred(boxes, probs) -> float:
+    """The best probability of a box of a second-look crop centred near the crop's centre (0.0 if none)."""
+    if boxes is None:
+        return 0.0
+    lo, hi = RECHECK_SIZE * 5 / 16, RECHECK_SIZE * 11 / 16  # the face box spans [1/4, 3/4] of the crop
+    near = [float(p) for b, p in zip(boxes, probs)
+            if p is not None and lo < (b[0] + b[2]) / 2 < hi and lo < (b[1] + b[3]) / 2 < hi]
+    return max(near, default=0.0)
 
 
 def main_face_index(faces: list[Face], image_size: tuple[int, int]) -> Optional[int]:

@@ -103,28 +103,28 @@ def read_weights(path: Path) -> DlibWeights:
 
 
 def build_network(weights: DlibWeights):
-    """A torch.nn.Module: (N, 150, 150, 3) uint8 RGB chips -> (N, 128) descriptors (not normalised)."""
+    """A torch.nn.Module: (N, 150, 150, 3) uint8 RGB chips -> (N, 128) descriptors (not normalised).
+
+    Each convolution is followed in dlib's network by a per-channel affine layer (its folded batch norm); the
+    two are folded here into one convolution (weights scaled by gamma, bias b * gamma + beta): the same
+    descriptors within float rounding, about 3x faster on CPU than a separate per-channel layer for the batches
+    of one photo's faces. Weights are channels-last, the layout the permuted uint8 chips already have."""
     import torch
     from torch import nn
     from torch.nn import functional as F
 
-    def conv(c: _Conv) -> nn.Conv2d:
+    def conv(i: int) -> nn.Conv2d:
+        c, (gamma, beta) = weights.convs[i], weights.affines[i]
         layer = nn.Conv2d(c.weight.shape[1], c.weight.shape[0], c.weight.shape[2], c.stride, c.padding)
-        layer.weight.data, layer.bias.data = torch.from_numpy(c.weight), torch.from_numpy(c.bias)
-        return layer
-
-    def affine(gamma: np.ndarray, beta: np.ndarray) -> nn.Conv2d:
-        layer = nn.Conv2d(gamma.size, gamma.size, 1, groups=gamma.size)  # per-channel scale and shift
-        layer.weight.data = torch.from_numpy(gamma).reshape(-1, 1, 1, 1)
-        layer.bias.data = torch.from_numpy(beta)
+        layer.weight.data = torch.from_numpy(c.weight * gamma.reshape(-1, 1, 1, 1))
+        layer.bias.data = torch.from_numpy(c.bias * gamma + beta)
         return layer
 
     class Block(nn.Module):
         def __init__(self, i: int, down: bool) -> None:
             super().__init__()
             self.down = down
-            self.body = nn.Sequential(conv(weights.convs[i]), affine(*weights.affines[i]), nn.ReLU(),
-                                      conv(weights.convs[i + 1]), affine(*weights.affines[i + 1]))
+            self.body = nn.Sequential(conv(i), nn.ReLU(), conv(i + 1))
 
         def forward(self, x):
             y = self.body(x)
@@ -135,8 +135,7 @@ def build_network(weights: DlibWeights):
         def __init__(self) -> None:
             super().__init__()
             self.register_buffer("mean", torch.from_numpy(weights.mean).reshape(1, 3, 1, 1))
-            self.stem = nn.Sequential(conv(weights.convs[0]), affine(*weights.affines[0]), nn.ReLU(),
-                                      nn.MaxPool2d(3, 2))
+            self.stem = nn.Sequential(conv(0), nn.ReLU(), nn.MaxPool2d(3, 2))
             blocks, i = [], 1
             for _, n, down in STAGES:
                 for b in range(n):
@@ -150,7 +149,7 @@ def build_network(weights: DlibWeights):
             x = self.blocks(self.stem(x))
             return x.mean(dim=(2, 3)) @ self.fc
 
-    return Net().eval()
+    return Net().eval().to(memory_format=torch.channels_last)
 
 
 def _add_prev(a, b):

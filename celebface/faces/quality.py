@@ -41,6 +41,8 @@ class Rechecker(Protocol):
 
     def confirm(self, img: Image.Image, face: Face) -> float: ...
 
+    def confirm_all(self, img: Image.Image, faces: Sequence[Face]) -> list[float]: ...
+
 
 @dataclass(frozen=True)
 class FaceQuality:
@@ -175,10 +177,10 @@ def face_qualities(img: Image.Image, faces: Sequence[Face], rechecker: Optional[
     :param second_look: per face, whether to take the second look (default: all; a video face that continues
         a track already had it)
     """
-    out = []
-    for i, face in enumerate(faces):
-        quick = judge(face_features(img, face, faces))
-        if quick.ok and rechecker is not None and (second_look is None or second_look[i]):
-            quick = judge(replace(quick.features, recheck=float(rechecker.confirm(img, face))))
-        out.append(quick)
+    out = [judge(face_features(img, face, faces)) for face in faces]
+    if rechecker is None:
+        return out
+    again = [i for i, q in enumerate(out) if q.ok and (second_look is None or second_look[i])]
+    for i, p in zip(again, rechecker.confirm_all(img, [faces[i] for i in again])):
+        out[i] = judge(replace(out[i].features, recheck=float(p)))
     return out

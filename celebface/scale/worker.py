@@ -5,6 +5,7 @@ A video gives one row per face per frame sampled at `fps` (its `time` column set
 stream, a couple at a time, and only the rows are kept."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,19 @@ from ..io.video import is_video_name
 from .rows import FaceRow, to_table
 from .shards import content_hash
 from .storage import local_copy, read_source
+
+
+@dataclass
+class _Decoded:
+    """A decoded photo (or video frame) and its detected faces, before they are embedded and named."""
+
+    shard: str
+    path: str
+    sha: str
+    img: object  # PIL image
+    faces: list
+    crops: list
+    time: Optional[float] = None
 
 
 class PhotoIndexer:
@@ -39,14 +53,24 @@ class PhotoIndexer:
 
     def __call__(self, batch):
         cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
-        rows: list[FaceRow] = []
+        done: list = []  # per source: its rows, or a _Decoded photo still to embed and name
         for path, shard in zip(list(cols["path"]), list(cols["shard"])):
-            index = self.index_video if is_video_name(str(path)) else self.index_photo
-            rows += index(str(path), str(shard))
+            path, shard = str(path), str(shard)
+            done.append(self.index_video(path, shard) if is_video_name(path) else self.decode_photo(path, shard))
+        decoded = [d for d in done if isinstance(d, _Decoded)]
+        named = iter(self.rows_of(decoded))  # the batch's faces embedded together: fewer, larger network calls
+        rows: list[FaceRow] = []
+        for d in done:
+            rows += next(named) if isinstance(d, _Decoded) else d
         return to_table(rows)
 
     def index_photo(self, path: str, shard: str) -> list[FaceRow]:
         """The rows of one photo; an unreadable photo gives one row saying why, never an exception."""
+        d = self.decode_photo(path, shard)
+        return self.rows_of([d])[0] if isinstance(d, _Decoded) else d
+
+    def decode_photo(self, path: str, shard: str):
+        """A photo read, decoded and its faces detected (a _Decoded), or its one row saying why it has none."""
         from ..config import WORK_SIDE
         from ..errors import ImageError
         from ..io.images import load_image
@@ -60,8 +84,7 @@ class PhotoIndexer:
             img = load_image(data, max_side=WORK_SIDE)
         except ImageError as exc:
             return [FaceRow(shard, path, sha, "unreadable", error=str(exc))]
-        rows = self.image_rows(img, shard, path, sha)
-        return rows or [FaceRow(shard, path, sha, "no_face")]
+        return self._decoded(img, shard, path, sha)
 
     def index_video(self, path: str, shard: str) -> list[FaceRow]:
         """The rows of every face in the frames sampled at `fps`; a video that cannot be read (or breaks off)
@@ -81,20 +104,41 @@ class PhotoIndexer:
 
     def image_rows(self, img, shard: str, path: str, sha: str, time: Optional[float] = None) -> list[FaceRow]:
         """One row per face of a decoded photo or video frame (none if it has no face)."""
+        d = self._decoded(img, shard, path, sha, time)
+        return self.rows_of([d])[0] if d.faces else []
+
+    def _decoded(self, img, shard: str, path: str, sha: str, time: Optional[float] = None) -> "_Decoded":
+        faces, crops = self.rec.face_crops(img)
+        return _Decoded(shard, path, sha, img, faces, crops, time)
+
+    def rows_of(self, photos: list["_Decoded"]) -> list[list[FaceRow]]:
+        """Each photo's rows (a "no_face" row for a photo without faces), all their faces embedded in one call."""
+        crops = [c for d in photos for c in d.crops]
+        emb, matches = (self._embed_and_name(crops) if crops else (np.zeros((0, 128), np.float32), []))
+        out, at = [], 0
+        for d in photos:
+            n = len(d.faces)
+            out.append(self._face_rows(d, emb[at:at + n], matches[at:at + n]) if n
+                       else [FaceRow(d.shard, d.path, d.sha, "no_face")])
+            at += n
+        return out
+
+    def _embed_and_name(self, crops: list) -> tuple[np.ndarray, list]:
+        """The crops' dlib embeddings and what the model names them."""
+        feats = self.rec.embed(crops)
+        emb = self._face_embeddings(crops, feats)
+        return emb, self.rec.name_crops(crops, feats, emb)
+
+    def _face_rows(self, d: "_Decoded", emb: np.ndarray, matches: list) -> list[FaceRow]:
         from ..io.images import scale_of
         from ..recognition.recognizer import face_result
 
-        faces, crops = self.rec.face_crops(img)
-        if not faces:
-            return []
-        feats = self.rec.embed(crops)
-        emb = self._face_embeddings(crops, feats)
-        matches = self.rec.name_crops(crops, feats, emb)
-        scale, size = scale_of(img)
+        scale, size = scale_of(d.img)
         rows = []
-        for k, (f, q, m) in enumerate(zip(faces, self.rec.assess(img, faces), matches)):
+        for k, (f, q, m) in enumerate(zip(d.faces, self.rec.assess(d.img, d.faces), matches)):
             res = face_result(f, q, m, size, scale)  # name null with a reason for faces too poor to name
-            rows.append(FaceRow(shard, path, sha, "ok", time=time, face=k, box=res.box, detector_prob=res.detector_prob,
+            rows.append(FaceRow(d.shard, d.path, d.sha, "ok", time=d.time, face=k, box=res.box,
+                                detector_prob=res.detector_prob,
                                 face_px=float(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) * scale), name=res.name,
                                 confidence=float(res.confidence), score=float(res.score), quality=res.quality,
                                 reason=res.reason, embedding=emb[k].astype(np.float32).tolist()))
