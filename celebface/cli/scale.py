@@ -7,6 +7,7 @@ from typing import Optional
 
 import click
 
+from ..scale.parts import SEGMENT
 from . import main
 from .common import POS_INT, device_option, engine_options, run_safely
 
@@ -23,6 +24,9 @@ from .common import POS_INT, device_option, engine_options, run_safely
 @click.option("--batch-size", type=POS_INT, default=4, show_default=True, help="Photos per worker call.")
 @click.option("--fps", type=click.FloatRange(0.01, 60.0), default=2.0, show_default=True,
               help="Video frames sampled per second (one row per face per sampled frame, its time set).")
+@click.option("--segment", type=click.FloatRange(min=0.0), default=SEGMENT, show_default=True,
+              help="Videos longer than this many seconds are indexed in parts of this length, each its own task "
+                   "(0: every video whole).")
 @click.option("--add-to-gallery", is_flag=True,
               help="Also store every face (embedding, where it was seen, its name) in the model's gallery database, "
                    "for `celebface search` and clustering later.")
@@ -32,14 +36,14 @@ from .common import POS_INT, device_option, engine_options, run_safely
 @device_option
 @click.option("--quiet", is_flag=True)
 def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, address: Optional[str],
-          workers: Optional[int], shard_size: int, batch_size: int, fps: float, add_to_gallery: bool,
+          workers: Optional[int], shard_size: int, batch_size: int, fps: float, segment: float, add_to_gallery: bool,
           gallery_url: Optional[str], device: str, quiet: bool) -> None:
     """Name the faces of every photo and video under SOURCE... (files, folders or URIs) into Parquet shards in
     RESULTS_DIR; run it again to resume: finished shards are kept."""
     from ..scale.index import IndexOptions, index as run
 
     opts = IndexOptions(engine, address, workers, shard_size, batch_size,
-                        "cpu" if device == "auto" else device, quiet, fps)
+                        "cpu" if device == "auto" else device, quiet, fps, segment)
     s = run_safely(run, model_dir, list(sources), out, opts)
     click.echo(f"{s.photos} photos and videos ({s.skipped} already indexed): {s.faces} faces in {s.shards} new shards "
                f"in {s.seconds:.1f}s ({engine}); results in {out}")

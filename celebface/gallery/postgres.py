@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
-from .sightings import POSTGRES_DDL, SIGHTING_COLS, SIGHTING_DIM, SightingMatch, sighting_from_row
+from .sightings import POSTGRES_DDL, SIGHTING_COLS, SIGHTING_DIM, Sighting, SightingMatch, sighting_from_row
 from .sqlbase import SCHEMA_VERSION
 
 LOCK_KEY = 0x63656C6266  # "celbf": the writers' advisory lock
@@ -152,6 +152,24 @@ class PostgresStore(GalleryStore):
             cur.execute(f"SELECT {SIGHTING_COLS}, embedding <=> %s AS d FROM sightings ORDER BY d LIMIT %s",
                         (q, int(k)))
             return [SightingMatch(sighting_from_row(r), 1.0 - float(r[-1])) for r in cur.fetchall()]
+
+    def add_sightings(self, sightings: Sequence[Sighting], vecs: np.ndarray) -> int:
+        """Store faces seen in the archive (COPY, one transaction); returns how many were new."""
+        return self.add_sightings_many([(sightings, vecs)], len(sightings))
+
+    def add_sightings_many(self, chunks: Iterable[tuple[Sequence[Sighting], np.ndarray]], total: int = 0) -> int:
+        """Store many faces in one transaction (postgres_load.py): COPY, and the HNSW index built after the load
+        when that is cheaper than growing it (a large load into a small table). Returns how many were new.
+
+        :param chunks: (sightings, their (n, 128) embeddings) pairs.
+        :param total: how many faces the chunks hold (0: unknown, the index is grown).
+        """
+        from .postgres_load import REBUILD_MIN, load_sightings, should_rebuild
+
+        with self._tx(write=True) as cur:
+            rebuild = total >= REBUILD_MIN and should_rebuild(int(self._one(cur, "SELECT count(*) FROM sightings")[0]),
+                                                              total)
+            return load_sightings(cur, chunks, rebuild)
 
     def close(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ FFmpeg's scaler while converting to RGB.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,22 @@ def _duration(container, stream) -> float:
     if container.duration is not None:
         return container.duration / 1_000_000.0
     return 0.0
+
+
+def header_duration(path: VideoSource) -> Optional[float]:
+    """A video's duration in seconds from its header alone (nothing decoded); None when unknown or unreadable.
+
+    :param path: the video file.
+    """
+    try:
+        container = _open(path)
+    except VideoError:
+        return None
+    try:
+        duration = _duration(container, container.streams.video[0])
+        return duration if duration > 0 else None
+    finally:
+        container.close()
 
 
 def probe_video(path: VideoSource, max_duration: float = MAX_DURATION) -> VideoInfo:
@@ -169,7 +186,8 @@ def sample_times(duration: float, fps: float) -> Iterator[float]:
 
 
 def read_frames(path: VideoSource, fps: float = 2.0, max_side: int = MAX_SIDE,
-                max_duration: float = MAX_DURATION) -> Iterator[VideoFrame]:
+                max_duration: float = MAX_DURATION, start: float = 0.0,
+                end: Optional[float] = None) -> Iterator[VideoFrame]:
     """Stream the frames shown at 0, 1/fps, 2/fps ... seconds (the frame on screen at each instant).
 
     Raises VideoError for a file that cannot be read, or that breaks off (truncated/corrupt) before the
@@ -179,51 +197,72 @@ def read_frames(path: VideoSource, fps: float = 2.0, max_side: int = MAX_SIDE,
     :param fps: frames sampled per second of video.
     :param max_side: frames are scaled down to this longer side.
     :param max_duration: the longest video accepted, in seconds.
+    :param start: only the samples from this time on (a part of a long video: it seeks there first; the samples
+        are the same frames at the same times as those a read of the whole video gives)
+    :param end: only the samples before this time (None: to the end)
     """
     if not fps or fps <= 0:
         raise VideoError(f"--fps must be more than 0 (got {fps})")
     info = probe_video(path, max_duration)
+    first = first_sample(start, fps) / fps
+    if (end is not None and first >= end) or (start > 0 and info.duration and first >= info.duration):
+        return  # no sampling instant in this part
     container = _open(path)
     try:
-        yield from _sample(container, info, fps, max_side, max_duration)
+        yield from _sample(container, info, fps, max_side, max_duration, start, end)
     finally:
         container.close()
 
 
-def _sample(container, info: VideoInfo, fps: float, max_side: int, max_duration: float) -> Iterator[VideoFrame]:
+def first_sample(start: float, fps: float) -> int:
+    """The number of the first sampling instant k / fps at or after `start`."""
+    return max(0, math.ceil(start * fps - 1e-6))
+
+
+def _sample(container, info: VideoInfo, fps: float, max_side: int, max_duration: float, start: float = 0.0,
+            end: Optional[float] = None) -> Iterator[VideoFrame]:
     import av
 
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-    step = 1.0 / fps
-    target, last_time, emitted, pending = 0.0, None, 0, None
+    origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    step, stop = 1.0 / fps, math.inf if end is None else end
+    emitted = first_sample(start, fps)
+    target, last_time, pending, first = round(emitted * step, 6), None, None, emitted
     try:
-        for frame in _decode_seeking(container, stream, start, step, lambda: target):  # noqa: B023 (current target)
-            t = float(frame.time) - start if frame.time is not None else (last_time or 0.0)
+        frames = _decode_seeking(container, stream, origin, step, lambda: target, seek_first=first > 0)  # noqa: B023
+        for frame in frames:
+            t = float(frame.time) - origin if frame.time is not None else (last_time or 0.0)
             last_time = t
             if t > max_duration:
                 raise VideoError(f"{info.path}: longer than the {max_duration:,.0f} s limit; cut it shorter or "
                                  f"raise --max-duration")
             # The frame on screen at `target` is the last one whose time is <= target.
-            while pending is not None and t > target + 1e-6:
+            while pending is not None and t > target + 1e-6 and target < stop:
                 yield VideoFrame(round(target, 6), to_image(pending, max_side))
                 emitted += 1
                 target = round(emitted * step, 6)
+            if target >= stop:
+                return  # this part of the video is done
             pending = frame
     except av.FFmpegError as exc:
         raise VideoError(f"{info.path}: corrupt or truncated video at {last_time or 0:.1f} s "
                          f"({_reason(exc)})") from None
     frame_time = 1.0 / info.fps if info.fps else 0.0
-    if pending is not None and target < (last_time or 0.0) + max(frame_time, 1e-3):
+    if pending is not None and target < (last_time or 0.0) + max(frame_time, 1e-3) and target < stop:
         yield VideoFrame(round(target, 6), to_image(pending, max_side))
         emitted += 1
-    _check_complete(info, emitted, last_time, step)
+    _check_complete(info, emitted - first, last_time, step)
 
 
-def _decode_seeking(container, stream, start: float, step: float, next_target) -> Iterator:
-    """Decode frames in order; when samples are far apart, seek near the next one instead of decoding all."""
+def _decode_seeking(container, stream, start: float, step: float, next_target, seek_first: bool = False) -> Iterator:
+    """Decode frames in order; when samples are far apart, seek near the next one instead of decoding all.
+
+    :param seek_first: seek to the first sample's keyframe before decoding (a part of a long video)"""
     if step < SEEK_STEP:
+        if seek_first:
+            container.seek(int((start + next_target()) / stream.time_base), stream=stream, backward=True,
+                           any_frame=False)
         yield from container.decode(stream)
         return
     while True:

@@ -10,7 +10,8 @@ from typing import Callable, Iterator, Optional
 
 from ..errors import ConfigError, DataError
 from .collect import ShardCollector
-from .shards import ShardPlan, plan_shards
+from .parts import SEGMENT, WorkItem, work_items
+from .shards import plan_shards
 from .storage import Store, list_sources
 
 ENGINES = ("local", "ray")
@@ -30,10 +31,13 @@ class IndexOptions:
     device: str = "cpu"
     quiet: bool = True
     fps: float = 2.0
+    segment: float = SEGMENT  # videos longer than this many seconds are indexed in parts of this length (0: whole)
 
     def check(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}")
+        if self.segment < 0:
+            raise ConfigError(f"--segment must be 0 (never cut) or more (got {self.segment})")
         if not self.fps > 0:
             raise ConfigError(f"--fps must be more than 0 (got {self.fps})")
         if self.shard_size < 1 or self.batch_size < 1 or (self.workers is not None and self.workers < 1):
@@ -71,8 +75,9 @@ def index(model_dir: Path, sources: list[str], out: str, options: IndexOptions =
     store = Store.open(str(out))
     srcs = list_sources(sources)
     plans = plan_shards(srcs, store.entries(), options.shard_size)
-    collector = ShardCollector(store, plans)
-    for table in _engine(str(Path(model_dir).resolve()), plans, options):
+    items = work_items(plans, options.segment)
+    collector = ShardCollector(store, plans, items)
+    for table in _engine(str(Path(model_dir).resolve()), items, options):
         before = collector.written
         collector.add(table)
         if on_shard and collector.written > before:
@@ -85,22 +90,34 @@ def index(model_dir: Path, sources: list[str], out: str, options: IndexOptions =
                         round(time.time() - t0, 2), collector.duplicates)
 
 
-def _engine(model_dir: str, plans: list[ShardPlan], options: IndexOptions) -> Iterator:
+def _engine(model_dir: str, items: list[WorkItem], options: IndexOptions) -> Iterator:
     if options.engine == "local":
         from .local import run_local
 
-        return run_local(model_dir, plans, options.batch_size, options.workers, options.device, options.fps)
+        return run_local(model_dir, items, options.batch_size, options.workers, options.device, options.fps)
     from .ray_engine import actor_map, connect
     from .worker import PhotoIndexer
 
     connect(options.address, options.quiet)
-    items = [{"path": s.path, "shard": p.shard_id} for p in plans for s in p.sources]
-    return actor_map(items, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1,
-                                           "fps": options.fps}, options.batch_size, options.workers)
+    rows = [{"path": it.path, "shard": it.shard, "start": it.start, "end": it.end} for it in items]
+    return actor_map(rows, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1,
+                                          "fps": options.fps}, options.batch_size, options.workers)
 
 
 def read_index(out: str):
     """Every finished shard's rows as one pyarrow Table, each photo's newest results only."""
+    import pyarrow as pa
+
+    from .rows import schema
+
+    tables = list(iter_index(out))
+    # shards written before a column was added (quality, reason) get it as nulls
+    return pa.concat_tables(tables, promote_options="default") if tables else schema().empty_table()
+
+
+def iter_index(out: str) -> Iterator:
+    """The finished shards' rows one shard at a time (pyarrow Tables), each photo's newest results only: an index
+    of any size in the memory of one shard."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -110,13 +127,13 @@ def read_index(out: str):
     store = Store.open(str(out))
     entries = store.entries()
     newest = latest_keys(entries)
-    tables = []
     for e in entries:
         path = store.join(f"shard-{e.shard_id}.parquet")
         t = pq.read_table(path, filesystem=store.fs) if store.fs else pq.read_table(path)
         keep = [p for p, s in newest.items() if s == e.shard_id]
-        tables.append(t.filter(pc.is_in(t.column("path"), pa.array(keep, pa.string()))))
-    from .rows import schema
+        yield t.filter(pc.is_in(t.column("path"), pa.array(keep, pa.string())))
 
-    # shards written before a column was added (quality, reason) get it as nulls
-    return pa.concat_tables(tables, promote_options="default") if tables else schema().empty_table()
+
+def index_faces(out: str) -> int:
+    """How many faces the finished shards hold (from their manifest entries; a photo indexed twice counts twice)."""
+    return sum(e.faces for e in Store.open(str(out)).entries())

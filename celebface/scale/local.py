@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from itertools import groupby
 from typing import Iterator, Optional
 
-from .shards import ShardPlan
+from .parts import WorkItem, as_columns
 
 _indexer = None
 
@@ -23,22 +24,23 @@ def _run(batch: dict):
     return _indexer(batch)
 
 
-def batches(plans: list[ShardPlan], batch_size: int) -> Iterator[dict]:
-    """Batches of {"path": [...], "shard": [...]}, never mixing shards (so finished shards are written early)."""
-    for plan in plans:
-        for i in range(0, len(plan.sources), batch_size):
-            chunk = plan.sources[i:i + batch_size]
-            yield {"path": [s.path for s in chunk], "shard": [plan.shard_id] * len(chunk)}
+def batches(items: list[WorkItem], batch_size: int) -> Iterator[dict]:
+    """Batches of {"path": [...], "shard": [...], "start": [...], "end": [...]}, never mixing shards (so finished
+    shards are written early)."""
+    for _, group in groupby(items, key=lambda it: it.shard):
+        tasks = list(group)
+        for i in range(0, len(tasks), batch_size):
+            yield as_columns(tasks[i:i + batch_size])
 
 
-def run_local(model_dir: str, plans: list[ShardPlan], batch_size: int, workers: Optional[int],
+def run_local(model_dir: str, items: list[WorkItem], batch_size: int, workers: Optional[int],
               device: str = "cpu", fps: float = 2.0) -> Iterator:
-    """Yield pyarrow Tables of index rows for every photo of `plans`.
+    """Yield pyarrow Tables of index rows for every task of `items`.
 
     :param workers: processes (default: one per core)
     :param fps: frames sampled per second of video
     """
-    jobs = list(batches(plans, batch_size))
+    jobs = list(batches(items, batch_size))
     if not jobs:
         return
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))

@@ -4,7 +4,8 @@ Columns: shard, path, sha256, status ("ok" | "no_face" | "unreadable"), error, t
 null for photos), face (index in the photo, main face first), box [x1, y1, x2, y2] in the photo's pixels,
 detector_prob, face_px (the face box's shorter side in pixels), name (null for a face too poor to name),
 confidence, score, embedding (the 128-d dlib face embedding, unit length, for search and clustering), quality
-(faces/quality.py, in [0, 1]) and reason (why name is null). Shards written before quality and reason existed
+(faces/quality.py, in [0, 1]), reason (why name is null) and segment (for a long video indexed in parts, the start
+of the part the row came from, seconds; null otherwise). Shards written before quality, reason and segment existed
 read with those columns null.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ def schema():
         ("error", pa.string()), ("time", pa.float64()), ("face", pa.int32()), ("box", pa.list_(pa.float32(), 4)),
         ("detector_prob", pa.float32()), ("face_px", pa.float32()), ("name", pa.string()),
         ("confidence", pa.float32()), ("score", pa.float32()), ("embedding", pa.list_(pa.float32(), 128)),
-        ("quality", pa.float32()), ("reason", pa.string()),
+        ("quality", pa.float32()), ("reason", pa.string()), ("segment", pa.float64()),
     ])
 
 
@@ -46,6 +47,7 @@ class FaceRow:
     embedding: Optional[list[float]] = field(default=None, repr=False)
     quality: Optional[float] = None
     reason: Optional[str] = None
+    segment: Optional[float] = None
 
 
 def to_table(rows: list[FaceRow]):

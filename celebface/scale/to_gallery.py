@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -24,31 +24,43 @@ class GalleryAdd:
 def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, batch: int = 2000) -> GalleryAdd:
     """Store every face of the index in RESULTS_DIR `out` as a sighting in the model's gallery.
 
+    The index is read a shard at a time. SQLite takes one transaction per `batch` faces; PostgreSQL loads them all
+    in one transaction by COPY, building its HNSW index after the load when the table was small against the load
+    (gallery/postgres_load.py).
+
     :param model_dir: the model folder whose gallery receives the faces.
     :param out: RESULTS_DIR of `celebface index`.
     :param url: a PostgreSQL URL (else CELEBFACE_GALLERY, MODEL_DIR/gallery.json or MODEL_DIR/gallery.db).
-    :param batch: faces written per transaction.
+    :param batch: faces per chunk (and per transaction on SQLite).
     """
+    from ..gallery import open_gallery
+    from .index import index_faces
+
+    seen = [0]
+    store = open_gallery(model_dir, url)
+    try:
+        added = store.add_sightings_many(_chunks(out, batch, seen), total=index_faces(out))
+    finally:
+        store.close()
+    return GalleryAdd(seen[0], added)
+
+
+def _chunks(out: str, batch: int, seen: list[int]) -> Iterator[tuple[list, np.ndarray]]:
+    """(sightings, embeddings) of the index's faces, `batch` at a time; seen[0] counts them."""
     import pyarrow.compute as pc
 
-    from ..gallery import open_gallery
     from ..gallery.sightings import Sighting
-    from .index import read_index
+    from .index import iter_index
 
-    table = read_index(out)
-    table = table.filter(pc.and_(pc.equal(table.column("status"), "ok"), pc.is_valid(table.column("embedding"))))
-    store = open_gallery(model_dir, url)
-    added = 0
-    try:
+    for table in iter_index(out):
+        table = table.filter(pc.and_(pc.equal(table.column("status"), "ok"), pc.is_valid(table.column("embedding"))))
         for start in range(0, table.num_rows, batch):
             part = table.slice(start, batch).to_pydict()
             rows = [Sighting(sha256=part["sha256"][i], path=part["path"][i], time=part["time"][i],
                              face=part["face"][i], box=part["box"][i], quality=part["quality"][i],
                              name=part["name"][i], score=part["score"][i]) for i in range(len(part["path"]))]
-            added += store.add_sightings(rows, np.asarray(part["embedding"], np.float32))
-    finally:
-        store.close()
-    return GalleryAdd(table.num_rows, added)
+            seen[0] += len(rows)
+            yield rows, np.asarray(part["embedding"], np.float32)
 
 
 @dataclass(frozen=True)

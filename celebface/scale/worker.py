@@ -13,6 +13,7 @@ import numpy as np
 
 from ..data.duplicates import file_sha256
 from ..io.video import is_video_name
+from .parts import TO_END, WorkItem
 from .rows import FaceRow, to_table
 from .shards import content_hash
 from .storage import local_copy, read_source
@@ -53,10 +54,13 @@ class PhotoIndexer:
 
     def __call__(self, batch):
         cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
-        done: list = []  # per source: its rows, or a _Decoded photo still to embed and name
-        for path, shard in zip(list(cols["path"]), list(cols["shard"])):
+        done: list = []  # per task: its rows, or a _Decoded photo still to embed and name
+        n = len(cols["path"])
+        starts, ends = list(cols.get("start", [0.0] * n)), list(cols.get("end", [TO_END] * n))
+        for path, shard, start, end in zip(list(cols["path"]), list(cols["shard"]), starts, ends):
             path, shard = str(path), str(shard)
-            done.append(self.index_video(path, shard) if is_video_name(path) else self.decode_photo(path, shard))
+            done.append(self.index_video(path, shard, float(start), float(end)) if is_video_name(path)
+                        else self.decode_photo(path, shard))
         decoded = [d for d in done if isinstance(d, _Decoded)]
         named = iter(self.rows_of(decoded))  # the batch's faces embedded together: fewer, larger network calls
         rows: list[FaceRow] = []
@@ -86,21 +90,27 @@ class PhotoIndexer:
             return [FaceRow(shard, path, sha, "unreadable", error=str(exc))]
         return self._decoded(img, shard, path, sha)
 
-    def index_video(self, path: str, shard: str) -> list[FaceRow]:
-        """The rows of every face in the frames sampled at `fps`; a video that cannot be read (or breaks off)
+    def index_video(self, path: str, shard: str, start: float = 0.0, end: float = TO_END) -> list[FaceRow]:
+        """The rows of every face in the frames sampled at `fps` (between `start` and `end` seconds for a part of a
+        long video: its rows carry the part's start as `segment`); a video that cannot be read (or breaks off)
         gives one row saying why, never an exception."""
         from ..errors import VideoError
         from ..io.video import read_frames
 
         rows: list[FaceRow] = []
+        part = WorkItem(path, shard, start, end).part
+        sha = ""
         try:
             with local_copy(path) as local:
                 sha = file_sha256(local)
-                for frame in read_frames(local, self.fps):
+                for frame in read_frames(local, self.fps, start=start, end=None if end == TO_END else end):
                     rows += self.image_rows(frame.image, shard, path, sha, frame.time)
         except (OSError, VideoError) as exc:
-            return [FaceRow(shard, path, "", "unreadable", error=f"{exc}")]
-        return rows or [FaceRow(shard, path, sha, "no_face")]
+            rows = [FaceRow(shard, path, sha, "unreadable", error=f"{exc}")]
+        rows = rows or [FaceRow(shard, path, sha, "no_face")]
+        for r in rows:
+            r.segment = part
+        return rows
 
     def image_rows(self, img, shard: str, path: str, sha: str, time: Optional[float] = None) -> list[FaceRow]:
         """One row per face of a decoded photo or video frame (none if it has no face)."""

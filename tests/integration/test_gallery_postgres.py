@@ -97,3 +97,32 @@ def test_the_matcher_searches_with_pgvector_and_sees_other_writers(open_gallery)
     assert m.match(probe)[0].name == "unknown"
     other.add("Bob", faces(4, 21, centre=centres["Bob"]))
     assert m.match(probe)[0].name == "Bob" and m.classes == ["Ann", "Bob"]
+
+
+def _index_names(g) -> list[str]:
+    with g._tx(write=False) as cur:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'sightings'")
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def test_a_large_load_rebuilds_the_index_and_a_failed_one_changes_nothing(open_gallery, monkeypatch):
+    from celebface.gallery import postgres_load
+    from tests.unit.test_gallery_store import _sightings
+
+    monkeypatch.setattr(postgres_load, "REBUILD_MIN", 1)
+    g = open_gallery()
+    rows, vecs = _sightings(40, 5)
+    assert postgres_load.should_rebuild(0, 40) and not postgres_load.should_rebuild(400, 40)
+    assert g.add_sightings_many([(rows[:20], vecs[:20]), (rows[20:], vecs[20:])], total=40) == 40
+    assert "sightings_hnsw" in _index_names(g)  # dropped for the load, built again after it
+    with g._tx(write=False) as cur:  # the search is served by the index
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("EXPLAIN SELECT id FROM sightings ORDER BY embedding <=> %s LIMIT 3", (g._vec_in(vecs[0]),))
+        assert "sightings_hnsw" in " ".join(r[0] for r in cur.fetchall())
+    assert g.search_sightings(vecs[33], k=1)[0].sighting.path == rows[33].path
+    more, mvecs = _sightings(10, 6)
+    broken = [(more[:5], mvecs[:5]), (more[5:], mvecs[5:7])]  # the second chunk lacks embeddings: the load fails
+    assert postgres_load.should_rebuild(40, 20)  # after the index was dropped
+    with pytest.raises(ValueError):
+        g.add_sightings_many(broken, total=20)
+    assert g.count_sightings() == 40 and "sightings_hnsw" in _index_names(g)

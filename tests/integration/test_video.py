@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from celebface.io.video_compose import Shot, compose_video
@@ -211,3 +212,25 @@ def test_index_archives_videos_frame_by_frame(trained_model: Path, short_clip: P
     assert sum(r["name"] == "Serena_Williams" for r in frames) >= len(frames) - 1
     again = index(trained_model, [str(folder)], str(out), IndexOptions("local", workers=1, shard_size=2))
     assert (again.skipped, again.shards) == (3, 0)
+
+
+def test_index_cuts_a_long_video_into_parts_with_the_same_rows(trained_model: Path, short_clip: Path,
+                                                              tmp_path: Path) -> None:
+    """A video indexed in parts of 1.5 s (three tasks) gives the rows of the same video indexed whole."""
+    from celebface.scale.index import IndexOptions, index, read_index
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "serena.mp4").symlink_to(short_clip)
+
+    def rows(segment: float, out: str) -> list[dict]:
+        index(trained_model, [str(tmp_path / "a")], str(tmp_path / out),
+              IndexOptions("local", workers=2, shard_size=2, segment=segment))
+        return sorted(read_index(str(tmp_path / out)).to_pylist(), key=lambda r: (r["time"], r["face"]))
+
+    whole, parts = rows(0, "whole"), rows(1.5, "parts")
+    assert len(whole) >= 5 and {r["segment"] for r in whole} == {None}
+    assert {0.0, 1.5} <= {r["segment"] for r in parts} <= {0.0, 1.5, 3.0}  # the last part (nobody) has no row
+    keys = ("time", "face", "name", "status", "sha256")
+    assert [tuple(r[k] for k in keys) for r in parts] == [tuple(r[k] for k in keys) for r in whole]
+    assert all(np.allclose(a["box"], b["box"]) and np.allclose(a["embedding"], b["embedding"], atol=1e-5)
+               for a, b in zip(parts, whole))

@@ -181,3 +181,13 @@ def test_archive_faces_are_stored_once_searched_and_listed_in_batches(open_galle
     assert np.allclose(seen[0][1], vecs[0], atol=1e-6)
     # people are untouched: sightings name nobody, and undo does not take them back
     assert g.people() == [] and g.count_sightings() == 14
+
+
+def test_many_archive_faces_load_in_chunks_once_each(open_gallery):
+    g = open_gallery()
+    rows, vecs = _sightings(12, 3)
+    chunks = [(rows[:5], vecs[:5]), (rows[5:], vecs[5:]), (rows[2:7], vecs[2:7])]  # the last repeats faces
+    assert g.add_sightings_many(chunks, total=17) == 12
+    assert g.count_sightings() == 12
+    found = g.search_sightings(vecs[9], k=1)[0]
+    assert found.sighting.path == rows[9].path and found.similarity == pytest.approx(1.0, abs=1e-4)

@@ -89,3 +89,42 @@ def test_engine_ray_without_ray_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(ConfigError, match=r"install celebface\[ray\]"):
         require_ray()
+
+
+def test_a_video_in_parts_is_written_once_all_parts_are_in_as_if_read_whole(tmp_path) -> None:
+    from celebface.scale.parts import WorkItem
+
+    store = Store.open(str(tmp_path / "res"))
+    video, broken, photo = Source("/a/long.mp4", 10, 1), Source("/a/bad.mp4", 10, 1), Source("/a/p.jpg", 10, 1)
+    plans = plan_shards([video, broken, photo], [], 3)
+    sid = plans[0].shard_id
+    items = [WorkItem(video.path, sid, 0.0, 600.0), WorkItem(video.path, sid, 600.0, 1200.0),
+             WorkItem(video.path, sid, 1200.0), WorkItem(broken.path, sid, 0.0, 600.0),
+             WorkItem(broken.path, sid, 600.0), WorkItem(photo.path, sid)]
+    col = ShardCollector(store, plans, items)
+
+    def part(start, rows: list[FaceRow]) -> list[FaceRow]:
+        for r in rows:
+            r.segment = start
+        return rows
+
+    sha = content_hash(video.path.encode())
+    first = part(0.0, [FaceRow(sid, video.path, sha, "ok", time=t, face=0, embedding=[0.0] * 128)
+                                   for t in (0.5, 1.0)])
+    col.add(to_table(part(600.0, _rows(sid, video.path, 0)) + first + _rows(sid, photo.path, 1)))
+    col.add(to_table(part(0.0, _rows(sid, broken.path, 1))))
+    bad = FaceRow(sid, broken.path, "h", "unreadable", error="breaks off at 700 s")
+    col.add(to_table(part(600.0, [bad])))
+    assert col.written == 0 and col.missing() == [video.path]  # the video's last part is still out
+    col.add(to_table(part(1200.0, [FaceRow(sid, video.path, sha, "ok", time=1300.0, face=0,
+                                                        embedding=[0.0] * 128)])))
+    col.add(to_table(part(600.0, _rows(sid, video.path, 0))))  # a retried part: dropped
+    assert col.written == 1 and col.duplicates == 1 and col.faces == 4
+    from celebface.scale.index import read_index
+
+    rows = read_index(str(tmp_path / "res")).to_pylist()
+    assert [(r["status"], r["time"]) for r in rows if r["path"] == video.path] == [("ok", 0.5), ("ok", 1.0),
+                                                                                     ("ok", 1300.0)]
+    assert [(r["status"], r["error"]) for r in rows if r["path"] == broken.path] == [("unreadable",
+                                                                                      "breaks off at 700 s")]
+    assert len([r for r in rows if r["path"] == photo.path]) == 1

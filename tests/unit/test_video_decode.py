@@ -125,3 +125,21 @@ def test_audio_only_and_zero_frame_files_are_refused(tmp_path: Path) -> None:
 def test_video_names() -> None:
     assert is_video_name("a/clip.MP4") and is_video_name("x.webm") and is_video_name("y.mov")
     assert not is_video_name("photo.jpg") and not is_video_name(".hidden.mp4")
+
+
+@pytest.mark.parametrize("fps", [2.0, 3.0, 0.2])
+def test_a_video_read_in_parts_gives_the_frames_of_the_whole_read(tmp_path: Path, fps: float) -> None:
+    from celebface.scale.parts import TO_END, video_spans
+
+    path = tmp_path / "parts.mp4"
+    with VideoWriter(path, 10, (64, 48), options={"preset": "ultrafast", "g": "20"}) as w:
+        for i in range(10 * 23):
+            w.write(grey(i % 250))  # every frame its own level
+    whole = [(f.time, np.asarray(f.image)) for f in read_frames(path, fps=fps)]
+    spans = video_spans(str(path), 7.3)
+    assert spans == [(0.0, 7.3), (7.3, 14.6), (14.6, 21.9), (21.9, TO_END)]
+    parts = [(f.time, np.asarray(f.image)) for a, b in spans
+             for f in read_frames(path, fps=fps, start=a, end=None if b == TO_END else b)]
+    assert [t for t, _ in parts] == [t for t, _ in whole]
+    assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(parts, whole))
+    assert video_spans(str(path), 30.0) == video_spans(str(path), 0) == [(0.0, TO_END)]
