@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Optional
 
 from ..errors import ConfigError, DataError
 from .collect import ShardCollector
-from .parts import SEGMENT, WorkItem, work_items
+from .parts import SEGMENT, WorkItem, jobs, work_items
 from .shards import plan_shards
 from .storage import Store, list_sources
 
@@ -99,9 +99,9 @@ def _engine(model_dir: str, items: list[WorkItem], options: IndexOptions) -> Ite
     from .worker import PhotoIndexer
 
     connect(options.address, options.quiet)
-    rows = [{"path": it.path, "shard": it.shard, "start": it.start, "end": it.end} for it in items]
-    return actor_map(rows, PhotoIndexer, {"model_dir": model_dir, "device": options.device, "threads": 1,
-                                          "fps": options.fps}, options.batch_size, options.workers)
+    # one row per worker call (a few photos, or one part of a video: parts.jobs), so one call per batch
+    return actor_map(jobs(items, options.batch_size), PhotoIndexer, {"model_dir": model_dir,
+                     "device": options.device, "threads": 1, "fps": options.fps}, 1, options.workers)
 
 
 def read_index(out: str):

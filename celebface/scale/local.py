@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from itertools import groupby
 from typing import Iterator, Optional
 
-from .parts import WorkItem, as_columns
+from .parts import WorkItem, jobs
 
 _indexer = None
 
@@ -24,15 +23,6 @@ def _run(batch: dict):
     return _indexer(batch)
 
 
-def batches(items: list[WorkItem], batch_size: int) -> Iterator[dict]:
-    """Batches of {"path": [...], "shard": [...], "start": [...], "end": [...]}, never mixing shards (so finished
-    shards are written early)."""
-    for _, group in groupby(items, key=lambda it: it.shard):
-        tasks = list(group)
-        for i in range(0, len(tasks), batch_size):
-            yield as_columns(tasks[i:i + batch_size])
-
-
 def run_local(model_dir: str, items: list[WorkItem], batch_size: int, workers: Optional[int],
               device: str = "cpu", fps: float = 2.0) -> Iterator:
     """Yield pyarrow Tables of index rows for every task of `items`.
@@ -40,10 +30,10 @@ def run_local(model_dir: str, items: list[WorkItem], batch_size: int, workers: O
     :param workers: processes (default: one per core)
     :param fps: frames sampled per second of video
     """
-    jobs = list(batches(items, batch_size))
-    if not jobs:
+    calls = jobs(items, batch_size)
+    if not calls:
         return
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(calls)))
     ctx = mp.get_context("spawn")  # safe beside an already-threaded torch in the parent
     with ctx.Pool(workers, initializer=_init, initargs=(str(model_dir), device, 1, fps)) as pool:
-        yield from pool.imap_unordered(_run, jobs, chunksize=1)
+        yield from pool.imap_unordered(_run, calls, chunksize=1)

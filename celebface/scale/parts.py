@@ -9,6 +9,7 @@ source is in (collect.py), so a video is still finished, skipped or redone as on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Optional
 
 from .shards import ShardPlan
@@ -64,3 +65,18 @@ def as_columns(items: list[WorkItem]) -> dict:
     """Tasks as the columns a worker takes: {"path": [...], "shard": [...], "start": [...], "end": [...]}."""
     return {"path": [it.path for it in items], "shard": [it.shard for it in items],
             "start": [it.start for it in items], "end": [it.end for it in items]}
+
+
+def jobs(items: list[WorkItem], batch_size: int) -> list[dict]:
+    """The worker calls of a job (as_columns of their tasks): up to `batch_size` photos of one shard together (their
+    faces are embedded in one call), every video or part of a video alone (so the workers share a long video), never
+    mixing shards (so finished shards are written early)."""
+    from ..io.video import is_video_name
+
+    out = []
+    for _, group in groupby(items, key=lambda it: it.shard):
+        tasks = list(group)
+        photos = [it for it in tasks if not is_video_name(it.path)]
+        out += [as_columns([it]) for it in tasks if is_video_name(it.path)]
+        out += [as_columns(photos[i:i + batch_size]) for i in range(0, len(photos), batch_size)]
+    return out

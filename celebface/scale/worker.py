@@ -33,7 +33,8 @@ class _Decoded:
 
 
 class PhotoIndexer:
-    """Callable on a batch {"path": [...], "shard": [...]} (a dict of lists or a pyarrow Table) -> a Table."""
+    """Callable on a batch {"path": [...], "shard": [...], "start": [...], "end": [...]} (start and end optional;
+    a dict of lists or a pyarrow Table, or a Table whose rows hold such lists: several calls at once) -> a Table."""
 
     def __init__(self, model_dir: str, device: str = "cpu", threads: Optional[int] = None,
                  fps: float = 2.0) -> None:
@@ -54,6 +55,8 @@ class PhotoIndexer:
 
     def __call__(self, batch):
         cols = batch.to_pydict() if hasattr(batch, "to_pydict") else batch
+        if cols["path"] and isinstance(cols["path"][0], list):  # rows of whole calls (Ray: parts.jobs, one a row)
+            cols = {k: [x for row in v for x in row] for k, v in cols.items()}
         done: list = []  # per task: its rows, or a _Decoded photo still to embed and name
         n = len(cols["path"])
         starts, ends = list(cols.get("start", [0.0] * n)), list(cols.get("end", [TO_END] * n))
