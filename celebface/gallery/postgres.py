@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
-from .sightings import POSTGRES_DDL, SIGHTING_COLS, SIGHTING_DIM, Sighting, SightingMatch, sighting_from_row
+from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, SIGHTING_DIM, Sighting, SightingMatch,
+                        sighting_from_row)
 from .sqlbase import SCHEMA_VERSION
 
 LOCK_KEY = 0x63656C6266  # "celbf": the writers' advisory lock
@@ -70,7 +71,8 @@ class PostgresStore(GalleryStore):
         self._conn: Any = None
         self._connect()
         with self._tx(write=True) as cur:
-            for stmt in (DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=SIGHTING_DIM)).split(";"):
+            ddl = DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=SIGHTING_DIM) + ";" + POSTGRES_INDEX_DDL
+            for stmt in ddl.split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
             from .sqlite import SQLiteStore
@@ -164,12 +166,10 @@ class PostgresStore(GalleryStore):
         :param chunks: (sightings, their (n, 128) embeddings) pairs.
         :param total: how many faces the chunks hold (0: unknown, the index is grown).
         """
-        from .postgres_load import REBUILD_MIN, load_sightings, should_rebuild
+        from .postgres_load import load_sightings, should_rebuild
 
         with self._tx(write=True) as cur:
-            rebuild = total >= REBUILD_MIN and should_rebuild(int(self._one(cur, "SELECT count(*) FROM sightings")[0]),
-                                                              total)
-            return load_sightings(cur, chunks, rebuild)
+            return load_sightings(cur, chunks, should_rebuild(cur, total))
 
     def close(self) -> None:
         with self._lock:

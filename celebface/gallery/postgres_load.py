@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .sightings import INSERT_COLS, SIGHTING_DIM, Sighting, checked_vectors, sighting_values
+from .sightings import INSERT_COLS, POSTGRES_INDEX_DDL, Sighting, checked_vectors, sighting_values
 
 #: Rebuild the index when the table holds fewer faces than this many times the faces added (see above).
 REBUILD_RATIO = 4
@@ -27,23 +27,24 @@ REBUILD_MIN = 20000
 #: all: a graph that does not fit is built on disk, several times slower.
 BUILD_BYTES_PER_FACE = 1536
 BUILD_MEMORY_MAX_MB = 4096
-INDEX_DDL = "CREATE INDEX IF NOT EXISTS sightings_hnsw ON sightings USING hnsw (embedding vector_cosine_ops)"
 _TYPES = ["text", "text", "float8", "int4", "text", "float8", "text", "float8", "vector", "float8"]
 
 
-def should_rebuild(existing: int, adding: int) -> bool:
+def should_rebuild(cur: Any, adding: int) -> bool:
     """Whether building the HNSW index after the load is cheaper than growing it face by face.
 
-    :param existing: faces the sightings table holds now
+    :param cur: a cursor in the load's transaction
     :param adding: faces about to be loaded
     """
-    return adding >= REBUILD_MIN and existing < REBUILD_RATIO * adding
+    if adding < REBUILD_MIN:
+        return False  # not worth counting the table
+    existing = int(cur.execute("SELECT count(*) FROM sightings").fetchone()[0])
+    return existing < REBUILD_RATIO * adding
 
 
 def stage_table(cur: Any) -> None:
     """A temporary table shaped like a sighting row, dropped at the end of the transaction."""
-    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS sightings_stage AS SELECT {INSERT_COLS} FROM sightings WITH NO DATA")
-    cur.execute("TRUNCATE sightings_stage")
+    cur.execute(f"CREATE TEMP TABLE sightings_stage ON COMMIT DROP AS SELECT {INSERT_COLS} FROM sightings WITH NO DATA")
 
 
 def copy_rows(cur: Any, sightings: Sequence[Sighting], vecs: np.ndarray, now: float) -> None:
@@ -51,7 +52,7 @@ def copy_rows(cur: Any, sightings: Sequence[Sighting], vecs: np.ndarray, now: fl
     with cur.copy(f"COPY sightings_stage ({INSERT_COLS}) FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.set_types(_TYPES)
         for s, v in zip(sightings, checked_vectors(sightings, vecs)):
-            copy.write_row(sighting_values(s, v.reshape(SIGHTING_DIM), now))
+            copy.write_row(sighting_values(s, v, now))
 
 
 def insert_staged(cur: Any) -> int:
@@ -87,4 +88,4 @@ def build_index(cur: Any) -> None:
     want = min(faces * BUILD_BYTES_PER_FACE, BUILD_MEMORY_MAX_MB << 20)
     if want > have:
         cur.execute(f"SET LOCAL maintenance_work_mem = '{want >> 20}MB'")
-    cur.execute(INDEX_DDL)
+    cur.execute(POSTGRES_INDEX_DDL)

@@ -112,7 +112,8 @@ def test_a_large_load_rebuilds_the_index_and_a_failed_one_changes_nothing(open_g
     monkeypatch.setattr(postgres_load, "REBUILD_MIN", 1)
     g = open_gallery()
     rows, vecs = _sightings(40, 5)
-    assert postgres_load.should_rebuild(0, 40) and not postgres_load.should_rebuild(400, 40)
+    with g._tx(write=False) as cur:  # an empty table: any load rebuilds
+        assert postgres_load.should_rebuild(cur, 40) and postgres_load.should_rebuild(cur, 9)
     assert g.add_sightings_many([(rows[:20], vecs[:20]), (rows[20:], vecs[20:])], total=40) == 40
     assert "sightings_hnsw" in _index_names(g)  # dropped for the load, built again after it
     with g._tx(write=False) as cur:  # the search is served by the index
@@ -122,7 +123,8 @@ def test_a_large_load_rebuilds_the_index_and_a_failed_one_changes_nothing(open_g
     assert g.search_sightings(vecs[33], k=1)[0].sighting.path == rows[33].path
     more, mvecs = _sightings(10, 6)
     broken = [(more[:5], mvecs[:5]), (more[5:], mvecs[5:7])]  # the second chunk lacks embeddings: the load fails
-    assert postgres_load.should_rebuild(40, 20)  # after the index was dropped
+    with g._tx(write=False) as cur:  # 40 faces now: 20 more rebuild (after the index is dropped), 9 would not
+        assert postgres_load.should_rebuild(cur, 20) and not postgres_load.should_rebuild(cur, 9)
     with pytest.raises(ValueError):
         g.add_sightings_many(broken, total=20)
     assert g.count_sightings() == 40 and "sightings_hnsw" in _index_names(g)
