@@ -204,8 +204,8 @@ def read_frames(path: VideoSource, fps: float = 2.0, max_side: int = MAX_SIDE,
     if not fps or fps <= 0:
         raise VideoError(f"--fps must be more than 0 (got {fps})")
     info = probe_video(path, max_duration)
-    first = first_sample(start, fps) / fps
-    if (end is not None and first >= end) or (start > 0 and info.duration and first >= info.duration):
+    first_time = first_sample(start, fps) / fps
+    if (end is not None and first_time >= end) or (start > 0 and info.duration and first_time >= info.duration):
         return  # no sampling instant in this part
     container = _open(path)
     try:
