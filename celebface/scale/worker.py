@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..data.duplicates import file_sha256
+from ..faces.dlib_net import EMBED_DIM
 from ..io.video import is_video_name
 from .parts import TO_END, WorkItem
 from .rows import FaceRow, to_table
@@ -127,7 +128,7 @@ class PhotoIndexer:
     def rows_of(self, photos: list["_Decoded"]) -> list[list[FaceRow]]:
         """Each photo's rows (a "no_face" row for a photo without faces), all their faces embedded in one call."""
         crops = [c for d in photos for c in d.crops]
-        emb, matches = (self._embed_and_name(crops) if crops else (np.zeros((0, 128), np.float32), []))
+        emb, matches = (self._embed_and_name(crops) if crops else (np.zeros((0, EMBED_DIM), np.float32), []))
         out, at = [], 0
         for d in photos:
             n = len(d.faces)
