@@ -52,8 +52,10 @@ bench-video: $(VENV)/.installed
 GALLERY_SIZES ?= 10000,100000
 bench-gallery: $(VENV)/.installed-test
 	$(PY) bench/gallery.py --sizes $(GALLERY_SIZES) --pg-sizes $(GALLERY_SIZES) --serve
+# --then: also times the predict of 23b0094, the code issue 15 was filed against ("today's predict"), same photos
+SCALE_THEN ?= 23b0094
 bench-scale: $(VENV)/.installed-test
-	$(PY) bench/scale.py
+	$(PY) bench/scale.py $(if $(SCALE_THEN),--then $(SCALE_THEN))
 
 bench-openset: $(VENV)/.installed  # strangers stay unknown; leave-one-person-out; border faces -> bench/openset.md
 	$(PY) bench/borders.py && $(PY) bench/openset.py && $(PY) bench/openset_tradeoff.py

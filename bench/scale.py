@@ -6,22 +6,27 @@ On the same photos (sports5 + glint12, round robin over people) and the same dli
 3. `index --engine ray` on a cluster of 1 node, then 2 nodes (1 CPU each), started on this machine:
    Ray's fixed start-up cost (cluster start, driver connect, first actor), photos/s after start-up, and the
    scaling efficiency (2 nodes / 1 node);
-4. a projection, from the measured per-core rate, for 10 million photos on 100 nodes of 16 cores.
+4. the same with each node on a core of its own (Linux CPU affinity: head node and driver on core 0, the second
+   node on core 1), and the local pool on 1 and 2 dedicated cores beside it: node scaling as on separate machines;
+5. a projection, from the measured per-core rate, for 10 million photos on 100 nodes of 16 cores.
 Writes bench/scale.md and prints it. Times are reported, never asserted; other jobs on the CPU slow them.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# --then runs this file again with CELEBFACE_CODE set to an older commit's checkout, to time that code's predict
+sys.path.insert(0, os.environ.get("CELEBFACE_CODE", str(ROOT)))
 DATASETS = ROOT.parent / "shared" / "datasets"
 _T0 = time.perf_counter()
 
@@ -102,8 +107,13 @@ def time_index(name: str, model: Path, photos: list[Path], tmp: Path, **opts) ->
     return Run(name, len(photos), total, marks[0] - t, steady)
 
 
-def time_ray(model: Path, photos: list[Path], tmp: Path) -> tuple[list[Run], dict]:
-    """Ray on 1 node, then on 2 nodes (1 CPU each); returns the runs and the fixed costs."""
+def time_ray(model: Path, photos: list[Path], tmp: Path, pin: bool) -> tuple[list[Run], dict]:
+    """Ray on 1 node, then on 2 nodes (1 CPU each); returns the runs and the fixed costs.
+
+    pin=False: a head node with 1 CPU, then a second node; every process may use every core.
+    pin=True: as on separate machines, with Linux CPU affinity: a head node with no CPU for work (the GCS, Ray
+    Data's own actors) and the driver on core 0; the first worker node on core 1, a core of its own; the second
+    worker node on core 0, which it shares with the head and the driver (this machine has no third core)."""
     from celebface.scale.localcluster import LocalCluster
 
     cluster = LocalCluster(cpus=1)
@@ -112,25 +122,59 @@ def time_ray(model: Path, photos: list[Path], tmp: Path) -> tuple[list[Run], dic
 
     from celebface.scale.ray_engine import connect
 
+    if pin:
+        os.sched_setaffinity(0, {0})  # the driver sits with the head node
+    tag = ", pinned" if pin else ""
     costs = {}
     try:
         t = time.perf_counter()
-        cluster.start()
+        cluster.start(cores={0} if pin else None, cpus=0 if pin else None)
         costs["head node start (ray start --head)"] = time.perf_counter() - t
+        if pin:
+            t = time.perf_counter()
+            cluster.add_node(cores={1})
+            costs["first worker node start (ray start --address)"] = time.perf_counter() - t
         t = time.perf_counter()
         connect(cluster.address)
         costs["driver connect (ray.init)"] = time.perf_counter() - t
-        runs = [time_index("Ray, 1 node x 1 CPU", model, photos, tmp, engine="ray", address=cluster.address,
-                           workers=1)]
+        runs = [time_index(f"Ray, 1 node x 1 CPU{tag}", model, photos, tmp, engine="ray",
+                           address=cluster.address, workers=1)]
         t = time.perf_counter()
-        cluster.add_node()
-        costs["worker node start (ray start --address)"] = time.perf_counter() - t
-        runs.append(time_index("Ray, 2 nodes x 1 CPU", model, photos, tmp, engine="ray", address=cluster.address,
-                               workers=2))
+        cluster.add_node(cores={0} if pin else None)
+        costs[f"{'second ' if pin else ''}worker node start (ray start --address)"] = time.perf_counter() - t
+        runs.append(time_index(f"Ray, 2 nodes x 1 CPU{tag}", model, photos, tmp, engine="ray",
+                               address=cluster.address, workers=2))
     finally:
         ray.shutdown()
         cluster.stop()
     return runs, costs
+
+
+def ray_in_subprocess(model: Path, n: int, pin: bool) -> tuple[list[Run], dict]:
+    """time_ray in a fresh Python (each cluster its own token, the driver's CPU affinity its own)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        cmd = [sys.executable, __file__, "--ray-part", "pinned" if pin else "shared", "--photos", str(n),
+               "--model", str(model), "--part-out", f.name]
+        subprocess.run(cmd, check=True)
+        got = json.loads(Path(f.name).read_text())
+    return [Run(**r) for r in got["runs"]], got["costs"]
+
+
+def pinned_local(model: Path, photos: list[Path], tmp: Path) -> list[Run]:
+    """The local pool on core 0 only (1 worker), then on cores 0 and 1 (2 workers): what one and two dedicated
+    cores give, to set beside the pinned Ray nodes."""
+    everything = os.sched_getaffinity(0)
+    runs = []
+    try:
+        for cores, workers in (({0}, 1), ({0, 1}, 2)):
+            os.sched_setaffinity(0, cores)  # the pool's worker processes inherit it
+            name = f"index --engine local, {workers} worker{'s' if workers > 1 else ''} on {len(cores)} core" + \
+                ("s" if len(cores) > 1 else "")
+            say(name)
+            runs.append(time_index(name, model, photos, tmp, engine="local", workers=workers))
+    finally:
+        os.sched_setaffinity(0, everything)
+    return runs
 
 
 def projection(per_core: float, photos: int = 10_000_000, nodes: int = 100, cores: int = 16,
@@ -142,34 +186,82 @@ def projection(per_core: float, photos: int = 10_000_000, nodes: int = 100, core
             f"({hours * nodes:.0f} node-hours)")
 
 
-def report(runs: list[Run], costs: dict, n: int) -> str:
-    by = {r.name: r for r in runs}
-    predict, local_all = runs[0], by["index --engine local, all cores"]
-    ray1, ray2 = by["Ray, 1 node x 1 CPU"], by["Ray, 2 nodes x 1 CPU"]
-    local1 = by["index --engine local, 1 worker"]
-    eff = ray2.steady / ray1.steady / 2
+def table(runs: list[Run]) -> list[str]:
+    return ["| run | photos/s (whole job) | s to the first shard (start-up) | photos/s after it |", "|---|---|---|---|",
+            *[f"| {r.name} | {r.rate:.2f} | {r.first:.1f} | {r.steady:.2f} |" for r in runs]]
+
+
+def costs_line(costs: dict) -> str:
+    return "Ray's fixed costs, s: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items())
+
+
+def report(shared: list[Run], shared_costs: dict, pinned: list[Run], pinned_costs: dict, n: int,
+           then: list[Run]) -> str:
+    predict, local1, local_all, ray1, ray2 = shared
+    p_local1, p_local2, p_ray1, p_ray2 = pinned
+    eff = p_ray2.steady / p_ray1.steady / 2
     lines = [f"# Scale: the index job on one machine and on Ray ({time.strftime('%Y-%m-%d %H:%M')})", "",
              f"{n} photos (half sports5, half glint12), dlib_face model, CPU only, {os.cpu_count()} cores; load "
              f"average at the end {os.getloadavg()[0]:.1f} / {os.getloadavg()[1]:.1f} (1 / 5 min; the benchmark "
              f"itself keeps about {os.cpu_count()} busy, more means other jobs shared the CPU). Ratios within this "
              "one run are the figures to read.", "",
-             "| run | photos/s (whole job) | s to the first shard (start-up) | photos/s after it |",
-             "|---|---|---|---|"]
-    lines += [f"| {r.name} | {r.rate:.2f} | {r.first:.1f} | {r.steady:.2f} |" for r in runs]
-    lines += ["", "Ray's fixed costs, s: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()), "",
-              f"- index --engine local (all cores) vs warm predict: **{local_all.rate / predict.rate:.2f}x** "
-              f"(whole job), {local_all.steady / predict.rate:.2f}x after start-up",
-              f"- Ray 1 node vs local pool with 1 worker, after start-up: **{ray1.steady / local1.steady:.2f}x**",
-              f"- Ray 2 nodes / 1 node, after start-up: **{ray2.steady / ray1.steady:.2f}x** "
-              f"(scaling efficiency {eff:.0%})", "",
-              "## Projection (on paper, from the rates above)", "",
-              f"- {projection(ray1.steady, efficiency=min(1.0, eff))}",
-              f"- the same at the local 1-worker rate, perfect scaling: {projection(local1.steady)}",
-              "- the nodes read photos from shared storage: 10 M photos of ~200 kB is 2 TB; at the rate above "
-              "the cluster reads it at a few hundred MB/s, within what an object store serves.",
-              "- per-core rates here are from a shared 2-core machine; a dedicated core is faster, so the "
-              "projection is an upper bound on time."]
+             "## Every process on every core (as a user runs it on this machine)", "", *table(shared + then), "",
+             costs_line(shared_costs), "",
+             f"- index --engine local (all cores) vs warm predict: **{local_all.rate / predict.rate:.2f}x** "
+             f"(whole job), {local_all.steady / predict.rate:.2f}x after start-up",
+             *[f"- index --engine local (all cores) vs {t.name[:t.name.index(' (')]}: **{local_all.rate / t.rate:.2f}x**"
+               f" (whole job), {local_all.steady / t.rate:.2f}x after start-up" for t in then],
+             f"- Ray 1 node vs local pool with 1 worker, after start-up: {ray1.steady / local1.steady:.2f}x "
+             "(the 1-CPU node's driver and Ray's own processes use the second core)",
+             f"- Ray 2 nodes / 1 node, after start-up: {ray2.steady / ray1.steady:.2f}x (both nodes and the driver "
+             "share the same 2 cores)", "",
+             "## Each node on a core of its own (Linux CPU affinity)", "",
+             "As on separate machines: every Ray process is pinned to one core. Core 0 holds the head node (no "
+             "CPU for work: the GCS, Ray Data's own actors) and the driver (listing, collecting, writing shards); "
+             "the first worker node has core 1 to itself; the second worker node gets core 0, which it shares "
+             "with the head and the driver, as this machine has no third core. So the 2-node figure is a floor. "
+             "The local pool rows pin the whole pool (main process and workers) to 1 core, then 2.", "",
+             *table(pinned), "", costs_line(pinned_costs), "",
+             f"- Ray 2 nodes / 1 node, after start-up: **{p_ray2.steady / p_ray1.steady:.2f}x** "
+             f"(scaling efficiency {eff:.0%}; the second node shares its core with the head and the driver)",
+             f"- Ray 1 node vs the local pool with 1 worker (its main process free to use the other core, as the "
+             f"Ray driver is), after start-up: **{p_ray1.steady / local1.steady:.2f}x**",
+             f"- local pool, 2 cores / 1 core, after start-up: {p_local2.steady / p_local1.steady:.2f}x", "",
+             "## Projection (on paper, from the rates above)", "",
+             f"- {projection(p_ray1.steady, efficiency=min(1.0, eff))} (Ray's rate on one dedicated core, and "
+             "the 2-node efficiency above)",
+             f"- the same at the local pool's rate on one core, perfect scaling: {projection(p_local1.steady)}",
+             "- the nodes read photos from shared storage: 10 M photos of ~200 kB is 2 TB; at the rate above "
+             "the cluster reads it at a few hundred MB/s, within what an object store serves."]
     return "\n".join(lines) + "\n"
+
+
+def predict_then(commit: str, model: Path, n: int) -> Run:
+    """Warm predict of the code at `commit` (a git worktree of this repository, its own dlib_face model trained
+    the same way by that code), on the same photos: the issue's "today's predict" when that is an older commit."""
+    tree = Path(tempfile.mkdtemp(prefix="cfthen")) / "code"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True,
+                   capture_output=True)
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            subprocess.run([sys.executable, __file__, "--predict-part", "--photos", str(n), "--model",
+                            str(model.parent / f"model-{commit}" / "model"), "--part-out", f.name],
+                           env={**os.environ, "CELEBFACE_CODE": str(tree)}, check=True)
+            run = Run(**json.loads(Path(f.name).read_text()))
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    run.name = f"warm `celebface predict` of commit {commit} (1 process, model loaded)"
+    return run
+
+
+def ray_part(args: argparse.Namespace) -> None:
+    """--ray-part: only the Ray runs (in their own process), written as JSON to --part-out."""
+    tmp = Path(tempfile.mkdtemp(prefix="cfbench"))
+    try:
+        runs, costs = time_ray(args.model, pick_photos(args.photos), tmp, pin=args.ray_part == "pinned")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    Path(args.part_out).write_text(json.dumps({"runs": [asdict(r) for r in runs], "costs": costs}))
 
 
 def main() -> None:
@@ -177,20 +269,36 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--model", type=Path, default=ROOT / "out" / "bench-scale" / "model")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "scale.md")
+    ap.add_argument("--ray-part", choices=("shared", "pinned"), help=argparse.SUPPRESS)
+    ap.add_argument("--part-out", help=argparse.SUPPRESS)
+    ap.add_argument("--predict-part", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--then", metavar="COMMIT", help="also time the warm predict of the code at COMMIT (e.g. the "
+                    "commit an issue was filed against) on the same photos")
     args = ap.parse_args()
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
+    if args.ray_part:
+        return ray_part(args)
+    if args.predict_part:
+        run = time_predict(ensure_model(args.model, args.model.parent), pick_photos(args.photos))
+        return Path(args.part_out).write_text(json.dumps(asdict(run)))
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("bench/scale.py needs at least 2 cores (it pins nodes to cores 0 and 1)")
     tmp = Path(tempfile.mkdtemp(prefix="cfbench"))
     try:
         model = ensure_model(args.model, args.model.parent)
         photos = pick_photos(args.photos)
         say(f"{len(photos)} photos; warm predict")
-        runs = [time_predict(model, photos)]
+        shared = [time_predict(model, photos)]
+        then = [predict_then(args.then, args.model, len(photos))] if args.then else []
         for name, workers in (("index --engine local, 1 worker", 1), ("index --engine local, all cores", None)):
             say(name)
-            runs.append(time_index(name, model, photos, tmp, engine="local", workers=workers))
-        say("Ray: 1 node, then 2 nodes")
-        ray_runs, costs = time_ray(model, photos, tmp)
-        text = report(runs + ray_runs, costs, len(photos))
+            shared.append(time_index(name, model, photos, tmp, engine="local", workers=workers))
+        say("Ray: 1 node, then 2 nodes, every process on every core")
+        ray_runs, costs = ray_in_subprocess(model, len(photos), pin=False)
+        pinned = pinned_local(model, photos, tmp)
+        say("Ray: 1 node, then 2 nodes, each node on its own core")
+        p_ray, p_costs = ray_in_subprocess(model, len(photos), pin=True)
+        text = report(shared + ray_runs, costs, pinned + p_ray, p_costs, len(photos), then)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     args.out.write_text(text)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 
 def free_port() -> int:
@@ -22,7 +23,11 @@ def free_port() -> int:
 
 class LocalCluster:
     """`start()` a head node, `add_node()` workers (each `cpus` CPUs), `kill_node(i)`, `stop()`.
-    `env` holds what every driver needs (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH)."""
+    `env` holds what every driver needs (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH).
+
+    `start` and `add_node` take an optional `cores` set: the node's processes (raylet, its workers, and for the
+    head the GCS) then run on those CPU cores only (Linux CPU affinity, inherited by every process the node
+    starts), as if the node were a machine of its own. Benchmarks use it to measure node scaling on one host."""
 
     def __init__(self, cpus: int = 1) -> None:
         self.cpus = cpus
@@ -33,21 +38,25 @@ class LocalCluster:
         self.address = f"127.0.0.1:{self.port}"
         self.node_ports: list[int] = []
 
-    def _ray(self, *args: str) -> None:
+    def _ray(self, *args: str, cores: Optional[set[int]] = None, cpus: Optional[int] = None) -> None:
         ray = Path(sys.executable).parent / "ray"
-        subprocess.run([str(ray), *args, "--num-cpus", str(self.cpus), "--node-ip-address", "127.0.0.1",
+        pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+        cpus = self.cpus if cpus is None else cpus
+        subprocess.run([str(ray), *args, "--num-cpus", str(cpus), "--node-ip-address", "127.0.0.1",
                         "--disable-usage-stats"], env={**os.environ, **self.env}, check=True, capture_output=True,
-                       timeout=300)
+                       timeout=300, preexec_fn=pin)
 
-    def start(self) -> "LocalCluster":
+    def start(self, cores: Optional[set[int]] = None, cpus: Optional[int] = None) -> "LocalCluster":
+        """Start the head node (on `cores` only, if given; with `cpus` CPUs instead of the cluster's `cpus`:
+        0 for a head that only coordinates)."""
         self._ray("start", "--head", "--port", str(self.port), "--include-dashboard", "false",
-                  "--temp-dir", str(self.root / "t"))
+                  "--temp-dir", str(self.root / "t"), cores=cores, cpus=cpus)
         return self
 
-    def add_node(self) -> int:
-        """Start one more worker node; returns its index for kill_node."""
+    def add_node(self, cores: Optional[set[int]] = None) -> int:
+        """Start one more worker node (on `cores` only, if given); returns its index for kill_node."""
         port = free_port()
-        self._ray("start", "--address", self.address, "--node-manager-port", str(port))
+        self._ray("start", "--address", self.address, "--node-manager-port", str(port), cores=cores)
         self.node_ports.append(port)
         return len(self.node_ports) - 1
 

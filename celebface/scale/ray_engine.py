@@ -7,6 +7,11 @@ from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError
 
+# Calls (rows) in one Ray Data block at most. A block is one actor task whose results come back when it ends:
+# small blocks stream results to the driver steadily and leave no node idle at the end while another finishes
+# a long block; 8 calls of a few photos each is a few seconds of work on one CPU.
+BLOCK_CALLS = 8
+
 
 def require_ray():
     """The ray module, or a ConfigError saying how to install it."""
@@ -59,7 +64,8 @@ def actor_map(items: list[dict], cls: type, init_kwargs: dict, batch_size: int, 
     if not items:
         return
     workers = workers or cluster_cpus()
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * workers)))
+    blocks = min(len(items), max(4 * workers, -(-len(items) // BLOCK_CALLS)))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(cls, fn_constructor_kwargs=init_kwargs, batch_size=batch_size, batch_format=batch_format,
                         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
     # Ray Data restarts dead actors and retries their tasks by default (max_restarts=-1, max_task_retries=-1).
