@@ -57,11 +57,13 @@ class ExtractSettings:
     detect_size: int = DETECT_SIZE
     min_prob: float = MIN_PROB
     pad: str = PAD_MODE
+    align: bool = False  # crops aligned on the 5 landmarks (align.aligned_crop) instead of square box crops
 
     def key(self) -> str:
         """The settings as a string; a WORK_DIR prepared with other settings (or the old edge padding, whose keys
         have no pad part) has its crops re-made by the next `prepare`."""
-        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}-pad{self.pad}"
+        return f"m{self.margin}-s{self.size}-d{self.detect_size}-p{self.min_prob}-pad{self.pad}" + \
+            ("-align" if self.align else "")
 
 
 @dataclass
@@ -70,6 +72,7 @@ class PrepareOptions:
     size: int = CROP_SIZE
     detect_size: int = DETECT_SIZE
     min_prob: float = MIN_PROB
+    align: bool = False  # face crops aligned on the 5 landmarks (eyes level, fixed eye distance)
     pick: str = "embedding"  # "embedding" (match the person's other photos) or "main" (main face only)
     keep_suspects: bool = False
     group_duplicates: bool = True  # near-duplicate photos stay on one side of the split
@@ -87,7 +90,7 @@ class PrepareOptions:
 
     @property
     def extract(self) -> ExtractSettings:
-        return ExtractSettings(self.margin, self.size, self.detect_size, self.min_prob)
+        return ExtractSettings(self.margin, self.size, self.detect_size, self.min_prob, align=self.align)
 
     def check(self) -> None:
         """Raise DataError for values no run can use (the CLI's click types already catch most)."""

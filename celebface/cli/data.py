@@ -42,6 +42,10 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--detect-size", type=click.IntRange(64, 4096), default=800, show_default=True,
               help="Longest side photos are shrunk to for detection.")
 @click.option("--min-prob", type=PROB, default=0.90, show_default=True, help="Ignore faces the detector is less sure of.")
+@click.option("--align", is_flag=True,
+              help="Align each face crop on its 5 landmarks (eyes level, fixed eye distance); models trained on "
+                   "such crops cut faces the same way when they name them. Measured on efficientnet_lite0: "
+                   "bench/accuracy_align.md.")
 @click.option("--pick", type=click.Choice(["embedding", "main"]), default="embedding", show_default=True,
               help="In photos with several faces: the face matching the person's other photos, or the main face.")
 @click.option("--keep-suspects", is_flag=True, help="Keep photos whose face does not match the person's others.")

@@ -87,7 +87,8 @@ def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], 
         faces = order_faces(detector.detect(img), img.size)
     except ImageError:
         return k, "unreadable", [], np.zeros((0, 128), np.float32)
-    crops = [crop_face(img, f.box, settings.margin, settings.size, settings.pad) for f in faces]
+    crops = [crop_face(img, f.box, settings.margin, settings.size, settings.pad,
+                       landmarks=f.landmarks if settings.align else None) for f in faces]
     for j, crop in enumerate(crops):
         save_image(crop, Path(staging) / f"{k}_{j}.jpg", quality=90)
     return k, "ok" if faces else "no_face", [[round(v, 1) for v in f.box] for f in faces], embedder.embed(crops)

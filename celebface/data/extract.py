@@ -70,7 +70,9 @@ def _extract_one(args: tuple) -> PhotoRecord:
     pid = photo_id(job)
     for k, face in enumerate(faces[:MAX_CANDIDATES]):
         crop_rel = f"faces/{job.person}/{pid}_f{k}.jpg"
-        save_image(crop_face(img, face.box, settings.margin, settings.size, settings.pad), Path(work_dir) / crop_rel)
+        crop = crop_face(img, face.box, settings.margin, settings.size, settings.pad,
+                         landmarks=face.landmarks if settings.align else None)
+        save_image(crop, Path(work_dir) / crop_rel)
         rec.faces.append(FaceCrop(face.box, face.prob, face.landmarks, crop_rel))
     rec.n_faces = max(len(faces), previous[0].n_faces if previous and previous[0] is not None else 0)
     rec.chosen, rec.chosen_by = 0, "main_face"

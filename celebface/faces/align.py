@@ -1,5 +1,8 @@
-"""Cutting faces out of photos: square crops with a margin around the detector's box."""
+"""Cutting faces out of photos: square crops with a margin around the detector's box, optionally aligned on the
+detector's 5 landmarks (eyes level, a fixed eye distance)."""
 from __future__ import annotations
+
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
@@ -7,8 +10,14 @@ from PIL import Image
 from ..config import CROP_SIZE, MARGIN, PAD_FILL, PAD_MODE, PAD_MODES
 
 
+#: ArcFace's 5-point template for a 112x112 face crop (eyes, nose tip, mouth corners; insightface's alignment).
+TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
+                     [70.7299, 92.2041]], np.float32)
+_WIDE = 0.75  # margin of the unrotated first cut of an aligned crop: room for any rotation
+
+
 def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: int = CROP_SIZE,
-              pad: str = PAD_MODE) -> Image.Image:
+              pad: str = PAD_MODE, landmarks: Optional[Sequence[Sequence[float]]] = None) -> Image.Image:
     """Square crop centred on the face box, its side the box's longer side plus `margin` on each side.
 
     :param img: the RGB photo
@@ -17,7 +26,12 @@ def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: 
     :param size: side of the returned crop (resized to size x size)
     :param pad: how the parts outside the photo are filled: "constant" (config.PAD_FILL grey, the default),
         "reflect" (mirrored) or "edge" (the nearest edge pixels smeared outwards, as before issue 11)
+    :param landmarks: the detector's 5 points (eyes, nose, mouth corners) to align the face on (`prepare
+        --align`): the crop is then the face turned and scaled so that they fall on TEMPLATE, inside the same
+        margin; None: the plain square crop
     """
+    if landmarks is not None:
+        return aligned_crop(img, box, landmarks, margin, size, pad)
     if pad not in PAD_MODES:
         raise ValueError(f"pad must be one of {', '.join(PAD_MODES)}, not {pad!r}")
     x1, y1, x2, y2 = box
@@ -71,3 +85,30 @@ def face_box_in_crop(margin: float = MARGIN, size: int = CROP_SIZE) -> tuple[int
     inner = size / (1.0 + 2.0 * margin)
     off = (size - inner) / 2
     return int(round(off)), int(round(off)), int(round(off + inner)), int(round(off + inner))
+
+
+def aligned_crop(img: Image.Image, box: list[float], landmarks: Sequence[Sequence[float]], margin: float = MARGIN,
+                 size: int = CROP_SIZE, pad: str = PAD_MODE) -> Image.Image:
+    """The face warped so that its 5 landmarks fall on TEMPLATE (scaled into the crop's inner square, the place
+    of the face box in a plain crop): eyes level, a fixed eye distance.
+
+    A wide unrotated crop at the final pixel scale is cut first (anti-aliased and padded as crop_face pads); the
+    similarity transform is applied to it, so the warp never shrinks much (no aliasing). The plain crop is
+    returned if no transform fits the points."""
+    import cv2
+
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1)
+    wide_px = int(round(size * (1 + 2 * _WIDE) / (1 + 2 * margin)))
+    wide = crop_face(img, box, _WIDE, wide_px, pad)
+    wide_side = side * (1 + 2 * _WIDE)
+    origin = np.array([(x1 + x2) / 2 - wide_side / 2, (y1 + y2) / 2 - wide_side / 2], np.float32)
+    src = (np.asarray(landmarks, np.float32) - origin) * (wide_px / wide_side)
+    inner = size / (1 + 2 * margin)
+    dst = (size - inner) / 2 + TEMPLATE * inner / 112.0
+    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if m is None:
+        return crop_face(img, box, margin, size, pad)
+    out = cv2.warpAffine(np.asarray(wide), m, (size, size), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(PAD_FILL,) * 3)
+    return Image.fromarray(out)

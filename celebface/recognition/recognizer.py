@@ -42,6 +42,7 @@ class Recognizer:
         self.spec = get_spec(cfg["backbone"])
         pp = cfg["preprocessing"]
         self.margin, self.crop_size = float(pp["margin"]), int(pp["crop_size"])
+        self.align = bool(pp.get("align", False))  # crops aligned on the landmarks, as prepare --align cut them
         self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
                                      device=self.device)
         self._threshold, self._looked = threshold, time.monotonic()
@@ -165,8 +166,9 @@ class Recognizer:
             return face_qualities(img, faces, self.detector, second_look)
 
     def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
-        """Square crops of the faces, as the model was trained on."""
-        return [crop_face(img, f.box, self.margin, self.crop_size) for f in faces]
+        """Crops of the faces, cut as the model's training crops were (square, or aligned on the landmarks)."""
+        return [crop_face(img, f.box, self.margin, self.crop_size, landmarks=f.landmarks if self.align else None)
+                for f in faces]
 
     def face_crops(self, img: Image.Image) -> tuple[list[Face], list[Image.Image]]:
         """The photo's faces, main face first, and their crops."""

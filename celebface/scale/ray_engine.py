@@ -7,9 +7,9 @@ from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError
 
-# Calls (rows) in one Ray Data block at most. A block is one actor task whose results come back when it ends:
-# small blocks stream results to the driver steadily and leave no node idle at the end while another finishes
-# a long block; 8 calls of a few photos each is a few seconds of work on one CPU.
+# Actor calls (batches) in one Ray Data block at most. A block is one actor task whose results come back when it
+# ends: small blocks stream results to the driver steadily and leave no node idle at the end while another
+# finishes a long block; 8 calls of a few photos each is a few seconds of work on one CPU.
 BLOCK_CALLS = 8
 
 
@@ -64,7 +64,7 @@ def actor_map(items: list[dict], cls: type, init_kwargs: dict, batch_size: int, 
     if not items:
         return
     workers = workers or cluster_cpus()
-    blocks = min(len(items), max(4 * workers, -(-len(items) // BLOCK_CALLS)))
+    blocks = min(len(items), max(4 * workers, -(-len(items) // (BLOCK_CALLS * batch_size))))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(cls, fn_constructor_kwargs=init_kwargs, batch_size=batch_size, batch_format=batch_format,
                         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)

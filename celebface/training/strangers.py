@@ -81,7 +81,9 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
             img = load_image(path)
         except ImageError:
             continue
-        crops = [crop_face(img, f.box, margin, size) for f in detector.detect(img)]
+        align = bool(settings.get("align", False))  # cut as the training crops were
+        crops = [crop_face(img, f.box, margin, size, landmarks=f.landmarks if align else None)
+                 for f in detector.detect(img)]
         if crops:
             out.append(embedder.embed(crops))
             names.append(name(crops, out[-1]) if name else np.full(len(crops), -1))

@@ -39,3 +39,51 @@ def test_face_round_trips_through_dict() -> None:
     f = Face([1.234, 2.0, 30.0, 40.0], 0.98765432, [[1.0, 2.0]] * 5)
     g = Face.from_dict(f.to_dict())
     assert g.box == [1.2, 2.0, 30.0, 40.0] and g.prob == 0.98765 and len(g.landmarks) == 5
+
+
+def _dot(arr: np.ndarray, x: float, y: float, colour: tuple[int, int, int], r: int = 3) -> None:
+    yy, xx = np.ogrid[:arr.shape[0], :arr.shape[1]]
+    arr[(xx - x) ** 2 + (yy - y) ** 2 <= r * r] = colour
+
+
+def _centroid(arr: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    near = np.abs(arr.astype(int) - colour).sum(axis=2) < 120
+    ys, xs = np.nonzero(near)
+    return np.array([xs.mean(), ys.mean()])
+
+
+def test_aligned_crop_puts_tilted_landmarks_on_the_template() -> None:
+    from celebface.faces.align import TEMPLATE, aligned_crop
+
+    # A face tilted by 25 degrees and twice the template's size: its 5 points are the template's, moved.
+    a = np.deg2rad(25)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    points = (TEMPLATE - 56) @ rot.T * 2.0 + [300, 220]
+    arr = np.full((480, 640, 3), 90, np.uint8)
+    colours = [(255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 0), (255, 0, 255)]
+    for (x, y), c in zip(points, colours):
+        _dot(arr, x, y, c, r=4)
+    box = [300 - 112.0, 220 - 112.0, 300 + 112.0, 220 + 112.0]
+    crop = np.asarray(aligned_crop(Image.fromarray(arr), box, points.tolist(), margin=0.2, size=224))
+    inner = 224 / 1.4
+    want = (224 - inner) / 2 + TEMPLATE * inner / 112
+    got = np.array([_centroid(crop, c) for c in colours])
+    assert np.abs(got - want).max() < 2.0, (got, want)
+    assert abs(got[0][1] - got[1][1]) < 1.5  # eyes level
+
+
+def test_crop_face_aligns_only_when_given_landmarks() -> None:
+    arr = np.random.default_rng(0).integers(0, 255, (200, 300, 3), np.uint8)
+    img, box = Image.fromarray(arr), [100, 50, 180, 130]
+    tilted = [[120, 80], [160, 95], [140, 105], [125, 120], [155, 130]]
+    plain = np.asarray(crop_face(img, box, size=96))
+    assert np.array_equal(plain, np.asarray(crop_face(img, box, size=96, landmarks=None)))
+    assert not np.array_equal(plain, np.asarray(crop_face(img, box, size=96, landmarks=tilted)))
+
+
+def test_aligned_crops_have_their_own_settings_key() -> None:
+    from celebface.config import ExtractSettings, PrepareOptions
+
+    plain, aligned = ExtractSettings(), PrepareOptions(align=True).extract
+    assert aligned.align and aligned.key() == plain.key() + "-align"
+    assert PrepareOptions().extract.key() == plain.key()  # work dirs prepared before keep their crops
