@@ -91,16 +91,26 @@ def _raylet_pid(node_manager_port: int) -> int:
 
 def _processes_of(root: str) -> list[int]:
     """Processes whose command line names `root` (gcs, raylets, agents) and all their descendants (workers)."""
-    parent, mine = {}, set()
+    named = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if root.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                named.add(int(pid))
+        except OSError:
+            continue
+    return sorted(descendants(named) - {os.getpid()})
+
+
+def descendants(roots: set[int]) -> set[int]:
+    """The processes `roots` and every process started under them (from /proc's parent links)."""
+    parent = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             parent[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            if root.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                mine.add(int(pid))
         except (OSError, IndexError, ValueError):
             continue
-    new = mine
+    mine, new = set(roots), set(roots)
     while new:
         new = {p for p, pp in parent.items() if pp in new} - mine
         mine |= new
-    return sorted(mine - {os.getpid()})
+    return mine

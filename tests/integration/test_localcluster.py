@@ -20,29 +20,15 @@ def _cores_of(pid: int) -> set[int]:
     return os.sched_getaffinity(pid)
 
 
-def _descendants(root: int) -> set[int]:
-    parent = {}
-    for p in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            parent[int(p)] = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    mine, new = {root}, {root}
-    while new:
-        new = {p for p, pp in parent.items() if pp in new} - mine
-        mine |= new
-    return mine
-
-
 def test_nodes_started_on_given_cores_run_only_there() -> None:
-    from celebface.scale.localcluster import LocalCluster, _processes_of, _raylet_pid
+    from celebface.scale.localcluster import LocalCluster, _processes_of, _raylet_pid, descendants
 
     first, last = sorted(os.sched_getaffinity(0))[0], sorted(os.sched_getaffinity(0))[-1]
     c = LocalCluster(cpus=1)
     try:
         c.start(cores={first}, cpus=0)
         c.add_node(cores={last})
-        node = _descendants(_raylet_pid(c.node_ports[0]))
+        node = descendants({_raylet_pid(c.node_ports[0])})
         everything = set(_processes_of(str(c.root)))
         assert len(node) >= 1 and node <= everything
         alive = [p for p in everything if Path(f"/proc/{p}").exists()]
