@@ -150,13 +150,17 @@ def time_ray(model: Path, photos: list[Path], tmp: Path, pin: bool) -> tuple[lis
     return runs, costs
 
 
+def run_part(flags: list[str], env: dict | None = None):
+    """This script run again in a fresh Python with `flags` (--ray-part or --predict-part); what it wrote to
+    --part-out, read back from JSON."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        subprocess.run([sys.executable, __file__, *flags, "--part-out", f.name], env=env, check=True)
+        return json.loads(Path(f.name).read_text())
+
+
 def ray_in_subprocess(model: Path, n: int, pin: bool) -> tuple[list[Run], dict]:
     """time_ray in a fresh Python (each cluster its own token, the driver's CPU affinity its own)."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as f:
-        cmd = [sys.executable, __file__, "--ray-part", "pinned" if pin else "shared", "--photos", str(n),
-               "--model", str(model), "--part-out", f.name]
-        subprocess.run(cmd, check=True)
-        got = json.loads(Path(f.name).read_text())
+    got = run_part(["--ray-part", "pinned" if pin else "shared", "--photos", str(n), "--model", str(model)])
     return [Run(**r) for r in got["runs"]], got["costs"]
 
 
@@ -243,11 +247,9 @@ def predict_then(commit: str, model: Path, n: int) -> Run:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True,
                    capture_output=True)
     try:
-        with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            subprocess.run([sys.executable, __file__, "--predict-part", "--photos", str(n), "--model",
-                            str(model.parent / f"model-{commit}" / "model"), "--part-out", f.name],
-                           env={**os.environ, "CELEBFACE_CODE": str(tree)}, check=True)
-            run = Run(**json.loads(Path(f.name).read_text()))
+        run = Run(**run_part(["--predict-part", "--photos", str(n), "--model",
+                              str(model.parent / f"model-{commit}" / "model")],
+                             env={**os.environ, "CELEBFACE_CODE": str(tree)}))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     run.name = f"warm `celebface predict` of commit {commit} (1 process, model loaded)"
