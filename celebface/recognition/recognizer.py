@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..errors import ImageError
 from ..faces.align import clip_box, crop_face
-from ..faces.backbones import get_spec
+from ..faces.backbones import model_spec
 from ..faces.detect import FaceDetector, order_faces
 from ..faces.quality import FaceQuality, face_qualities
 from ..config import WORK_SIDE
@@ -39,7 +39,7 @@ class Recognizer:
         self.device = resolve_device(device)
         self.bundle: Bundle = load_bundle(self.model_dir)
         cfg = self.bundle.config
-        self.spec = get_spec(cfg["backbone"])
+        self.spec = model_spec(cfg)  # at the input size it was trained on
         pp = cfg["preprocessing"]
         self.margin, self.crop_size = float(pp["margin"]), int(pp["crop_size"])
         self.align = bool(pp.get("align", False))  # crops aligned on the landmarks, as prepare --align cut them

@@ -17,18 +17,20 @@ class FrozenStages:
     Each actor builds the backbone itself, from its registry name, weights and depth: the same frozen stages as
     the driver's (ImageNet weights ship in a pip package; a weights file must be on a path every node sees)."""
 
-    def __init__(self, spec_name: str, weights: str, depth: int, precision: str) -> None:
+    def __init__(self, spec_name: str, weights: str, depth: int, precision: str,
+                 input_size: Optional[int] = None) -> None:
         """:param spec_name: the backbone's registry name
         :param weights: "imagenet" or a weights file, as given to `train`
         :param depth: the stages left to fine-tune (the frozen ones are the rest)
-        :param precision: "fp32" or "bf16", as resolved by `train`"""
+        :param precision: "fp32" or "bf16", as resolved by `train`
+        :param input_size: the CNN's input side in pixels, as given to `train` (None: the backbone's)"""
         import torch
 
-        from ..faces.backbones import build_backbone, get_spec
+        from ..faces.backbones import build_backbone, sized_spec
 
         torch.set_num_threads(1)  # one actor per CPU
         self.backbone = build_backbone(spec_name, weights, depth)[0].eval()
-        self.spec, self.precision = get_spec(spec_name), precision
+        self.spec, self.precision = sized_spec(spec_name, input_size), precision
 
     def __call__(self, batch: dict) -> dict:
         from ..faces.features import frozen_activations
@@ -59,13 +61,13 @@ def ray_activations(address: Optional[str], weights: str, workers: Optional[int]
             progress: bool = False):
         if weights == "none":
             return frozen_activations(backbone, spec, files, device=device, precision=precision, progress=progress)
-        return cluster_activations(spec.name, weights, backbone.depth, files, precision, workers)
+        return cluster_activations(spec.name, weights, backbone.depth, files, precision, workers, spec.input_size)
 
     return run
 
 
 def cluster_activations(spec_name: str, weights: str, depth: int, files: Sequence[Path], precision: str = "fp32",
-                        workers: Optional[int] = None):
+                        workers: Optional[int] = None, input_size: Optional[int] = None):
     """The frozen stages' activations (N, C, H, W) float16 of `files`, in their order, computed on Ray actors."""
     import torch
 
@@ -74,7 +76,8 @@ def cluster_activations(spec_name: str, weights: str, depth: int, files: Sequenc
     items = [{"row": i, "file": str(Path(f).resolve())} for i, f in enumerate(files)]
     out: Optional[np.ndarray] = None
     seen = np.zeros(len(items), bool)
-    init = {"spec_name": spec_name, "weights": weights, "depth": depth, "precision": precision}
+    init = {"spec_name": spec_name, "weights": weights, "depth": depth, "precision": precision,
+            "input_size": input_size}
     for batch in actor_map(items, FrozenStages, init, BATCH, workers, batch_format="numpy"):
         acts = np.asarray(batch["acts"])
         if out is None:

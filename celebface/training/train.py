@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import torch
 
 from ..config import TrainOptions
-from ..faces.backbones import get_spec
+from ..faces.backbones import sized_spec
 from ..recognition.bundle import Bundle, save_bundle
 from ..recognition.fusion import fusion_config
 from ..recognition.heads import make_head
@@ -42,7 +42,7 @@ def train(work_dir: Path, model_dir: Path, opts: TrainOptions = TrainOptions(), 
     """
     t_start = time.time()
     opts.check()
-    spec = get_spec(opts.backbone)
+    spec = sized_spec(opts.backbone, opts.input_size)
     device = resolve_device(opts.device)
     opts = replace(opts, precision=resolve_precision(opts.precision, device))
     set_threads(opts.threads)

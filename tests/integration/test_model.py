@@ -13,7 +13,7 @@ import torch
 
 import celebface
 from celebface.errors import WeightsError
-from celebface.faces.backbones import build_backbone
+from celebface.faces.backbones import LITE0_DEPTH, LITE0_INPUT, build_backbone
 from celebface.recognition.bundle import load_bundle, save_bundle
 from conftest import EXTRAS, HELD_OUT, PEOPLE, photos
 
@@ -25,10 +25,11 @@ def test_two_stage_training_metrics(lite0_model: Path) -> None:
     for key in ("train_accuracy", "val_accuracy", "val_macro_f1"):
         assert isinstance(m[key], float) and 0.0 <= m[key] <= 1.0
     assert m["stage1"]["history"] and m["stage2"]["history"]
-    assert m["stage2"]["unfrozen_stages"] == 2
+    assert m["stage2"]["unfrozen_stages"] == LITE0_DEPTH == 3  # the defaults chosen in bench/accuracy_inputsize.md
     assert m["val_accuracy"] >= 0.6  # 3 people, 16 photos each, 9 for validation: above chance (0.33)
     cfg = json.loads((lite0_model / "current" / "config.json").read_text())
     assert cfg["classes"] == sorted(PEOPLE) and cfg["backbone"] == "efficientnet_lite0"
+    assert cfg["preprocessing"]["input_size"] == LITE0_INPUT == 160
     assert (lite0_model / "current" / "model.safetensors").is_file()
 
 
@@ -239,3 +240,26 @@ def test_fusion_backbone_names_by_head_and_face_embedding_as_trained(lite0_model
     strangers = [f for p in sorted((EXTRAS / "group_photos").iterdir()) for f in rec.predict_image(p).faces
                  if f.name is not None]
     assert strangers and sum(f.name != "unknown" for f in strangers) <= len(strangers) // 4
+
+
+def test_cnn_input_size_is_trained_recorded_and_used_when_naming(work_dir: Path, tmp_path: Path) -> None:
+    """`train --input-size 128`: the CNN sees 128-px images in training, the bundle records it, and the loaded model
+    names faces at that size: `evaluate` (the shipped naming path) gives the training run's own val accuracy."""
+    from celebface.config import TrainOptions
+    from celebface.faces.backbones import sized_spec
+    from celebface.training.evaluate import evaluate
+    from celebface.training.train import train
+
+    model = tmp_path / "small"
+    train(work_dir, model, TrainOptions(backbone="efficientnet_lite0", input_size=128, epochs1=20, epochs2=1),
+          progress=False, log=lambda s: None)
+    cfg = json.loads((model / "current" / "config.json").read_text())
+    m = json.loads((model / "current" / "metrics.json").read_text())
+    assert cfg["preprocessing"]["input_size"] == 128 and cfg["train_options"]["input_size"] == 128
+    assert list((work_dir / "cache").glob("*")), "the frozen activations are cached"
+    rec = celebface.load(model)
+    assert rec.spec.input_size == 128 and sized_spec("efficientnet_lite0").input_size == LITE0_INPUT != 128
+    assert evaluate(model, work_dir, progress=False)["val_accuracy"] == pytest.approx(m["val_accuracy"])
+    assert m["val_accuracy"] >= 0.8
+    with pytest.raises(WeightsError, match="--input-size"):
+        sized_spec("dlib_face", 128)

@@ -26,6 +26,7 @@ BAD = [
     (["train", "{work}", "--out", "{out}", "--patience2", "0"], "--patience2"),
     (["train", "{work}", "--out", "{out}", "--device", "tpu"], "--device"),
     (["train", "{work}", "--out", "{out}", "--backbone", "nope"], "--backbone"),
+    (["train", "{work}", "--out", "{out}", "--input-size", "16"], "--input-size"),
     (["prepare", "{data}", "--out", "{out}", "--detect-size", "0"], "--detect-size"),
     (["prepare", "{data}", "--out", "{out}", "--min-prob", "2"], "--min-prob"),
     (["prepare", "{data}", "--out", "{out}", "--per-class", "0"], "--per-class"),
