@@ -130,7 +130,7 @@ def model_spec(config: dict) -> BackboneSpec:
     """The spec a trained model was made with: its backbone at the input size its bundle records."""
     size = config.get("preprocessing", {}).get("input_size")
     spec = get_spec(config["backbone"])
-    return sized_spec(config["backbone"], int(size)) if size and isinstance(spec, CNNSpec) else spec
+    return replace(spec, input_size=int(size)) if size and isinstance(spec, CNNSpec) else spec
 
 
 class CNNBackbone(nn.Module):
