@@ -133,7 +133,6 @@ class TrainOptions:
     # (bench/accuracy_defaults.md), 3 stopped a glint12 run that was still improving; 4 saves one epoch on small sets
     # but ships other weights on celeb5 seed 1 (same accuracy there). So 5, as before.
     patience2: int = 5
-    mixup: float = 0.0  # stage 2: mixup's alpha on the tunable stages' cached inputs (0: off; measured in bench/)
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
@@ -158,8 +157,6 @@ class TrainOptions:
             v = getattr(self, name)
             if not (0 < v <= 1):
                 problems.append(f"--{name} must be in (0, 1]")
-        if self.mixup < 0:
-            problems.append("--mixup must be >= 0 (0: off)")
         if self.weight_decay < 0:
             problems.append("weight decay must be >= 0")
         if self.threads is not None and self.threads < 1:

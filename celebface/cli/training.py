@@ -35,8 +35,6 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
                    "half as many, in both stages).")
 @click.option("--patience2", type=POS_INT, default=5, show_default=True,
               help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
-@click.option("--mixup", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Stage 2: mixup's alpha (pairs of training images blended, their labels too; 0: off).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,

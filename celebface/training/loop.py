@@ -26,7 +26,6 @@ class FitConfig:
     seed: int = 0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
-    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) mixing weight (0: off); mixes the network's inputs
     lr_patience: Optional[int] = None  # epochs without improvement before the LR is cut (None: patience // 2)
     desc: str = "train"
     progress: bool = False
@@ -82,11 +81,9 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
             continue
         idx = idx[cfg.rank::cfg.world]
         xb, yb = data.X[idx].to(cfg.device), data.y[idx].to(cfg.device)
-        xb, yb2, lam = mixed(xb, yb, cfg.mixup, gen)
         with autocast(cfg.device, cfg.precision):
             logits = net(xb)
-        loss = loss_fn(logits.float(), yb) if lam == 1.0 else \
-            lam * loss_fn(logits.float(), yb) + (1.0 - lam) * loss_fn(logits.float(), yb2)
+        loss = loss_fn(logits.float(), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -95,19 +92,6 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
         seen += len(idx)
         bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}")
     return tot_loss / max(seen, 1), tot_ok / max(seen, 1)
-
-
-def mixed(xb: torch.Tensor, yb: torch.Tensor, alpha: float,
-          gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Mixup (Zhang et al., 2018) of one batch: each input blended with another of the batch, weight lam ~ Beta(alpha,
-    alpha) drawn from `gen`; returns the blended inputs, the partners' labels and lam (1.0, inputs untouched, when
-    alpha is 0). The loss is then lam * loss(labels) + (1 - lam) * loss(partners' labels)."""
-    if alpha <= 0:
-        return xb, yb, 1.0
-    lam = float(np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen))).beta(alpha, alpha))
-    lam = max(lam, 1.0 - lam)  # the sample's own label keeps the larger share
-    partner = torch.randperm(len(xb), generator=gen).to(xb.device)
-    return lam * xb + (1.0 - lam) * xb[partner], yb[partner], lam
 
 
 def evaluate(net: nn.Module, data: Split, cfg: FitConfig) -> tuple[float, float]:
