@@ -33,7 +33,7 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dlib + linear SVM (issue 4)
 
 
-def train_options(pairs: list[str], kind: str = "TrainOptions") -> dict:
+def option_pairs(pairs: list[str], kind: str = "TrainOptions") -> dict:
     """--set (or --prep) KEY=VALUE pairs as TrainOptions (PrepareOptions) fields, each value converted to the
     field's default's type."""
     from dataclasses import fields
@@ -46,10 +46,10 @@ def train_options(pairs: list[str], kind: str = "TrainOptions") -> dict:
         key, _, value = pair.partition("=")
         if key not in types:
             raise SystemExit(f"{pair}: {key} is not a {kind} field ({', '.join(sorted(types))})")
-        kind = types[key]
-        out[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else \
-            int(value) if kind in (int, type(None)) and value.lstrip("-").isdigit() else \
-            float(value) if kind is float else value
+        typ = types[key]
+        out[key] = (value.lower() in ("1", "true", "yes")) if typ is bool else \
+            int(value) if typ in (int, type(None)) and value.lstrip("-").isdigit() else \
+            float(value) if typ is float else value
     return out
 
 
@@ -69,14 +69,14 @@ def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_
     splits = work_root / "splits"  # each seed's split, kept for analyses after the work dir is prepared again
     splits.mkdir(exist_ok=True)
     shutil.copyfile(work / "dataset.json", split_file(work_root, dataset, seed, group))
-    rows = []
+    rows, options = [], {**(prep or {}), **(overrides or {})}  # as the rows and the model folders record them
     for bb in backbones:
         t0 = time.time()
-        model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of({**(prep or {}), **(overrides or {})})}"
+        model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of(options)}"
         b = train(work, model, TrainOptions(backbone=bb, seed=seed, **(overrides or {})), progress=False,
                   log=lambda s: None)
-        rows.append(result_row(dataset, seed, bb, {**(prep or {}), **(overrides or {})}, group, b.metrics, model,
-                               work, round(prep_s, 1), round(time.time() - t0, 1)))
+        rows.append(result_row(dataset, seed, bb, options, group, b.metrics, model, work, round(prep_s, 1),
+                               round(time.time() - t0, 1)))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -215,7 +215,7 @@ def main() -> None:
     ap.add_argument("--no-group", action="store_true",
                     help="split photo by photo, near-duplicates not kept together (to measure what grouping changes)")
     args = ap.parse_args()
-    overrides, prep = train_options(args.set), train_options(args.prep, "PrepareOptions")
+    overrides, prep = option_pairs(args.set), option_pairs(args.prep, "PrepareOptions")
     os.environ.setdefault("CELEBFACE_OFFLINE", "1")
     args.work.mkdir(parents=True, exist_ok=True)
     if args.rescore:
