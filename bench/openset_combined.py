@@ -9,7 +9,9 @@ that person: the dlib similarity to their nearest training face (today's gate), 
 pooled features to their nearest training face, and the head's log-probability. A logistic regression on the three
 is fitted on half the strangers (and half the known faces) and scored on the other halves, both ways round
 (2-fold); printed: strangers named at the threshold where known faces lose at most 1 point against the closed set,
-and known faces kept where at most 3% / 5% of strangers are named. An analysis, not a test.
+and known faces kept where at most 3% / 5% of strangers are named. Then the dlib similarity normalised by the face's
+similarity to the second-best person or to a cohort (the bystanders of the training photos). An analysis, not a
+test.
 """
 from __future__ import annotations
 
@@ -44,10 +46,32 @@ def scores(rec, work: Path, files: list[str], gallery_cnn: np.ndarray, labels: n
     pred = logp.argmax(1)
     n = logp.shape[1]
     dl = cached_embeddings(work, files, False, flip=True)
-    d_sim = best_per_person(dl, rec.bundle.gallery, rec.bundle.gallery_labels, n)[np.arange(len(files)), pred]
+    per = best_per_person(dl, rec.bundle.gallery, rec.bundle.gallery_labels, n)
+    d_sim = per[np.arange(len(files)), pred]
+    per[np.arange(len(files)), pred] = -np.inf
+    second = per.max(1) if n > 1 else np.zeros(len(files))
     unit = cnn / np.linalg.norm(cnn, axis=1, keepdims=True)
     c_sim = best_per_person(unit, gallery_cnn, labels, n)[np.arange(len(files)), pred]
-    return {"pred": pred, "dlib": d_sim, "cnn": c_sim, "logp": logp.max(1)}
+    return {"pred": pred, "dlib": d_sim, "cnn": c_sim, "logp": logp.max(1), "second": second, "emb": dl}
+
+
+def normalised(k: dict, s: dict, k_ok: np.ndarray, closed: float, cohort: np.ndarray) -> None:
+    """Score normalisation of the dlib similarity, printed like the scores above: minus a share of the similarity to
+    the second-best person, or minus a share of the mean similarity to the K most similar cohort faces (the
+    bystanders of the training photos, which a user has), or z-normalised by those K."""
+    for lam in (0.25, 0.5, 1.0):
+        print(f"dlib - {lam} x second person", operating_points(
+            k_ok, k["dlib"] - lam * k["second"], s["dlib"] - lam * s["second"], closed))
+    near_k, near_s = (np.sort(x["emb"] @ cohort.T, axis=1) for x in (k, s))
+    for top in (1, 5, 20):
+        mk, ms = near_k[:, -top:].mean(1), near_s[:, -top:].mean(1)
+        for lam in (0.5, 1.0):
+            print(f"dlib - {lam} x cohort top{top}", operating_points(k_ok, k["dlib"] - lam * mk,
+                                                                      s["dlib"] - lam * ms, closed))
+        if top > 1:
+            zk = (k["dlib"] - mk) / (near_k[:, -top:].std(1) + 1e-3)
+            zs = (s["dlib"] - ms) / (near_s[:, -top:].std(1) + 1e-3)
+            print(f"dlib z-normalised on cohort top{top}", operating_points(k_ok, zk, zs, closed))
 
 
 def operating_points(known_ok: np.ndarray, known_s: np.ndarray, stranger_s: np.ndarray, closed: float) -> dict:
@@ -90,7 +114,7 @@ def main() -> None:
     for w in args.strangers:
         files = sorted(str(p.relative_to(w)) for p in (w / "faces").rglob("*.jpg"))
         s_parts.append(scores(rec, w, files, gal, labels))
-    s = {key: np.concatenate([p[key] for p in s_parts]) for key in ("dlib", "cnn", "logp")}
+    s = {key: np.concatenate([p[key] for p in s_parts]) for key in ("dlib", "cnn", "logp", "second", "emb")}
     closed = float(k_ok.mean())
     print(f"classes {classes}; known val faces {len(val)} (closed set {closed:.3f}); strangers {len(s['dlib'])}")
     for key in ("dlib", "cnn", "logp"):
@@ -109,6 +133,12 @@ def main() -> None:
         comb_s[fs == fold] = lr.decision_function(xs[fs == fold])
         print("fold", fold, "weights", np.round(lr.coef_[0], 2), "bias", round(float(lr.intercept_[0]), 2))
     print("combined (2-fold)", operating_points(k_ok, comb_k, comb_s, closed))
+    from celebface.data.embedding_cache import cached_embeddings
+    from celebface.training.strangers import bystander_crops
+
+    cohort = cached_embeddings(args.work, [c for c, _ in bystander_crops(args.work)], False, flip=True)
+    print(f"cohort: {len(cohort)} bystanders' faces of the training photos")
+    normalised(k, s, k_ok, closed, cohort)
 
 
 if __name__ == "__main__":

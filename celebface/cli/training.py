@@ -35,6 +35,12 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
                    "half as many, in both stages).")
 @click.option("--patience2", type=POS_INT, default=5, show_default=True,
               help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
+@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+              help="Stage 2's learning rate: cut by 0.3 when the validation loss stalls (plateau), or annealed to 0 "
+                   "over --epochs2 (cosine).")
+@click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Stage 2: share of the cached activations' channels dropped at random in each training step "
+                   "(a regulariser: the frozen part's output is computed once per image; 0 turns it off).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,

@@ -27,6 +27,7 @@ class FitConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     lr_patience: Optional[int] = None  # epochs without improvement before the LR is cut (None: patience // 2)
+    schedule: str = "plateau"  # "plateau": cut by 0.3 when val loss stalls; "cosine": anneal to 0 over `epochs`
     desc: str = "train"
     progress: bool = False
     device: str = "cpu"
@@ -106,8 +107,7 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
     from tqdm import tqdm
 
     opt = torch.optim.AdamW(param_groups, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3,
-                                                       patience=cfg.lr_patience or plateau_patience(cfg.patience))
+    sched = make_scheduler(opt, cfg)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     gen = torch.Generator().manual_seed(cfg.seed)
     best_loss, best_state, bad, history = math.inf, copy.deepcopy(net.state_dict()), 0, []
@@ -121,7 +121,7 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
         if cfg.progress:
             tqdm.write(f"{cfg.desc} epoch {epoch}: loss {loss:.4f} acc {acc:.4f} | val loss {val_loss:.4f} "
                        f"val acc {val_acc:.4f}")
-        sched.step(val_loss)
+        sched.step(val_loss) if cfg.schedule == "plateau" else sched.step()
         if val_loss < best_loss - 1e-4:
             best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
         else:
@@ -131,6 +131,16 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
     net.load_state_dict(best_state)
     net.eval()
     return history
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: FitConfig):
+    """The learning-rate schedule `fit` steps once an epoch (see FitConfig.schedule)."""
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    if cfg.schedule != "plateau":
+        raise ValueError(f"unknown schedule {cfg.schedule!r}: use 'plateau' or 'cosine'")
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.3,
+                                                      patience=cfg.lr_patience or plateau_patience(cfg.patience))
 
 
 def _mean_over_workers(x: float) -> float:

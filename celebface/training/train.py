@@ -116,10 +116,10 @@ def stage2_setup(feats: Features, data: TrainData, opts: TrainOptions, device: s
     # Warm the new head up on the (still frozen) pooled features: cheap, and keeps early gradients sane.
     warm = FitConfig(8, opts.lr1, 3, opts.batch_size, opts.seed, opts.weight_decay, device=device)
     fit(head, pooled["train"], pooled["val"], [{"params": head.parameters(), "lr": opts.lr1}], warm)
-    net = TunableNet(feats.backbone, head).to(device)
+    net = TunableNet(feats.backbone, head, opts.act_dropout).to(device)
     cfg = FitConfig(opts.epochs2, opts.lr2, opts.patience2, opts.batch_size, opts.seed, opts.weight_decay * 10,
                     lr_patience=plateau_patience(opts.patience), label_smoothing=0.1, desc="stage 2",
-                    progress=progress, device=device, precision=opts.precision)
+                    schedule=opts.schedule, progress=progress, device=device, precision=opts.precision)
     return net, _parts(feats.acts, data), cfg
 
 

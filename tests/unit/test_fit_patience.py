@@ -30,3 +30,15 @@ def test_the_learning_rate_cut_follows_its_own_patience() -> None:
     assert cut_after[0] is not None and (cut_after[1] is None or cut_after[1] > cut_after[0])
     default = _history(4, lr_patience=None)  # None: half the early-stopping patience, as before
     assert default == _history(4, lr_patience=2)
+
+
+def test_cosine_schedule_anneals_over_the_epoch_cap() -> None:
+    torch.manual_seed(0)
+    X = torch.randn(64, 4)
+    train, val = Split(X, (X[:, 0] > 0).long()), Split(X[:32], (X[:32, 0] > 0).long())
+    net = nn.Linear(4, 2)
+    cfg = FitConfig(epochs=6, lr=0.1, patience=10, batch_size=16, schedule="cosine")
+    h = fit(net, train, val, [{"params": net.parameters(), "lr": 0.1}], cfg)
+    lrs = [r["lr"] for r in h]
+    assert len(h) == 6 and lrs[0] == 0.1 and all(a > b for a, b in zip(lrs, lrs[1:]))  # falls every epoch
+    assert lrs[-1] < 0.1 * 0.1  # near 0 by the last epoch, whatever the validation loss did

@@ -27,6 +27,8 @@ BAD = [
     (["train", "{work}", "--out", "{out}", "--device", "tpu"], "--device"),
     (["train", "{work}", "--out", "{out}", "--backbone", "nope"], "--backbone"),
     (["train", "{work}", "--out", "{out}", "--input-size", "16"], "--input-size"),
+    (["train", "{work}", "--out", "{out}", "--schedule", "linear"], "--schedule"),
+    (["train", "{work}", "--out", "{out}", "--act-dropout", "1"], "--act-dropout"),
     (["prepare", "{data}", "--out", "{out}", "--detect-size", "0"], "--detect-size"),
     (["prepare", "{data}", "--out", "{out}", "--min-prob", "2"], "--min-prob"),
     (["prepare", "{data}", "--out", "{out}", "--per-class", "0"], "--per-class"),
