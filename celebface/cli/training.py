@@ -18,7 +18,7 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.option("--weights", default="imagenet", show_default=True,
               help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")
 @click.option("--unfreeze", type=click.IntRange(min=0), default=None,
-              help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 3 for efficientnet_lite0, 2 for "
+              help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 4 for efficientnet_lite0, 2 for "
                    "densenet121).")
 @click.option("--input-size", type=click.IntRange(32, 1024), default=None,
               help="Side in pixels of the images the CNN sees (crops are resized to it; default the backbone's own: "
