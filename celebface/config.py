@@ -136,8 +136,8 @@ class TrainOptions:
     patience2: int = 5
     schedule: str = "plateau"  # stage 2's learning rate: "plateau" (cut when val loss stalls) or "cosine"
     # Stage 2: share of the cached activations' channels dropped in training (Dropout2d on what the frozen part
-    # wrote once per image). 0.2 against none, efficientnet_lite0, 3 seeds x 3 sets (bench/accuracy_levers.md):
-    # celeb5 +1.45, sports5 +0.92, glint12 +0.49 points, for no extra time.
+    # wrote once per image). 0.2 against none, efficientnet_lite0 with 3 stages, 3 seeds x 3 sets
+    # (bench/accuracy_act_dropout.md): celeb5 +1.45, sports5 +0.92, glint12 +0.49 points; no extra work per epoch.
     act_dropout: float = 0.2
     seed: int = 0
     device: str = "auto"

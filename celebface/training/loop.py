@@ -121,7 +121,10 @@ def fit(net: nn.Module, train: Split, val: Split, param_groups: list[dict], cfg:
         if cfg.progress:
             tqdm.write(f"{cfg.desc} epoch {epoch}: loss {loss:.4f} acc {acc:.4f} | val loss {val_loss:.4f} "
                        f"val acc {val_acc:.4f}")
-        sched.step(val_loss) if cfg.schedule == "plateau" else sched.step()
+        if cfg.schedule == "plateau":
+            sched.step(val_loss)
+        else:
+            sched.step()
         if val_loss < best_loss - 1e-4:
             best_loss, best_state, bad = val_loss, copy.deepcopy(net.state_dict()), 0
         else:
