@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..config import TrainOptions
 from . import main
 from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safely, threads_option
 
@@ -14,8 +15,8 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.option("--out", "model_dir", required=True, type=click.Path(path_type=Path), help="MODEL_DIR to write "
               "(a new or empty folder, or a celebface model: it is replaced safely, earlier versions kept).")
 @click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "dlib_face", "fusion"]),
-              default="efficientnet_lite0", show_default=True)
-@click.option("--weights", default="imagenet", show_default=True,
+              default=TrainOptions.backbone, show_default=True)
+@click.option("--weights", default=TrainOptions.weights, show_default=True,
               help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")
 @click.option("--unfreeze", type=click.IntRange(min=0), default=None,
               help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 4 for efficientnet_lite0, 2 for "
@@ -24,26 +25,26 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
               help="Side in pixels of the images the CNN sees (crops are resized to it; default the backbone's own: "
                    "160 for efficientnet_lite0, 224 for densenet121).")
 @click.option("--no-stage2", is_flag=True, help="Stop after stage 1 (frozen backbone).")
-@click.option("--epochs1", type=POS_INT, default=40, show_default=True)
-@click.option("--epochs2", type=POS_INT, default=12, show_default=True)
-@click.option("--lr1", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True)
-@click.option("--lr2", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True,
+@click.option("--epochs1", type=POS_INT, default=TrainOptions.epochs1, show_default=True)
+@click.option("--epochs2", type=POS_INT, default=TrainOptions.epochs2, show_default=True)
+@click.option("--lr1", type=click.FloatRange(0, 1, min_open=True), default=TrainOptions.lr1, show_default=True)
+@click.option("--lr2", type=click.FloatRange(0, 1, min_open=True), default=TrainOptions.lr2, show_default=True,
               help="Learning rate of the unfrozen backbone stages (the head gets 5x).")
-@click.option("--batch-size", type=click.IntRange(min=2), default=64, show_default=True)
-@click.option("--patience", type=POS_INT, default=5, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=2), default=TrainOptions.batch_size, show_default=True)
+@click.option("--patience", type=POS_INT, default=TrainOptions.patience, show_default=True,
               help="Stage 1: epochs without a lower validation loss before stopping (the learning rate is cut after "
                    "half as many, in both stages).")
-@click.option("--patience2", type=POS_INT, default=5, show_default=True,
+@click.option("--patience2", type=POS_INT, default=TrainOptions.patience2, show_default=True,
               help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
-@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default=TrainOptions.schedule, show_default=True,
               help="Stage 2's learning rate: cut by 0.3 when the validation loss stalls (plateau), or annealed to 0 "
                    "over --epochs2 (cosine).")
-@click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+@click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainOptions.act_dropout, show_default=True,
               help="Stage 2: share of the cached activations' channels dropped at random in each training step "
                    "(a regulariser: the frozen part's output is computed once per image; 0 turns it off).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=TrainOptions.seed, show_default=True)
 @device_option
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=TrainOptions.precision, show_default=True,
               help="bf16 autocast for the backbone (faster on CPUs with AVX512-BF16/AMX and on GPUs, but it cost 2.3 points "
                    "on glint12); auto = fp32.")
 @threads_option

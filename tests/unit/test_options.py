@@ -58,3 +58,16 @@ def test_bad_option_is_one_line_naming_it(dirs: dict[str, str], args: list[str],
 def test_help_still_works() -> None:
     result = CliRunner().invoke(main, ["train", "--help"])
     assert result.exit_code == 0 and "--epochs1" in result.output
+
+
+def test_train_defaults_are_train_options_defaults() -> None:
+    """`celebface train` with no options trains what TrainOptions() says (the library and the CLI agree)."""
+    from dataclasses import fields
+
+    from celebface.config import TrainOptions
+
+    params = {p.name: p.default for p in main.commands["train"].params}
+    shared = [f for f in fields(TrainOptions) if f.name in params]
+    assert len(shared) >= 12
+    for f in shared:
+        assert params[f.name] == getattr(TrainOptions(), f.name), f.name
