@@ -87,6 +87,7 @@ class PrepareOptions:
     zoom: float = 0.1
     flip: bool = True
     fill: str = "nearest"
+    gray: float = 0.0  # share of the augmented copies made grayscale (photos in black and white exist)
     workers: Optional[int] = None
 
     @property
@@ -104,6 +105,8 @@ class PrepareOptions:
             problems.append(f"--fill must be one of {', '.join(FILL_MODES)}, not {self.fill!r}")
         if self.per_class < 1:
             problems.append("--per-class must be at least 1")
+        if not 0 <= self.gray <= 1:
+            problems.append("--gray is a share of the augmented copies and must be between 0 and 1")
         if not 0 <= self.margin <= 1:
             problems.append("--margin is a share of the face box and must be between 0 and 1")
         if self.size < 32 or self.detect_size < 64:

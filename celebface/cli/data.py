@@ -55,6 +55,8 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--shear", type=click.FloatRange(0, 45), default=10.0, show_default=True)
 @click.option("--zoom", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
 @click.option("--no-flip", is_flag=True)
+@click.option("--gray", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of the augmented training copies made grayscale (for black-and-white photos).")
 @click.option("--no-group-duplicates", is_flag=True,
               help="Split near-duplicate photos independently (leaky; only to measure what grouping changes).")
 @click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")

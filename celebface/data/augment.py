@@ -1,6 +1,7 @@
 """Step 4 of `prepare`: bring every person's training photos to exactly N images with seeded augmentation.
 
-Rotation, shift, shear, zoom, horizontal flip and a fill mode, as in the design (albumentations). Validation
+Rotation, shift, shear, zoom, horizontal flip and a fill mode, as in the design (albumentations), and optionally
+a share of grayscale copies (`prepare --gray`, not in the design). Validation
 and test photos are never augmented; people with more than N training photos are sampled down.
 """
 from __future__ import annotations
@@ -21,8 +22,11 @@ FillMode = Literal["nearest", "reflect", "constant"]
 
 
 def make_augmenter(rotation: float = 20.0, shift: float = 0.1, shear: float = 10.0, zoom: float = 0.1,
-                   flip: bool = True, fill: FillMode = "nearest", seed: int = 0):
-    """An albumentations pipeline: random affine (rotation, shift, shear, zoom) then horizontal flip."""
+                   flip: bool = True, fill: FillMode = "nearest", seed: int = 0, gray: float = 0.0):
+    """An albumentations pipeline: random affine (rotation, shift, shear, zoom), horizontal flip, then grayscale.
+
+    :param gray: probability that a copy is made grayscale (kept as 3 equal channels); 0 adds no step.
+    """
     import albumentations as A
     import cv2
 
@@ -32,6 +36,8 @@ def make_augmenter(rotation: float = 20.0, shift: float = 0.1, shear: float = 10
                       scale=(1.0 - zoom, 1.0 + zoom), border_mode=border, fill=0, p=1.0)]
     if flip:
         steps.append(A.HorizontalFlip(p=0.5))
+    if gray:
+        steps.append(A.ToGray(p=gray))
     return A.Compose(steps, seed=seed)
 
 

@@ -74,6 +74,8 @@ def _recipe_hash(options: PrepareOptions, split: dict, crop_of: dict, work_dir: 
     content (a crop re-made under the same name, e.g. after the crop settings changed, makes new augmentations)."""
     recipe = {k: getattr(options, k) for k in ("per_class", "seed", "rotation", "shift", "shear", "zoom",
                                                  "flip", "fill")}
+    if options.gray:  # only when set, so that work dirs prepared before the option still match their recipe
+        recipe["gray"] = options.gray
     recipe["train"] = sorted((f, crop_of[f], hashlib.sha1((work_dir / crop_of[f]).read_bytes()).hexdigest())
                              for f in split["train"])
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
@@ -101,7 +103,7 @@ def _balanced_train_items(work_dir: Path, options: PrepareOptions, split: dict, 
         train_by_person.setdefault(person_of[f], []).append(work_dir / crop_of[f])
     balanced = balance(train_by_person, options.per_class, aug_dir, options.seed, rotation=options.rotation,
                        shift=options.shift, shear=options.shear, zoom=options.zoom, flip=options.flip,
-                       fill=options.fill)
+                       fill=options.fill, gray=options.gray)
     src_photo = {crop_of[f]: f for f in split["train"]}
     train_items = []
     for person, items in balanced.items():

@@ -109,6 +109,29 @@ def test_balancing_is_seeded_and_downsamples(work_dir: Path, tmp_path: Path) -> 
     assert len(balance({"V": crops}, 2, tmp_path / "c", seed=1)["V"]) == 2
 
 
+def test_gray_share_makes_grayscale_copies_and_changes_nothing_else(work_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    crops = sorted((work_dir / "faces" / "Virat_Kohli").glob("*_f0.jpg"))[:3]
+
+    def channel_gap(path: Path) -> float:  # how far the colour channels are apart (JPEG keeps gray near 0)
+        x = np.asarray(Image.open(path).convert("RGB"), np.int16)
+        return float(np.abs(x[..., 0] - x[..., 1]).mean() + np.abs(x[..., 1] - x[..., 2]).mean())
+
+    colour = balance({"V": crops}, 9, tmp_path / "c", seed=1)["V"]
+    gray = balance({"V": crops}, 9, tmp_path / "g", seed=1, gray=1.0)["V"]
+    for c, g in zip(colour, gray):
+        if not c["augmented"]:
+            assert c["file"] == g["file"]
+            continue
+        assert channel_gap(g["file"]) < 1.0 < channel_gap(c["file"])
+        # the same affine and flip draws: the gray copy is the colour copy's luminance
+        lum_c = np.asarray(Image.open(c["file"]).convert("L"), np.float32)
+        lum_g = np.asarray(Image.open(g["file"]).convert("L"), np.float32)
+        assert np.abs(lum_c - lum_g).mean() < 3.0
+
+
 def test_bad_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a folder"):
         prepare(tmp_path / "nope", tmp_path / "w")

@@ -34,6 +34,7 @@ BAD = [
     (["prepare", "{data}", "--out", "{out}", "--per-class", "0"], "--per-class"),
     (["prepare", "{data}", "--out", "{out}", "--val-share", "1.5"], "--val-share"),
     (["prepare", "{data}", "--out", "{out}", "--workers", "0"], "--workers"),
+    (["prepare", "{data}", "--out", "{out}", "--gray", "1.5"], "--gray"),
     (["predict", "{model}", "x.jpg", "--threshold", "5"], "--threshold"),
     (["predict", "{model}", "x.jpg", "--threshold", "-1.5"], "--threshold"),
     (["predict", "{model}", "x.jpg", "--threshold", "inf"], "--threshold"),
