@@ -63,8 +63,8 @@ def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_
 
     work = work_root / dataset
     t0 = time.time()
-    prepare(DATASETS / dataset, work, PrepareOptions(seed=seed, per_class=per_class, group_duplicates=group,
-                                                     **(prep or {})), progress=False)
+    kw = {"seed": seed, "per_class": per_class, "group_duplicates": group, **(prep or {})}  # --prep wins
+    prepare(DATASETS / dataset, work, PrepareOptions(**kw), progress=False)
     prep_s = time.time() - t0
     splits = work_root / "splits"  # each seed's split, kept for analyses after the work dir is prepared again
     splits.mkdir(exist_ok=True)
