@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..config import PrepareOptions
 from . import main
 from .common import POS_INT, PROB, SHARE, engine_options, run_safely
 
@@ -29,33 +30,33 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.argument("data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "work_dir", required=True, type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
               help="WORK_DIR to write.")
-@click.option("--per-class", type=POS_INT, default=400, show_default=True,
+@click.option("--per-class", type=POS_INT, default=PrepareOptions.per_class, show_default=True,
               help="Training images per person after balancing.")
-@click.option("--val-share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+@click.option("--val-share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=PrepareOptions.val_share,
               show_default=True)
-@click.option("--test-share", type=SHARE, default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--margin", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+@click.option("--test-share", type=SHARE, default=PrepareOptions.test_share, show_default=True)
+@click.option("--seed", type=int, default=PrepareOptions.seed, show_default=True)
+@click.option("--margin", type=click.FloatRange(0, 1), default=PrepareOptions.margin, show_default=True,
               help="Margin around the face box, share of its size.")
-@click.option("--size", type=click.IntRange(32, 1024), default=224, show_default=True,
+@click.option("--size", type=click.IntRange(32, 1024), default=PrepareOptions.size, show_default=True,
               help="Side of the saved face crops (pixels).")
-@click.option("--detect-size", type=click.IntRange(64, 4096), default=800, show_default=True,
+@click.option("--detect-size", type=click.IntRange(64, 4096), default=PrepareOptions.detect_size, show_default=True,
               help="Longest side photos are shrunk to for detection.")
-@click.option("--min-prob", type=PROB, default=0.90, show_default=True, help="Ignore faces the detector is less sure of.")
+@click.option("--min-prob", type=PROB, default=PrepareOptions.min_prob, show_default=True, help="Ignore faces the detector is less sure of.")
 @click.option("--align", is_flag=True,
               help="Align each face crop on its 5 landmarks (eyes level, fixed eye distance); models trained on "
                    "such crops cut faces the same way when they name them. Measured on efficientnet_lite0: "
                    "bench/accuracy_align.md.")
-@click.option("--pick", type=click.Choice(["embedding", "main"]), default="embedding", show_default=True,
+@click.option("--pick", type=click.Choice(["embedding", "main"]), default=PrepareOptions.pick, show_default=True,
               help="In photos with several faces: the face matching the person's other photos, or the main face.")
 @click.option("--keep-suspects", is_flag=True, help="Keep photos whose face does not match the person's others.")
-@click.option("--fill", type=click.Choice(["nearest", "reflect", "constant"]), default="nearest", show_default=True)
-@click.option("--rotation", type=click.FloatRange(0, 180), default=20.0, show_default=True)
-@click.option("--shift", type=click.FloatRange(0, 1), default=0.1, show_default=True)
-@click.option("--shear", type=click.FloatRange(0, 45), default=10.0, show_default=True)
-@click.option("--zoom", type=click.FloatRange(0, 0.9), default=0.1, show_default=True)
+@click.option("--fill", type=click.Choice(["nearest", "reflect", "constant"]), default=PrepareOptions.fill, show_default=True)
+@click.option("--rotation", type=click.FloatRange(0, 180), default=PrepareOptions.rotation, show_default=True)
+@click.option("--shift", type=click.FloatRange(0, 1), default=PrepareOptions.shift, show_default=True)
+@click.option("--shear", type=click.FloatRange(0, 45), default=PrepareOptions.shear, show_default=True)
+@click.option("--zoom", type=click.FloatRange(0, 0.9), default=PrepareOptions.zoom, show_default=True)
 @click.option("--no-flip", is_flag=True)
-@click.option("--gray", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--gray", type=click.FloatRange(0, 1), default=PrepareOptions.gray, show_default=True,
               help="Share of the augmented training copies made grayscale (for black-and-white photos).")
 @click.option("--no-group-duplicates", is_flag=True,
               help="Split near-duplicate photos independently (leaky; only to measure what grouping changes).")

@@ -61,14 +61,20 @@ def test_help_still_works() -> None:
     assert result.exit_code == 0 and "--epochs1" in result.output
 
 
-def test_train_defaults_are_train_options_defaults() -> None:
-    """`celebface train` with no options trains what TrainOptions() says (the library and the CLI agree)."""
+@pytest.mark.parametrize("command, options", [("train", "TrainOptions"), ("prepare", "PrepareOptions")])
+def test_cli_defaults_are_the_options_defaults(command: str, options: str) -> None:
+    """`celebface train` / `prepare` with no options do what TrainOptions() / PrepareOptions() say (the library and
+    the CLI agree: config.py holds the defaults)."""
     from dataclasses import fields
 
-    from celebface.config import TrainOptions
+    import click
 
-    params = {p.name: p.default for p in main.commands["train"].params}
-    shared = [f for f in fields(TrainOptions) if f.name in params]
+    from celebface import config
+
+    cmd = main.commands[command]
+    params = {p.name: p.get_default(click.Context(cmd)) for p in cmd.params}  # what a run without the option gets
+    defaults = getattr(config, options)()
+    shared = [f.name for f in fields(defaults) if f.name in params]
     assert len(shared) >= 12
-    for f in shared:
-        assert params[f.name] == getattr(TrainOptions(), f.name), f.name
+    for name in shared:
+        assert params[name] == getattr(defaults, name), name
