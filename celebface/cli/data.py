@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..config import PrepareOptions
+from ..config import FILL_MODES, PICK_MODES, PrepareOptions
 from . import main
 from .common import POS_INT, PROB, SHARE, engine_options, run_safely
 
@@ -32,25 +32,27 @@ def _print_summary(s: dict, work_dir: Path) -> None:
               help="WORK_DIR to write.")
 @click.option("--per-class", type=POS_INT, default=PrepareOptions.per_class, show_default=True,
               help="Training images per person after balancing.")
-@click.option("--val-share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=PrepareOptions.val_share,
-              show_default=True)
+@click.option("--val-share", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=PrepareOptions.val_share, show_default=True)
 @click.option("--test-share", type=SHARE, default=PrepareOptions.test_share, show_default=True)
 @click.option("--seed", type=int, default=PrepareOptions.seed, show_default=True)
 @click.option("--margin", type=click.FloatRange(0, 1), default=PrepareOptions.margin, show_default=True,
               help="Margin around the face box, share of its size.")
 @click.option("--size", type=click.IntRange(32, 1024), default=PrepareOptions.size, show_default=True,
               help="Side of the saved face crops (pixels).")
-@click.option("--detect-size", type=click.IntRange(64, 4096), default=PrepareOptions.detect_size, show_default=True,
+@click.option("--detect-size", type=click.IntRange(64, 4096), default=PrepareOptions.detect_size,
+              show_default=True,
               help="Longest side photos are shrunk to for detection.")
-@click.option("--min-prob", type=PROB, default=PrepareOptions.min_prob, show_default=True, help="Ignore faces the detector is less sure of.")
+@click.option("--min-prob", type=PROB, default=PrepareOptions.min_prob, show_default=True,
+              help="Ignore faces the detector is less sure of.")
 @click.option("--align", is_flag=True,
               help="Align each face crop on its 5 landmarks (eyes level, fixed eye distance); models trained on "
                    "such crops cut faces the same way when they name them. Measured on efficientnet_lite0: "
                    "bench/accuracy_align.md.")
-@click.option("--pick", type=click.Choice(["embedding", "main"]), default=PrepareOptions.pick, show_default=True,
+@click.option("--pick", type=click.Choice(PICK_MODES), default=PrepareOptions.pick, show_default=True,
               help="In photos with several faces: the face matching the person's other photos, or the main face.")
 @click.option("--keep-suspects", is_flag=True, help="Keep photos whose face does not match the person's others.")
-@click.option("--fill", type=click.Choice(["nearest", "reflect", "constant"]), default=PrepareOptions.fill, show_default=True)
+@click.option("--fill", type=click.Choice(FILL_MODES), default=PrepareOptions.fill, show_default=True)
 @click.option("--rotation", type=click.FloatRange(0, 180), default=PrepareOptions.rotation, show_default=True)
 @click.option("--shift", type=click.FloatRange(0, 1), default=PrepareOptions.shift, show_default=True)
 @click.option("--shear", type=click.FloatRange(0, 45), default=PrepareOptions.shear, show_default=True)
@@ -66,7 +68,6 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 def prepare(data_dir: Path, work_dir: Path, quiet: bool, no_flip: bool, no_group_duplicates: bool, engine: str,
             address, **kw) -> None:
     """Faces from DATA_DIR/<Person>/<photos> -> split -> balanced training set in WORK_DIR."""
-    from ..config import PrepareOptions
     from ..data.prepare import prepare as run
 
     opts = PrepareOptions(flip=not no_flip, group_duplicates=not no_group_duplicates, **kw)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..config import TrainOptions
+from ..config import PRECISIONS, SCHEDULES, TrainOptions
 from . import main
 from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safely, threads_option
 
@@ -36,15 +36,17 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
                    "half as many, in both stages).")
 @click.option("--patience2", type=POS_INT, default=TrainOptions.patience2, show_default=True,
               help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
-@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default=TrainOptions.schedule, show_default=True,
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=TrainOptions.schedule, show_default=True,
               help="Stage 2's learning rate: cut by 0.3 when the validation loss stalls (plateau), or annealed to 0 "
                    "over --epochs2 (cosine).")
-@click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainOptions.act_dropout, show_default=True,
+@click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainOptions.act_dropout,
+              show_default=True,
               help="Stage 2: share of the cached activations' channels dropped at random in each training step "
                    "(a regulariser: the frozen part's output is computed once per image; 0 turns it off).")
 @click.option("--seed", type=int, default=TrainOptions.seed, show_default=True)
 @device_option
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=TrainOptions.precision, show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=TrainOptions.precision,
+              show_default=True,
               help="bf16 autocast for the backbone (faster on CPUs with AVX512-BF16/AMX and on GPUs, but it cost 2.3 points "
                    "on glint12); auto = fp32.")
 @threads_option
@@ -58,7 +60,6 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, engine: str, address, workers: int,
           **kw) -> None:
     """Two-stage transfer learning on WORK_DIR; writes the model bundle to MODEL_DIR."""
-    from ..config import TrainOptions
     from ..training.report import table
     from ..training.train import train as run
 
