@@ -145,6 +145,9 @@ class TrainOptions:
     # wrote once per image). 0.2 against none, efficientnet_lite0 with 3 stages, 3 seeds x 3 sets
     # (bench/accuracy_act_dropout.md): celeb5 +1.45, sports5 +0.92, glint12 +0.49 points; no extra work per epoch.
     act_dropout: float = 0.2
+    # Stage 2: share of training batches with CutMix on the cached activations (a box of each sample's feature maps
+    # replaced by another sample's, the labels weighted by area). 0 (off) by default.
+    cutmix: float = 0.0
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
@@ -173,6 +176,8 @@ class TrainOptions:
                 problems.append(f"--{name} must be in (0, 1]")
         if not 0 <= self.act_dropout < 1:
             problems.append("--act-dropout must be in [0, 1)")
+        if not 0 <= self.cutmix <= 1:
+            problems.append("--cutmix must be in [0, 1]")
         if self.weight_decay < 0:
             problems.append("weight decay must be >= 0")
         if self.threads is not None and self.threads < 1:

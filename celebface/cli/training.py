@@ -43,6 +43,9 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
               show_default=True,
               help="Stage 2: share of the cached activations' channels dropped at random in each training step "
                    "(a regulariser: the frozen part's output is computed once per image; 0 turns it off).")
+@click.option("--cutmix", type=click.FloatRange(0, 1), default=TrainOptions.cutmix, show_default=True,
+              help="Stage 2: share of training batches with CutMix on the cached activations (a box of each "
+                   "sample's feature maps taken from another sample, the labels weighted by area; 0 turns it off).")
 @click.option("--seed", type=int, default=TrainOptions.seed, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainOptions.precision,

@@ -26,6 +26,7 @@ class FitConfig:
     seed: int = 0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
+    cutmix: float = 0.0  # share of training batches with CutMix (4-D inputs only: feature maps, images)
     lr_patience: Optional[int] = None  # epochs without improvement before the LR is cut (None: patience // 2)
     schedule: str = "plateau"  # "plateau": cut by 0.3 when val loss stalls; "cosine": anneal to 0 over `epochs`
     desc: str = "train"
@@ -82,9 +83,15 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
             continue
         idx = idx[cfg.rank::cfg.world]
         xb, yb = data.X[idx].to(cfg.device), data.y[idx].to(cfg.device)
+        mixed = cutmix(xb, yb, gen) if cfg.cutmix > 0 and xb.dim() == 4 and \
+            float(torch.rand(1, generator=gen)) < cfg.cutmix else None
+        if mixed is not None:
+            xb = mixed[0]
         with autocast(cfg.device, cfg.precision):
             logits = net(xb)
         loss = loss_fn(logits.float(), yb)
+        if mixed is not None:  # the pasted box's share of the loss goes to the label it came from
+            loss = mixed[2] * loss + (1 - mixed[2]) * loss_fn(logits.float(), mixed[1])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -93,6 +100,24 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
         seen += len(idx)
         bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}")
     return tot_loss / max(seen, 1), tot_ok / max(seen, 1)
+
+
+def cutmix(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """CutMix (Yun et al. 2019) on a batch of maps (N, C, H, W): a box of a random share of the area, taken from
+    another sample of the batch, is pasted into each sample.
+
+    :returns: the mixed batch, the labels of the pasted boxes, and the share of each map left as it was (the
+        weight of the original labels in the loss)
+    """
+    n, _, h, w = x.shape
+    perm = torch.randperm(n, generator=gen).to(x.device)
+    side = math.sqrt(1.0 - float(torch.rand(1, generator=gen)))  # the box's area share is uniform in [0, 1)
+    bh, bw = int(round(h * side)), int(round(w * side))
+    top = int(torch.randint(0, h - bh + 1, (1,), generator=gen))
+    left = int(torch.randint(0, w - bw + 1, (1,), generator=gen))
+    out = x.clone()
+    out[:, :, top:top + bh, left:left + bw] = x[perm, :, top:top + bh, left:left + bw]
+    return out, y[perm], 1.0 - (bh * bw) / (h * w)
 
 
 def evaluate(net: nn.Module, data: Split, cfg: FitConfig) -> tuple[float, float]:

@@ -118,8 +118,9 @@ def stage2_setup(feats: Features, data: TrainData, opts: TrainOptions, device: s
     fit(head, pooled["train"], pooled["val"], [{"params": head.parameters(), "lr": opts.lr1}], warm)
     net = TunableNet(feats.backbone, head, opts.act_dropout).to(device)
     cfg = FitConfig(opts.epochs2, opts.lr2, opts.patience2, opts.batch_size, opts.seed, opts.weight_decay * 10,
-                    lr_patience=plateau_patience(opts.patience), label_smoothing=0.1, desc="stage 2",
-                    schedule=opts.schedule, progress=progress, device=device, precision=opts.precision)
+                    lr_patience=plateau_patience(opts.patience), label_smoothing=0.1, cutmix=opts.cutmix,
+                    desc="stage 2", schedule=opts.schedule, progress=progress, device=device,
+                    precision=opts.precision)
     return net, _parts(feats.acts, data), cfg
 
 

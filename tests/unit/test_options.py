@@ -29,6 +29,7 @@ BAD = [
     (["train", "{work}", "--out", "{out}", "--input-size", "16"], "--input-size"),
     (["train", "{work}", "--out", "{out}", "--schedule", "linear"], "--schedule"),
     (["train", "{work}", "--out", "{out}", "--act-dropout", "1"], "--act-dropout"),
+    (["train", "{work}", "--out", "{out}", "--cutmix", "1.5"], "--cutmix"),
     (["prepare", "{data}", "--out", "{out}", "--detect-size", "0"], "--detect-size"),
     (["prepare", "{data}", "--out", "{out}", "--min-prob", "2"], "--min-prob"),
     (["prepare", "{data}", "--out", "{out}", "--per-class", "0"], "--per-class"),
