@@ -34,12 +34,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def head_names(rec, work: Path, files: list[str]) -> np.ndarray:
     """The person the model's head names for each crop (files relative to `work`)."""
-    from PIL import Image
+    from openset_combined import crops_of
 
     out = []
     for i in range(0, len(files), 64):
-        crops = [Image.open(work / f).convert("RGB") for f in files[i:i + 64]]
-        out.append(rec.matcher.log_probabilities(rec.embedder.embed(crops)).argmax(1))
+        out.append(rec.matcher.log_probabilities(rec.embedder.embed(crops_of(work, files[i:i + 64]))).argmax(1))
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 

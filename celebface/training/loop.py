@@ -83,15 +83,14 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
             continue
         idx = idx[cfg.rank::cfg.world]
         xb, yb = data.X[idx].to(cfg.device), data.y[idx].to(cfg.device)
-        mixed = cutmix(xb, yb, gen) if cfg.cutmix > 0 and xb.dim() == 4 and \
-            float(torch.rand(1, generator=gen)) < cfg.cutmix else None
-        if mixed is not None:
-            xb = mixed[0]
+        y_box, keep = yb, 1.0
+        if cfg.cutmix > 0 and xb.dim() == 4 and float(torch.rand(1, generator=gen)) < cfg.cutmix:
+            xb, y_box, keep = cutmix(xb, yb, gen)
         with autocast(cfg.device, cfg.precision):
             logits = net(xb)
         loss = loss_fn(logits.float(), yb)
-        if mixed is not None:  # the pasted box's share of the loss goes to the label it came from
-            loss = mixed[2] * loss + (1 - mixed[2]) * loss_fn(logits.float(), mixed[1])
+        if keep < 1.0:  # the pasted box's share of the loss goes to the label it came from
+            loss = keep * loss + (1 - keep) * loss_fn(logits.float(), y_box)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
