@@ -63,7 +63,9 @@ def wccn(show, g, gl, ga, gal, k_emb, k_pred, s_emb, s_pred) -> None:
     """Within-class covariance normalisation: the embeddings whitened against how each training person's own faces
     vary (pose, light), estimated on the training faces (originals, or with the augmented copies), shrunk towards
     the identity by `a`; then the nearest-face similarity as today."""
-    sources = {"originals": (g, gl), "with augmented": (np.concatenate([g, ga]), np.concatenate([gl, gal]))}
+    sources = {"originals": (g, gl)}
+    if len(ga):  # without augmented copies (a --split run) the second source would repeat the first
+        sources["with augmented"] = (np.concatenate([g, ga]), np.concatenate([gl, gal]))
     for src, (x, y) in sources.items():
         centred = np.concatenate([x[y == p] - x[y == p].mean(0) for p in np.unique(y)])
         sw = centred.T @ centred / len(centred)
@@ -98,7 +100,7 @@ def main() -> None:
     aug = [] if args.split else [it for it in train if it["augmented"]]
     emb = lambda work, items: cached_embeddings(work, [it["file"] for it in items], False, flip=True)  # noqa: E731
     g, gl = emb(args.work, orig), np.array([it["label"] for it in orig])
-    ga, gal = emb(args.work, aug), np.array([it["label"] for it in aug])
+    ga, gal = emb(args.work, aug), np.array([it["label"] for it in aug], np.int64)
     val = ds["splits"]["val"]
     k_emb, truth = emb(args.work, val), np.array([it["label"] for it in val])
     k_pred = head_names(rec, args.work, [it["file"] for it in val])
@@ -116,15 +118,14 @@ def main() -> None:
     def show(name: str, ks: np.ndarray, ss: np.ndarray) -> None:
         print(f"{name:48s}", {k: round(v, 4) for k, v in operating_points(k_ok, ks, ss, closed).items()})
 
-    for top in (1, 2, 3):
+    base_k, base_s = person_sims(k_emb, g, gl, k_pred, 1), person_sims(s_emb, g, gl, s_pred, 1)
+    show("originals, mean of nearest 1", base_k, base_s)
+    for top in (2, 3):
         show(f"originals, mean of nearest {top}", person_sims(k_emb, g, gl, k_pred, top),
              person_sims(s_emb, g, gl, s_pred, top))
-    if len(ga) == 0:
-        ga, gal = np.zeros((0, g.shape[1]), np.float32), np.zeros(0, np.int64)
     both, bl = np.concatenate([g, ga]), np.concatenate([gl, gal])
     show("originals + augmented, nearest", person_sims(k_emb, both, bl, k_pred, 1),
          person_sims(s_emb, both, bl, s_pred, 1))
-    base_k, base_s = person_sims(k_emb, g, gl, k_pred, 1), person_sims(s_emb, g, gl, s_pred, 1)
     spread = own_spread(g, gl, n)
     for q in (0.05, 0.1, 0.25, 0.5):
         off = np.array([np.quantile(s, q) if len(s) else 0.0 for s in spread])
