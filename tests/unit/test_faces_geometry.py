@@ -35,10 +35,13 @@ def test_main_face_prefers_large_confident_central_faces() -> None:
     assert main_face_index([], (10, 10)) is None
 
 
-def test_face_round_trips_through_dict() -> None:
-    f = Face([1.234, 2.0, 30.0, 40.0], 0.98765432, [[1.0, 2.0]] * 5)
-    g = Face.from_dict(f.to_dict())
-    assert g.box == [1.2, 2.0, 30.0, 40.0] and g.prob == 0.98765 and len(g.landmarks) == 5
+def test_face_round_trips_through_dict_exactly() -> None:
+    """A stored face is the detected face to the last bit (a crop re-made from it is the same crop), and plain JSON."""
+    import json
+
+    f = Face([1.234567891, 2.0, 30.05, 40.0], np.float32(0.98765432), [[1.25, 2.0000001]] * 5)
+    g = Face.from_dict(json.loads(json.dumps(f.to_dict())))
+    assert g.box == f.box and g.prob == float(np.float32(0.98765432)) and g.landmarks == f.landmarks
 
 
 def _dot(arr: np.ndarray, x: float, y: float, colour: tuple[int, int, int], r: int = 3) -> None:
