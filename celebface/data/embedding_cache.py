@@ -28,10 +28,23 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
     keys = [f"{f}|{st.st_size}|{st.st_mtime_ns}" for f, st in zip(files, stats)]
     missing = sorted({(k, f) for k, f in zip(keys, files) if k not in cache})
     if missing:
+        # Entries of crops since re-made or removed (each prepare with another seed re-augments) are dropped, so the
+        # cache holds the folder's images, not every image it ever held.
+        cache = {k: v for k, v in cache.items() if _still_current(work_dir, k)}
         cache.update(_embed(work_dir, missing, progress, desc, flip))
         with atomic_open(cache_path, "wb") as f:
             np.savez(f, **cache)
     return np.stack([cache[k] for k in keys]) if files else np.zeros((0, EMBED_DIM), np.float32)
+
+
+def _still_current(work_dir: Path, key: str) -> bool:
+    """The key's file is still in WORK_DIR with the size and modification time the key was made with."""
+    file, size, mtime = key.rsplit("|", 2)
+    try:
+        st = (work_dir / file).stat()
+    except OSError:
+        return False
+    return str(st.st_size) == size and str(st.st_mtime_ns) == mtime
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
