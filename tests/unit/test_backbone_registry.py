@@ -22,3 +22,12 @@ def test_input_size_is_a_cnn_setting_recorded_per_model(name: str) -> None:
         with pytest.raises(WeightsError, match="--input-size"):
             sized_spec(name, 96)
         assert model_spec({"backbone": name, "preprocessing": {"input_size": 96}}) is spec
+
+
+def test_the_train_commands_choices_are_the_registry() -> None:
+    """`train --backbone` lists the names without importing torch when the CLI loads; they must stay the
+    registry's, every one of them and no other."""
+    from celebface.cli.training import train
+
+    option = next(p for p in train.params if p.name == "backbone")
+    assert sorted(option.type.choices) == sorted(REGISTRY)
