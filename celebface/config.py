@@ -148,6 +148,10 @@ class TrainOptions:
     # Stage 2: share of training batches with CutMix on the cached activations (a box of each sample's feature maps
     # replaced by another sample's, the labels weighted by area). 0 (off) by default.
     cutmix: float = 0.0
+    # Stage 2: weight of a second loss that teaches the fine-tuned CNN's pooled features to predict, through a
+    # linear layer used in training only, the face embedding (dlib's ResNet, which ships offline and names
+    # "unknown" anyway) of each training image. 0 (off) by default.
+    distill: float = 0.0
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
@@ -178,6 +182,8 @@ class TrainOptions:
             problems.append("--act-dropout must be in [0, 1)")
         if not 0 <= self.cutmix <= 1:
             problems.append("--cutmix must be in [0, 1]")
+        if not 0 <= self.distill <= 100:
+            problems.append("--distill must be in [0, 100]")
         if self.weight_decay < 0:
             problems.append("weight decay must be >= 0")
         if self.threads is not None and self.threads < 1:

@@ -46,6 +46,9 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
 @click.option("--cutmix", type=click.FloatRange(0, 1), default=TrainOptions.cutmix, show_default=True,
               help="Stage 2: share of training batches with CutMix on the cached activations (a box of each "
                    "sample's feature maps taken from another sample, the labels weighted by area; 0 turns it off).")
+@click.option("--distill", type=click.FloatRange(0, 100), default=TrainOptions.distill, show_default=True,
+              help="Stage 2: weight of a second loss teaching the CNN to predict each training face's dlib "
+                   "embedding (a face network's knowledge, through a layer used in training only; 0 turns it off).")
 @click.option("--seed", type=int, default=TrainOptions.seed, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainOptions.precision,

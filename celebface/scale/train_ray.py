@@ -68,10 +68,10 @@ def _worker_loop(config: dict) -> None:
     ctx = ray.train.get_context()
     net, train, val = (ray.get(config[k]) if isinstance(config[k], ray.ObjectRef) else config[k]
                        for k in ("net", "train", "val"))
-    tunable = {id(p) for p in net.backbone.tunable_parameters()} | {id(p) for p in net.head.parameters()}
+    groups = stage2_groups(net, config["opts"])
+    tunable = {id(p) for g in groups for p in g["params"]}
     for p in net.parameters():
         p.requires_grad_(id(p) in tunable)  # the frozen stages are not in the forward pass: DDP must skip them
-    groups = stage2_groups(net, config["opts"])
     dev = get_device()
     model = prepare_model(net)
     cfg = replace(config["cfg"], device=str(dev), rank=ctx.get_world_rank(), world=ctx.get_world_size())

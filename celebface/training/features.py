@@ -37,8 +37,15 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
 
 
 def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Features:
-    """A fixed embedding network: its embeddings, cached by file. Original faces are embedded as recognition
-    embeds them (flip-averaged); augmented copies, which include mirror images already, with one view."""
+    """A fixed embedding network: its embeddings, cached by file."""
+    emb = face_embeddings(data, progress)
+    return Features(emb, emb, None, spec.weights.source)
+
+
+def face_embeddings(data: TrainData, progress: bool) -> torch.Tensor:
+    """dlib's face embedding of every image of `data.files` (rows in that order), cached in WORK_DIR/cache by file.
+    Original faces are embedded as recognition embeds them (flip-averaged); augmented copies, which include mirror
+    images already, with one view."""
     from ..data.embedding_cache import cached_embeddings
     from ..faces.embedders import EMBED_DIM
 
@@ -49,8 +56,7 @@ def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Feat
         if rows:
             emb[rows] = cached_embeddings(data.work_dir, [data.files[i] for i in rows], progress,
                                           desc="face embeddings", flip=flip)
-    emb = torch.from_numpy(emb)
-    return Features(emb, emb, None, spec.weights.source)
+    return torch.from_numpy(emb)
 
 
 def _cnn_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, device: str, progress: bool,

@@ -27,6 +27,7 @@ class FitConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     cutmix: float = 0.0  # share of training batches with CutMix (4-D inputs only: feature maps, images)
+    distill: float = 0.0  # weight of the embedding loss (1 - cosine) where the training split has targets `t`
     lr_patience: Optional[int] = None  # epochs without improvement before the LR is cut (None: patience // 2)
     schedule: str = "plateau"  # "plateau": cut by 0.3 when val loss stalls; "cosine": anneal to 0 over `epochs`
     desc: str = "train"
@@ -39,10 +40,11 @@ class FitConfig:
 
 @dataclass(frozen=True)
 class Split:
-    """Inputs and labels of one split."""
+    """Inputs and labels of one split; `t`: optional per-sample embedding targets (`FitConfig.distill`)."""
 
     X: torch.Tensor
     y: torch.Tensor
+    t: Optional[torch.Tensor] = None
 
 
 def plateau_patience(patience: int) -> int:
@@ -86,11 +88,14 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
         y_box, keep = yb, 1.0
         if cfg.cutmix > 0 and xb.dim() == 4 and float(torch.rand(1, generator=gen)) < cfg.cutmix:
             xb, y_box, keep = cutmix(xb, yb, gen)
+        tb = data.t[idx].to(cfg.device) if cfg.distill > 0 and data.t is not None else None
         with autocast(cfg.device, cfg.precision):
-            logits = net(xb)
+            logits, emb = net(xb, with_embedding=True) if tb is not None else (net(xb), None)
         loss = loss_fn(logits.float(), yb)
         if keep < 1.0:  # the pasted box's share of the loss goes to the label it came from
             loss = keep * loss + (1 - keep) * loss_fn(logits.float(), y_box)
+        if emb is not None:  # on a CutMix batch, only the part of each sample left as it was has a target
+            loss = loss + cfg.distill * keep * embedding_loss(emb, tb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -99,6 +104,11 @@ def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Modu
         seen += len(idx)
         bar.set_postfix(loss=f"{tot_loss / seen:.3f}", acc=f"{tot_ok / seen:.3f}")
     return tot_loss / max(seen, 1), tot_ok / max(seen, 1)
+
+
+def embedding_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance between predicted and target embeddings (0 when they point the same way)."""
+    return (1.0 - nn.functional.cosine_similarity(pred.float(), target.float(), dim=1)).mean()
 
 
 def cutmix(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
