@@ -149,8 +149,9 @@ class TrainOptions:
     # replaced by another sample's, the labels weighted by area). 0 (off) by default.
     cutmix: float = 0.0
     # Stage 2: weight of a second loss that teaches the fine-tuned CNN's pooled features to predict, through a
-    # linear layer used in training only, the face embedding (dlib's ResNet, which ships offline and names
-    # "unknown" anyway) of each training image. 0 (off) by default.
+    # linear layer used in training only, the face embedding of each training image (dlib's ResNet: it ships offline,
+    # and CNN models run it for their "unknown" gate anyway). Measured, not better (bench/accuracy_distill.md: -0.24
+    # points on the mean of the three sets); 0 (off) by default.
     distill: float = 0.0
     seed: int = 0
     device: str = "auto"

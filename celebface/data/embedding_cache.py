@@ -24,8 +24,7 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
     cache_path = work_dir / (FLIP_CACHE_NAME if flip else CACHE_NAME)
     cache = _read(cache_path)
     # Keyed by path, size and modification time: a re-augmented image under the same name is embedded anew.
-    stats = [(work_dir / f).stat() for f in files]
-    keys = [f"{f}|{st.st_size}|{st.st_mtime_ns}" for f, st in zip(files, stats)]
+    keys = [_key(work_dir, f) for f in files]
     missing = sorted({(k, f) for k, f in zip(keys, files) if k not in cache})
     if missing:
         # Entries of crops since re-made or removed (each prepare with another seed re-augments) are dropped, so the
@@ -37,14 +36,17 @@ def cached_embeddings(work_dir: Path, files: Sequence[str], progress: bool = Tru
     return np.stack([cache[k] for k in keys]) if files else np.zeros((0, EMBED_DIM), np.float32)
 
 
+def _key(work_dir: Path, file: str) -> str:
+    st = (work_dir / file).stat()
+    return f"{file}|{st.st_size}|{st.st_mtime_ns}"
+
+
 def _still_current(work_dir: Path, key: str) -> bool:
     """The key's file is still in WORK_DIR with the size and modification time the key was made with."""
-    file, size, mtime = key.rsplit("|", 2)
     try:
-        st = (work_dir / file).stat()
+        return _key(work_dir, key.rsplit("|", 2)[0]) == key
     except OSError:
         return False
-    return str(st.st_size) == size and str(st.st_mtime_ns) == mtime
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
