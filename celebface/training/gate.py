@@ -65,7 +65,7 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
 
 def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarray, labels: np.ndarray):
     """The trained CNN and head (with the face gallery, for the fusion backbone) as a function naming face crops
-    from the crops and their dlib embeddings (None for models that name by the gallery)."""
+    from the crops and their identity vectors (None for models that name by the gallery)."""
     if not spec.fine_tunable or feats.backbone is None:
         return None
     from ..faces.features import CNNEmbedder

@@ -20,7 +20,7 @@ OVERLAP = 0.3  # a face overlapping the person's own face by more than this (IoU
 
 @dataclass
 class Strangers:
-    """dlib embeddings (flip-averaged) of strangers' faces, and how many came from each source."""
+    """Identity vectors (flip-averaged) of strangers' faces, and how many came from each source."""
 
     embeddings: np.ndarray
     people: np.ndarray  # the person whose training photo each face came from ("" for --strangers faces)
@@ -29,7 +29,7 @@ class Strangers:
 
 
 #: A trained head's names (class indices) for face crops.
-#: Names face crops (the head's person index for each), given the crops and their flip-averaged dlib embeddings.
+#: Names face crops (the head's person index for each), given the crops and their flip-averaged identity vectors.
 Namer = Callable[[Sequence, np.ndarray], np.ndarray]
 
 
