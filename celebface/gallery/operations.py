@@ -11,8 +11,8 @@ import numpy as np
 
 from ..errors import GalleryError
 from .names import validate_name
-from .records import Change, Delta, NewFace, Person
-from .sightings import SightingsSql
+from .records import Change, Delta, Neighbours, NewFace, Person
+from .sightings import SCAN_ROWS, SightingsSql
 from .sqlbase import SqlStore
 
 
@@ -232,5 +232,27 @@ class GalleryStore(SqlStore, SightingsSql):
         return self._vecs_out([r[0] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
 
     def count_faces(self) -> int:
+        """How many live faces the people have."""
         with self._tx(write=False) as cur:
             return int(self._one(cur, "SELECT count(*) FROM faces")[0])
+
+    def search(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The k nearest live faces of each query by an exact scan, SCAN_ROWS faces at a time (PostgresStore
+        answers from pgvector's index instead).
+
+        :param queries: (Q, D) unit vectors
+        """
+        q = np.asarray(queries, np.float32).reshape(-1, self.dim)
+        found, last = Neighbours.none(len(q), k), 0
+        while True:
+            with self._tx(write=False) as cur:
+                rows = self._x(cur, "SELECT id, person_id, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?",
+                               (last, SCAN_ROWS)).fetchall()
+            if not rows:
+                return found
+            last = int(rows[-1][0])
+            faces = np.concatenate([found.faces, np.array([[r[0] for r in rows]] * len(q), np.int64)], 1)
+            people = np.concatenate([found.people, np.array([[r[1] for r in rows]] * len(q), np.int64)], 1)
+            sims = np.concatenate([found.sims, q @ self._vecs_out([r[2] for r in rows]).T], 1)
+            top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            found = Neighbours(*(np.take_along_axis(a, top, 1) for a in (people, sims, faces)))

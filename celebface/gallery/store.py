@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Optional, Protocol, Union
 import numpy as np
 
 from ..errors import GalleryError
-from .records import Change, Delta, NewFace, Person
+from .records import Change, Delta, Neighbours, NewFace, Person
 
 ENV_URL = "CELEBFACE_GALLERY"
 SETTINGS = "gallery.json"
@@ -21,10 +21,11 @@ DB_FILE = "gallery.db"
 
 
 class Store(Protocol):
-    """What the matcher, the CLI and the service need from a gallery."""
-    kind: str
-    backbone: str
+    """What the matcher, the CLI and the service need from a gallery (SQLiteStore and PostgresStore are ones)."""
+    kind: str  # "sqlite" | "postgresql"
+    backbone: str  # the model whose embeddings it holds
     dim: int
+    weights: str
 
     def add(self, name: str, faces: list[NewFace], who: Optional[str] = None, replace: bool = False,
             metadata: Optional[dict] = None) -> Change: ...
@@ -39,6 +40,9 @@ class Store(Protocol):
     def sample(self, n: int) -> tuple[np.ndarray, np.ndarray]: ...
     def count_faces(self) -> int: ...
     def changes_since(self, since: int) -> Delta: ...
+    def search(self, queries: np.ndarray, k: int) -> Neighbours: ...
+    def gallery_id(self) -> str: ...
+    def index_dir(self) -> Optional[Path]: ...
     def import_training(self, key: str, names: list[str], faces: list[NewFace], labels: np.ndarray,
                         who: Optional[str] = None) -> Optional[Change]: ...
     def add_sightings(self, sightings: list, vecs: np.ndarray) -> int: ...

@@ -53,7 +53,8 @@ def test_pgvector_search_finds_the_nearest_person(open_gallery):
         g.add(name, faces(5, i + 10, centre=c))
     names = g.names()
     q = np.stack([c / np.linalg.norm(c) for c in centres.values()]).astype(np.float32)
-    people, sims = g.search(q, 3)
+    found = g.search(q, 3)
+    people, sims = found.people, found.sims
     assert [names[int(p)] for p in people[:, 0]] == list(centres)
     assert (sims[:, 0] > 0.9).all()
 
