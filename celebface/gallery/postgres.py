@@ -107,10 +107,17 @@ class PostgresStore(GalleryStore):
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._connect()
             try:
-                with self._conn.transaction(), self._conn.cursor() as cur:
-                    if write:
-                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                    yield cur
+                try:
+                    with self._conn.transaction(), self._conn.cursor() as cur:
+                        if write:
+                            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                        yield cur
+                except BaseException:
+                    self._scrub_due = None  # rolled back: nothing was erased
+                    raise
+                due, self._scrub_due = self._scrub_due, None
+                if due:
+                    self._scrub(due)
             except psycopg.OperationalError as exc:
                 self._conn.close()
                 raise GalleryUnavailable(f"the PostgreSQL gallery at {redact(self.url)} went away "
@@ -118,6 +125,24 @@ class PostgresStore(GalleryStore):
                                          f"once it is up") from None
             except psycopg.Error as exc:
                 raise GalleryError(f"the PostgreSQL gallery failed: {str(exc).strip().splitlines()[0]}") from None
+
+    def _scrub(self, why: str) -> None:
+        """VACUUM the tables a purge or the trash's retention erased rows from (and history, whose undo data was
+        rewritten), so their space, index entries included, is reclaimed (called after the commit)."""
+        import psycopg
+
+        tables = ("faces", "faces_trash", "people", "sightings", "history") if why == "purge" else \
+            ("faces_trash", "history")
+        try:
+            self._conn.autocommit = True  # VACUUM runs outside a transaction
+            for table in tables:
+                self._conn.execute(f"VACUUM {table}")
+        except psycopg.Error as exc:
+            raise GalleryError(f"the rows were erased, but VACUUM failed ({str(exc).strip().splitlines()[0]}); "
+                               f"run VACUUM on {', '.join(tables)} in {redact(self.url)}") from None
+        finally:
+            if not self._conn.closed:
+                self._conn.autocommit = False
 
     def _vec_in(self, v: np.ndarray) -> Any:
         from pgvector import Vector
