@@ -1,7 +1,8 @@
 """Erasing faces for good (faces are biometric data, GDPR art. 9): `forget --purge` and the trash's retention.
 
 `purge(name)` deletes in one change every face of the people of that name, live and in the trash (someone forgotten
-earlier included), the people rows, and the archive sightings linked to them: the sightings the model named `name`,
+earlier included), the people rows, and the archive sightings linked to them (the ids of the live faces it deleted
+stay in its history row, so that search indexes drop them: `changes_since`): the sightings the model named `name`,
 and in each photo a face of theirs came from (same content hash), the sighting most like that face if it reaches
 DEFAULT_THRESHOLD. Neither the purge nor the earlier changes of those people can be undone afterwards: `undo` skips
 them and says so.
@@ -60,6 +61,8 @@ class ErasureSql:
                                    f"`celebface people`")
             cid = self._begin_change(cur, "purge", name, who)
             sightings = self._linked_sightings(cur, name, pids)
+            live = [int(r[0]) for part in _chunks(sorted(pids)) for r in self._x(
+                cur, f"SELECT id FROM faces WHERE person_id IN ({_marks(len(part))})", part).fetchall()]
             faces = self._delete_in(cur, "faces", "person_id", pids)
             trash = self._delete_in(cur, "faces_trash", "person_id", pids)
             self._delete_in(cur, "people", "id", pids)
@@ -67,7 +70,7 @@ class ErasureSql:
             self._seal_history(cur, pids, f"change {cid} erased {name} for good")
             self._end_change(cur, cid, f"erased {name} for good: {faces} face(s), {trash} from the trash, {seen} "
                                        f"archive sighting(s); this cannot be undone",
-                             {ERASED: "a purge erases faces for good"})
+                             {ERASED: "a purge erases faces for good", "faces": live})  # for changes_since
             self._scrub_due = "purge"
         return self._change(cid)
 

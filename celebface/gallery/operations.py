@@ -200,18 +200,22 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
         return int(row[0] or 0)
 
     def changes_since(self, since: int) -> Delta:
-        """Faces made live and faces removed after change `since`, and every live person's name."""
+        """Faces made live and faces removed (to the trash, or purged) after change `since`, and every live person's
+        name."""
         with self._tx(write=False) as cur:
             now = int(self._one(cur, "SELECT max(id) FROM history")[0] or 0)
             rows = self._x(cur, "SELECT id, person_id, embedding FROM faces WHERE change_id > ? AND change_id <= ?",
                            (since, now)).fetchall()
-            removed = self._x(cur, "SELECT id FROM faces_trash WHERE removed_change > ? AND removed_change <= ?",
-                              (since, now)).fetchall()
+            removed = [r[0] for r in self._x(cur, "SELECT id FROM faces_trash WHERE removed_change > ? AND "
+                                                  "removed_change <= ?", (since, now)).fetchall()]
+            for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'purge' AND id > ? AND id <= ?",
+                                   (since, now)).fetchall():
+                removed += json.loads(data).get("faces", [])  # erased for good, not in the trash
             names = dict(self._x(cur, "SELECT id, name FROM people").fetchall())
         ids = np.array([r[0] for r in rows], np.int64)
         people = np.array([r[1] for r in rows], np.int64)
         vecs = self._vecs_out([r[2] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
-        return Delta(now, ids, people, vecs, np.array([r[0] for r in removed], np.int64),
+        return Delta(now, ids, people, vecs, np.array(removed, np.int64),
                      {int(k): v for k, v in names.items()})
 
     def gallery_id(self) -> str:

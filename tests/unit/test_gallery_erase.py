@@ -91,3 +91,17 @@ def test_trash_older_than_the_retention_is_erased_at_the_next_change(open_galler
     assert "skipped change 3 (forget Ann) cannot be undone: the faces it removed were erased from the trash after " \
            "1 day(s)" in third.summary and "(add Bob)" in third.summary
     assert g.people() == []
+
+
+def test_a_matcher_in_another_process_drops_the_purged_faces(open_gallery):
+    from celebface.gallery.matcher import GalleryMatcher
+
+    g = open_gallery()
+    g.add("Ann", faces(3, 1))
+    g.add("Bob", faces(2, 2))
+    m = GalleryMatcher(g, index="exact", threshold=0.5, refresh_s=0.0)
+    probe = faces(1, 1)[0].embedding[None]
+    assert len(m) == 5 and m.match(probe)[0].name == "Ann"
+    open_gallery().purge("Ann")  # another connection
+    assert m.refresh(force=True) and len(m) == 2
+    assert m.match(probe)[0].name != "Ann" and (m.search(probe).people[0] >= 0).sum() == 1  # Bob only
