@@ -8,6 +8,9 @@ nearest gallery face of the named person, in [-1, 1]. A face is named when its b
 threshold (calibrated by leave-one-out over the gallery unless given), else "unknown". Confidence: the best person's
 share of exp(score / 0.05) over the people among the k nearest faces (how clearly it beats the runner-up).
 
+Which index answers (exact numpy search, a usearch HNSW graph, or pgvector in PostgreSQL) is chosen once when the
+matcher opens (live_index.py); each answers `search(queries, k)` with the same `Neighbours` record.
+
 The matcher polls the store's change id at most every `refresh_s` seconds and applies only what changed, so every
 process sees an enrolment within about a second of its commit.
 """
