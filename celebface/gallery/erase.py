@@ -1,11 +1,11 @@
 """Erasing faces for good (faces are biometric data, GDPR art. 9): `forget --purge` and the trash's retention.
 
 `purge(name)` deletes in one change every face of the people of that name, live and in the trash (someone forgotten
-earlier included), the people rows, and the archive sightings linked to them (the ids of the live faces it deleted
-stay in its history row, so that search indexes drop them: `changes_since`): the sightings the model named `name`,
-and in each photo a face of theirs came from (same content hash), the sighting most like that face if it reaches
-DEFAULT_THRESHOLD. Neither the purge nor the earlier changes of those people can be undone afterwards: `undo` skips
-them and says so.
+earlier included), the people rows, and the archive sightings linked to them: those the model named `name`, and in
+each photo a face of theirs came from (same content hash), the sighting most like that face if it reaches the
+identity's pair threshold (same_face_threshold). The ids of the live faces it deleted stay in its history row, so
+that search indexes drop them (`changes_since`). Neither the purge nor the earlier changes of those people can be
+undone afterwards: `undo` skips them and says so.
 
 Retention: at every change, faces that went to the trash more than `trash_days` days ago are deleted, and the
 changes that put them there can no longer be undone.
@@ -20,11 +20,10 @@ import json
 import time
 from typing import Any, Iterator, Optional, Sequence
 
-from ..errors import GalleryError
+from ..errors import CelebfaceError, GalleryError
 from .calibrate import DEFAULT_THRESHOLD
 from .names import validate_name
 from .records import Change
-from .sightings import SIGHTING_DIM
 
 #: Key of a history row's undo data saying why the change can no longer be undone.
 ERASED = "erased"
@@ -32,6 +31,18 @@ ERASED = "erased"
 CHUNK = 500
 #: Changes whose undo data names one person (the rows a purge seals).
 PERSON_ACTIONS = ("add", "replace", "forget", "rename")
+
+
+def same_face_threshold(recorded: str) -> float:
+    """Cosine similarity at which two vectors of the gallery's identity (recorded as `recorded`) are one face:
+    `compare`'s pair threshold for that identity, else DEFAULT_THRESHOLD."""
+    from ..faces.identity import identity_of_gallery
+    from ..faces.identity_stats import pair_threshold
+
+    try:
+        return pair_threshold(identity_of_gallery(recorded))
+    except CelebfaceError:  # an identity this installation does not know
+        return DEFAULT_THRESHOLD
 
 
 def _chunks(ids: Sequence[Any]) -> Iterator[list]:
@@ -99,17 +110,14 @@ class ErasureSql:
                                              f"({_marks(len(part))})", part).fetchall():
                     if sha:
                         photos.setdefault(sha, []).append(emb)
+        threshold = same_face_threshold(self.backbone)
         for part in _chunks(sorted(photos)):
             rows = self._x(cur, f"SELECT id, sha256, embedding FROM sightings WHERE sha256 IN ({_marks(len(part))})",
                            part).fetchall()
             for sha in {r[1] for r in rows}:
                 mine = [r for r in rows if r[1] == sha]
-                seen = self._vecs_out([r[2] for r in mine], SIGHTING_DIM)
-                faces = self._vecs_out(photos[sha])
-                if faces.shape[1] != seen.shape[1]:
-                    continue  # embeddings of another model: only the name links them
-                sims = faces @ seen.T
-                ids.update(int(mine[j][0]) for i, j in enumerate(sims.argmax(1)) if sims[i, j] >= DEFAULT_THRESHOLD)
+                sims = self._vecs_out(photos[sha]) @ self._vecs_out([r[2] for r in mine]).T
+                ids.update(int(mine[j][0]) for i, j in enumerate(sims.argmax(1)) if sims[i, j] >= threshold)
         return ids
 
     def _delete_in(self, cur: Any, table: str, column: str, ids: set[int]) -> int:

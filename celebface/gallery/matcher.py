@@ -24,6 +24,7 @@ import numpy as np
 
 from ..config import UNKNOWN
 from ..errors import GalleryError
+from ..faces.identity import identity_name_of_gallery
 from ..types import Match
 from .calibrate import MAX_FACES, Calibration, calibrate_gallery
 from .live_index import GalleryIndex, open_index
@@ -103,7 +104,8 @@ class GalleryMatcher:
         if last is not None and size[0] == last[0] and abs(size[1] - last[1]) <= 0.05 * max(last[1], 1):
             return
         people, vecs = self.store.sample(MAX_FACES)
-        self.calibration = calibrate_gallery(people, vecs)
+        self.calibration = calibrate_gallery(people, vecs, identity=identity_name_of_gallery(self.store.backbone),
+                                             faces=size[1])
         self._calibrated_size = size
 
     def __len__(self) -> int:

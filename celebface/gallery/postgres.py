@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
 from .records import Neighbours
-from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, SIGHTING_DIM, Sighting, SightingMatch,
+from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, Sighting, SightingMatch,
                         sighting_from_row)
 from .sqlbase import SCHEMA_VERSION
 
@@ -72,7 +72,7 @@ class PostgresStore(GalleryStore):
         self._conn: Any = None
         self._connect()
         with self._tx(write=True) as cur:
-            ddl = DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=SIGHTING_DIM) + ";" + POSTGRES_INDEX_DDL
+            ddl = DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=self.dim) + ";" + POSTGRES_INDEX_DDL
             for stmt in ddl.split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
@@ -170,10 +170,10 @@ class PostgresStore(GalleryStore):
     def search_sightings(self, query: np.ndarray, k: int = 10) -> list[SightingMatch]:
         """The k sightings nearest to a face, by pgvector's HNSW index (approximate at large k; see ef_search).
 
-        :param query: (128,) unit dlib embedding.
+        :param query: (dim,) unit vector of the gallery's identity.
         :param k: how many to return, nearest first.
         """
-        q = self._vec_in(np.asarray(query, np.float32).reshape(SIGHTING_DIM))
+        q = self._vec_in(np.asarray(query, np.float32).reshape(self.dim))
         with self._tx(write=False) as cur:
             cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
             cur.execute(f"SELECT {SIGHTING_COLS}, embedding <=> %s AS d FROM sightings ORDER BY d LIMIT %s",
@@ -194,7 +194,7 @@ class PostgresStore(GalleryStore):
         from .postgres_load import load_sightings, should_rebuild
 
         with self._tx(write=True) as cur:
-            return load_sightings(cur, chunks, should_rebuild(cur, total))
+            return load_sightings(cur, chunks, should_rebuild(cur, total), self.dim, self.backbone)
 
     def close(self) -> None:
         with self._lock:
