@@ -86,17 +86,19 @@ class ErasureSql:
         return self._change(cid)
 
     def _people_named(self, cur: Any, name: str) -> set[int]:
-        """Ids of the live person of that name and of those forgotten (or dropped by an import) under it."""
+        """Ids of the live person of that name and of those in the trash under it: forgotten, or dropped by an
+        import (changes not undone: someone brought back and renamed since is not this name any more)."""
         pids = set()
         live = self._person_id(cur, name)
         if live is not None:
             pids.add(live)
-        for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'forget' AND name = ?",
-                               (name,)).fetchall():
+        for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'forget' AND name = ? AND undone_by IS "
+                                    "NULL", (name,)).fetchall():
             row = json.loads(data).get("person_row")
             if row:
                 pids.add(int(row[0]))
-        for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'import'").fetchall():
+        for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'import' AND undone_by IS NULL")\
+                .fetchall():
             pids.update(int(r[0]) for r in json.loads(data).get("dropped", []) if r[1] == name)
         return pids
 

@@ -67,9 +67,14 @@ def test_undo_skips_a_purge_with_a_clear_message_and_never_brings_the_person_bac
 def test_purging_nobody_is_a_clear_error(open_gallery):
     g = open_gallery()
     g.add("Ann", faces(1))
-    with pytest.raises(GalleryError, match="no person named 'Nobody' in the gallery or its trash"):
-        g.forget("Nobody", purge=True)
-    assert [h.action for h in g.history()] == ["add"]
+    g.forget("Ann")
+    g.undo()
+    g.rename("Ann", "Ann Smith")  # brought back and renamed: "Ann" is nobody now
+    for name in ("Nobody", "Ann"):
+        with pytest.raises(GalleryError, match=f"no person named '{name}' in the gallery or its trash"):
+            g.forget(name, purge=True)
+    assert [h.action for h in g.history()] == ["rename", "undo", "forget", "add"]
+    assert [(p.name, p.faces) for p in g.people()] == [("Ann Smith", 1)]
 
 
 def test_trash_older_than_the_retention_is_erased_at_the_next_change(open_gallery):
