@@ -144,9 +144,15 @@ def _change(model_dir: Path, gallery: Optional[str], op: str, *args: str) -> Non
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("name")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
-def forget(model_dir: Path, name: str, gallery: Optional[str]) -> None:
-    """Remove a person and their faces (undo brings them back)."""
-    _change(model_dir, gallery, "forget", name)
+@click.option("--purge", is_flag=True, help="Erase the person for good: their faces (those in the trash too) and the "
+                                            "archive sightings linked to them. Cannot be undone.")
+def forget(model_dir: Path, name: str, gallery: Optional[str], purge: bool) -> None:
+    """Remove a person and their faces (undo brings them back for CELEBFACE_TRASH_DAYS days; --purge: never)."""
+    if not purge:
+        _change(model_dir, gallery, "forget", name)
+        return
+    change = run_safely(_open(model_dir, gallery).purge, name, who=_who())
+    click.echo(f"{change.summary} (change {change.id})")
 
 
 @main.command()

@@ -1,11 +1,10 @@
-"""Connecting a loaded model to its gallery: open it, import the bundle's training faces once, build the matcher."""
+"""Connecting a loaded model to its gallery: open it and import the bundle's training faces once."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Optional
 
 from . import open_gallery
-from .matcher import GalleryMatcher
 from .training import import_bundle
 
 
@@ -18,7 +17,3 @@ def open_model_gallery(model_dir: Path, bundle: Any, url: Optional[str] = None,
     import_bundle(store, bundle)
     return store
 
-
-def gallery_matcher(store: Any, threshold: Optional[float] = None) -> GalleryMatcher:
-    """A GalleryMatcher over `store` (threshold: fixed, or calibrated by the gallery)."""
-    return GalleryMatcher(store, threshold=threshold)

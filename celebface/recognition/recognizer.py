@@ -117,9 +117,12 @@ class Recognizer:
                            f"the gallery (people, forget) and is named by this model after retraining")
         return report
 
-    def forget(self, name: str, who: Optional[str] = None):
-        """Remove a person from the gallery (`undo` brings them back); returns the history row."""
-        change = self.gallery.forget(name, who=who)
+    def forget(self, name: str, who: Optional[str] = None, purge: bool = False):
+        """Remove a person from the gallery (`undo` brings them back); returns the history row.
+
+        :param purge: erase them for good instead: their faces (also in the trash) and linked archive sightings
+        """
+        change = self.gallery.forget(name, who=who, purge=purge)
         if hasattr(self.matcher, "refresh"):
             self.matcher.refresh(force=True)
         return change

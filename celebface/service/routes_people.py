@@ -68,9 +68,10 @@ def people_routes(ctx: Any, auth: list) -> APIRouter:
             raise HTTPException(404, f"no person named {name.strip()!r} in the gallery")
         return PersonOut(**found[0].to_dict())
 
-    @router.delete("/api/people/{name}", summary="Forget a person (undo brings them back)", response_model=ChangeOut)
-    def forget(name: str, request: Request) -> ChangeOut:
-        return ChangeOut(**_call(ctx.rec.gallery.forget, name, who=_who(_client(request))).to_dict())
+    @router.delete("/api/people/{name}", summary="Forget a person (undo brings them back; purge=true erases them and "
+                   "their archive sightings for good)", response_model=ChangeOut)
+    def forget(name: str, request: Request, purge: bool = False) -> ChangeOut:
+        return ChangeOut(**_call(ctx.rec.gallery.forget, name, who=_who(_client(request)), purge=purge).to_dict())
 
     @router.patch("/api/people/{name}", summary="Rename a person", response_model=ChangeOut)
     def rename(name: str, request: Request, new_name: str = Body(..., embed=True, alias="name")) -> ChangeOut:
