@@ -23,13 +23,10 @@ def _who() -> str:
 
 def _open(model_dir: Path, gallery: Optional[str]):
     """The model's gallery; a trained model's training faces are imported first if they are not there yet."""
-    from ..gallery import open_gallery
     from ..gallery.attach import open_model_gallery
-    from ..recognition.bundle import is_model_dir, load_bundle
+    from ..recognition.bundle import load_bundle
 
-    if is_model_dir(model_dir):
-        return run_safely(lambda: open_model_gallery(model_dir, load_bundle(model_dir), gallery))
-    return run_safely(open_gallery, model_dir, gallery)
+    return run_safely(lambda: open_model_gallery(model_dir, load_bundle(model_dir), gallery))
 
 
 def _when(t: float) -> str:

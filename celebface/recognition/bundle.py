@@ -66,6 +66,13 @@ def is_model_dir(path: Path) -> bool:
     return (bundle_dir(Path(path)) / "config.json").is_file()
 
 
+def require_model_dir(model_dir: Path) -> None:
+    """Raise BundleError unless MODEL_DIR is a celebface model folder (checked before anything is opened or made)."""
+    if not is_model_dir(Path(model_dir)):
+        raise BundleError(f"{model_dir} is not a celebface model folder (no config.json); make one with "
+                          f"`celebface init {model_dir}` or `celebface train WORK_DIR --out {model_dir}`")
+
+
 def check_writable(model_dir: Path) -> None:
     """Refuse, before any work, a MODEL_DIR that exists, holds something and is not a celebface model."""
     model_dir = Path(model_dir)
@@ -211,10 +218,8 @@ def load_bundle(model_dir: Path) -> Bundle:
     from safetensors.torch import load_file
 
     model_dir = Path(model_dir)
+    require_model_dir(model_dir)
     where = bundle_dir(model_dir)
-    if not (where / "config.json").is_file():
-        raise BundleError(f"{model_dir} is not a celebface model folder (no config.json); "
-                          f"make one with `celebface train WORK_DIR --out {model_dir}`")
     try:
         config = read_json(where / "config.json")
         metrics = read_json(where / "metrics.json") if (where / "metrics.json").exists() else {}

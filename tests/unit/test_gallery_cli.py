@@ -12,9 +12,18 @@ from celebface.gallery import open_gallery
 from celebface.gallery.records import NewFace
 
 
+def empty_model(folder):
+    """An empty dlib_face model (what `celebface init` makes), without loading any weights."""
+    from celebface.recognition.bundle import save_bundle
+    from celebface.recognition.init_model import empty_bundle
+
+    save_bundle(empty_bundle(), folder)
+    return folder
+
+
 @pytest.fixture
 def model_dir(tmp_path):
-    store = open_gallery(tmp_path)
+    store = open_gallery(empty_model(tmp_path))
     rng = np.random.default_rng(0)
     store.add("Ann", [NewFace(rng.normal(size=128).astype(np.float32)) for _ in range(3)], who="setup")
     store.add("Bob", [NewFace(rng.normal(size=128).astype(np.float32))], who="setup")
@@ -60,6 +69,19 @@ def test_bad_changes_are_one_line_errors_with_exit_2(model_dir, args, message):
 
 
 def test_a_damaged_gallery_is_a_one_line_error(tmp_path):
-    (tmp_path / "gallery.db").write_bytes(b"garbage" * 500)
+    (empty_model(tmp_path) / "gallery.db").write_bytes(b"garbage" * 500)
     out = run("people", tmp_path)
     assert out.exit_code == 2 and "damaged" in out.output
+
+
+@pytest.mark.parametrize("args", [("people", "{d}"), ("history", "{d}"), ("forget", "{d}", "Ann"), ("undo", "{d}"),
+                                  ("rename", "{d}", "Ann", "Bob"),
+                                  ("cluster", "--archive", "{d}", "--out", "{d}/clusters")])
+def test_a_folder_that_is_not_a_model_is_refused_and_left_untouched(tmp_path, args):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a model")
+    out = run(*[a.format(d=folder) for a in args])
+    assert out.exit_code == 2, out.output
+    assert "not a celebface model folder" in out.output and len(out.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no gallery.db, no clusters
