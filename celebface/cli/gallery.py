@@ -133,7 +133,10 @@ def people(model_dir: Path, gallery: Optional[str], as_json: bool) -> None:
 def _change(model_dir: Path, gallery: Optional[str], op: str, *args: str) -> None:
     store = _open(model_dir, gallery)
     change = run_safely(getattr(store, op), *args, who=_who())
-    click.echo(f"{change.summary} (change {change.id}; `celebface undo {model_dir}` takes it back)")
+    if op == "undo":  # an undo cannot itself be undone: promise nothing
+        click.echo(f"{change.summary} (change {change.id})")
+    else:
+        click.echo(f"{change.summary} (change {change.id}; `celebface undo {model_dir}` takes it back)")
 
 
 @main.command()

@@ -61,9 +61,11 @@ class GalleryStore(SqlStore, SightingsSql):
     def rename(self, old: str, new: str, who: Optional[str] = None) -> Change:
         """Rename a person; the new name must be free."""
         old, new = validate_name(old), validate_name(new)
+        if old == new:  # a no-op is not recorded: undo would have nothing to take back
+            raise GalleryError(f"{old!r} is already called that; nothing was changed")
         with self._tx(write=True) as cur:
             pid = self._require_person(cur, old)
-            if old != new and self._person_id(cur, new) is not None:
+            if self._person_id(cur, new) is not None:
                 raise GalleryError(f"{new!r} is already in the gallery; forget or rename that person first")
             cid = self._begin_change(cur, "rename", old, who)
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (new, pid))
@@ -152,8 +154,8 @@ class GalleryStore(SqlStore, SightingsSql):
             self._x(cur, "INSERT INTO people (id, name, created, updated, metadata) VALUES (?, ?, ?, ?, ?)",
                     (pid, name, created, updated, metadata))
             self._restore(cur, target, cid)
-        elif action == "rename":
-            if self._person_id(cur, data["old"]) is not None:
+        elif action == "rename":  # an old no-op rename (old == new) finds its own person: nothing is in the way
+            if self._person_id(cur, data["old"]) not in (None, data["person"]):
                 raise GalleryError(f"cannot undo the rename: {data['old']!r} is taken now; rename that person first")
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (data["old"], data["person"]))
         else:

@@ -85,3 +85,34 @@ def test_a_folder_that_is_not_a_model_is_refused_and_left_untouched(tmp_path, ar
     assert out.exit_code == 2, out.output
     assert "not a celebface model folder" in out.output and len(out.output.strip().splitlines()) == 1
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no gallery.db, no clusters
+
+
+def test_rename_to_the_same_name_is_refused_and_not_recorded(model_dir):
+    out = run("rename", model_dir, "Bob", "Bob")
+    assert out.exit_code == 2 and "nothing was changed" in out.output
+    assert [h["action"] for h in json.loads(run("history", model_dir, "--json").stdout)] == ["add", "add"]
+    assert run("undo", model_dir).exit_code == 0  # takes back adding Bob, not a no-op
+    assert [p["name"] for p in json.loads(run("people", model_dir, "--json").stdout)] == ["Ann"]
+
+
+def test_undo_gets_past_a_no_op_rename_recorded_before(model_dir):
+    """Galleries written before the fix may hold a recorded `rename Bob Bob`: undo takes it back, then goes on."""
+    import sqlite3
+
+    db = sqlite3.connect(model_dir / "gallery.db")
+    pid = db.execute("SELECT id FROM people WHERE name = 'Bob'").fetchone()[0]
+    db.execute("INSERT INTO history (at, who, action, name, summary, undo) VALUES (0, 'old', 'rename', 'Bob', "
+               "'renamed Bob to Bob', ?)", (json.dumps({"person": pid, "old": "Bob", "new": "Bob"}),))
+    db.commit()
+    db.close()
+    first = run("undo", model_dir)
+    assert first.exit_code == 0, first.output
+    second = run("undo", model_dir)
+    assert second.exit_code == 0 and "add Bob" in second.output, second.output
+    assert [p["name"] for p in json.loads(run("people", model_dir, "--json").stdout)] == ["Ann"]
+
+
+def test_the_message_after_undo_promises_no_undo(model_dir):
+    out = run("undo", model_dir)
+    assert out.exit_code == 0 and "undid change" in out.output
+    assert "undo" not in out.output.replace("undid", "").split("(change")[1]
