@@ -9,8 +9,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
-from .names import validate_name
+from ..errors import GalleryError, shown
+from .names import name_key, validate_name
 from .records import Change, Delta, NewFace, Person
 from .sightings import SightingsSql
 from .sqlbase import SqlStore
@@ -36,6 +36,8 @@ class GalleryStore(SqlStore, SightingsSql):
         with self._tx(write=True) as cur:
             pid = self._person_id(cur, name)
             created = pid is None
+            if created:
+                self._refuse_look_alike(cur, name)
             cid = self._begin_change(cur, action, name, who)
             if created:
                 pid = self._new_person(cur, name, metadata)
@@ -67,6 +69,7 @@ class GalleryStore(SqlStore, SightingsSql):
             pid = self._require_person(cur, old)
             if self._person_id(cur, new) is not None:
                 raise GalleryError(f"{new!r} is already in the gallery; forget or rename that person first")
+            self._refuse_look_alike(cur, new, pid)  # 'Ann' -> 'ANN' is allowed: it is the same person
             cid = self._begin_change(cur, "rename", old, who)
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (new, pid))
             self._end_change(cur, cid, f"renamed {old} to {new}", {"person": pid, "old": old, "new": new})
@@ -94,7 +97,8 @@ class GalleryStore(SqlStore, SightingsSql):
                 mine = by_label.get(k, [])
                 if not mine:
                     continue
-                pid = self._person_id(cur, validate_name(name))
+                name = validate_name(name)
+                pid = self._person_id(cur, name)
                 if pid is None:
                     pid = self._new_person(cur, name)
                     created.append(pid)
@@ -105,6 +109,20 @@ class GalleryStore(SqlStore, SightingsSql):
                                        f"{key[:12]}, {removed} earlier training face(s) removed",
                              {"created": created, "old_key": None if row is None else row[0], "dropped": dropped})
         return self._change(cid)
+
+    def _look_alike(self, cur: Any, name: str, pid: Optional[int] = None) -> Optional[str]:
+        """The name of another person (not `pid`) whose name differs from `name` only in case or width."""
+        key = name_key(name)
+        for other_id, other in self._x(cur, "SELECT id, name FROM people").fetchall():
+            if other_id != pid and other != name and name_key(other) == key:
+                return other
+        return None
+
+    def _refuse_look_alike(self, cur: Any, name: str, pid: Optional[int] = None) -> None:
+        other = self._look_alike(cur, name, pid)
+        if other is not None:
+            raise GalleryError(f"'{shown(name)}' differs from '{shown(other)}', who is in the gallery, only in case "
+                               f"or width: use '{shown(other)}', or rename that person first")
 
     def _drop_empty_people(self, cur: Any) -> list[list]:
         """Delete people left without faces (training people not in the new model); returns their rows."""
@@ -148,7 +166,7 @@ class GalleryStore(SqlStore, SightingsSql):
                             tuple(row))
         elif action == "forget":
             pid, name, created, updated, metadata = data["person_row"]
-            if self._person_id(cur, name) is not None:
+            if self._person_id(cur, name) is not None or self._look_alike(cur, name):
                 raise GalleryError(f"cannot undo forgetting {name!r}: someone of that name is in the gallery now; "
                                    f"rename or forget them first")
             self._x(cur, "INSERT INTO people (id, name, created, updated, metadata) VALUES (?, ?, ?, ?, ?)",
