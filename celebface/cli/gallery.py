@@ -60,12 +60,12 @@ def _known_folder(folder: Path) -> list[tuple[str, list[Path]]]:
 
 
 def _enrol_one(rec, name: str, photos: list[Path], replace: bool, main_face: bool, as_json: bool) -> bool:
-    from ..errors import CelebfaceError
+    from ..errors import CelebfaceError, printable, shown
 
     try:
         report = rec.enroll(name, photos, replace=replace, main_face=main_face, who=_who())
     except CelebfaceError as exc:
-        click.secho(f"error: {name}: {exc}", fg="red", err=True)
+        click.secho(f"error: {shown(name)}: {printable(exc)}", fg="red", err=True)
         return False
     if as_json:
         click.echo(json.dumps(report.to_dict()))

@@ -26,15 +26,17 @@ def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
 
 
 def _echo_result(result, as_json: bool) -> None:
+    from ..errors import printable
+
     if as_json:
         click.echo(result.to_json())
     elif result.error:
-        click.echo(f"{result.image}: error: {result.error}")
+        click.echo(printable(f"{result.image}: error: {result.error}"))  # a file name may hold escapes
     elif not result.faces:
-        click.echo(f"{result.image}: no face")
+        click.echo(printable(f"{result.image}: no face"))
     else:
-        click.echo(f"{result.image}: " + ", ".join(
-            f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces))
+        click.echo(printable(f"{result.image}: " + ", ".join(
+            f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces)))
 
 
 @main.command()

@@ -12,15 +12,17 @@ def describe(result) -> str:
 
     :param result: a VideoResult.
     """
+    from ..errors import printable
+
     if result.error:
-        return f"{result.video}: error: {result.error}"
+        return printable(f"{result.video}: error: {result.error}")
     parts = [f"{p.name} ({p.confidence:.2f}): " + ", ".join(f"{a.start:.1f}-{a.end:.1f} s" for a in p.appearances)
              for p in result.people]
     if result.unknown_tracks:
         parts.append(f"{result.unknown_tracks} unknown track{'s' if result.unknown_tracks > 1 else ''}")
     if result.short_tracks:
         parts.append(f"{result.short_tracks} face{'s' if result.short_tracks > 1 else ''} seen in one frame only")
-    return f"{result.video}: " + ("; ".join(parts) if parts else "no face")
+    return printable(f"{result.video}: " + ("; ".join(parts) if parts else "no face"))
 
 
 def _bar(path: Path):

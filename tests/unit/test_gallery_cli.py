@@ -116,3 +116,30 @@ def test_the_message_after_undo_promises_no_undo(model_dir):
     out = run("undo", model_dir)
     assert out.exit_code == 0 and "undid change" in out.output
     assert "undo" not in out.output.replace("undid", "").split("(change")[1]
+
+
+@pytest.mark.parametrize("args", [("rename", "{m}", "Ann", "x\x1b[31mRED\x07"), ("forget", "{m}", "x\x1b]0;t\x07"),
+                                  ("rename", "{m}", "Ann", "n" * 10_000)])
+def test_error_lines_escape_names_and_cut_them_short(model_dir, args):
+    out = run(*[a.format(m=model_dir) for a in args])
+    assert out.exit_code == 2
+    assert "\x1b" not in out.output and "\x07" not in out.output
+    assert len(out.output.strip().splitlines()) == 1 and len(out.output) < 400
+
+
+def test_error_lines_escape_paths(tmp_path):
+    bad = tmp_path / "a\x1b[2Jb.jpg"
+    bad.write_bytes(b"not a photo")
+    out = run("compare", bad, bad)
+    assert out.exit_code == 2 and "\\x1b[2Jb.jpg" in out.output and "\x1b" not in out.output
+
+
+def test_enroll_error_line_escapes_the_name(tmp_path):
+    """`enroll --name $'x\\x1b[31mRED\\x07'` printed the escape sequence raw in front of the error."""
+    from PIL import Image
+
+    model = empty_model(tmp_path / "m")
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "blank.png")
+    out = run("enroll", model, tmp_path / "blank.png", "--name", "x\x1b[31mRED\x07")
+    assert out.exit_code == 2  # (click drops "\x1b[..m" styles when not on a terminal; BEL it keeps)
+    assert "\x07" not in out.output and out.output.startswith("error: x\\x1b[31mRED\\x07: ")
