@@ -62,7 +62,11 @@ def is_video_name(path: VideoSource) -> bool:
 def _open(path: VideoSource):
     import av
 
+    from .fileio import not_a_file
+
     name = str(path)
+    if not_a_file(name):
+        raise VideoError(f"{name}: {not_a_file(name)}")
     if not os.path.isfile(name):
         raise VideoError(f"{name}: no such video file")
     try:

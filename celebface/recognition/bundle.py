@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..errors import BundleError
-from ..io.fileio import atomic_path, read_json, write_json
+from ..io.fileio import atomic_path, read_json, usual_mode, write_json
 
 FORMAT = 1
 KEEP_VERSIONS = 3
@@ -116,7 +116,9 @@ def _write_files(bundle: Bundle, folder: Path) -> None:
     for name, src in bundle.extra_files.items():
         if Path(src).exists():
             shutil.copyfile(src, folder / name)
+    mode = usual_mode()
     for f in folder.iterdir():
+        os.chmod(f, mode)  # safetensors writes 0600: every file of a bundle gets the umask's usual permissions
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
 
@@ -220,6 +222,7 @@ def load_bundle(model_dir: Path) -> Bundle:
     model_dir = Path(model_dir)
     require_model_dir(model_dir)
     where = bundle_dir(model_dir)
+    _require_readable(model_dir, where)
     try:
         config = read_json(where / "config.json")
         metrics = read_json(where / "metrics.json") if (where / "metrics.json").exists() else {}
@@ -232,6 +235,19 @@ def load_bundle(model_dir: Path) -> Bundle:
     version = where.resolve().name if where != model_dir else ""
     return Bundle(config, state, gal["features"].numpy(), gal["labels"].numpy(), metrics if isinstance(metrics, dict)
                   else {}, version=version)
+
+
+def _require_readable(model_dir: Path, where: Path) -> None:
+    """A bundle file this user may not read is a permission problem, not a damaged model: say so."""
+    for name in ("config.json", "metrics.json", "model.safetensors", "gallery.safetensors"):
+        path = where / name
+        try:
+            if path.exists():
+                with open(path, "rb"):
+                    pass
+        except PermissionError:
+            raise BundleError(f"{path}: permission denied; ask the model's owner to make its files readable "
+                              f"(chmod -R a+rX {model_dir}) or run celebface as that user") from None
 
 
 def _check_config(config: Any, model_dir: Path) -> None:
