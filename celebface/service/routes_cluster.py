@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from ..data.cluster import ClusterIndex
-from ..errors import CelebfaceError
+from ..errors import CelebfaceError, shown
 from .guard import read_upload, upload_name
 from .routes_photos import ServiceContext
 
@@ -100,6 +100,8 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
     job = jobs.get(job_id)
     if job.status != "done":
         raise HTTPException(409, f"clustering job {job_id} is {job.status}")
+    if cluster_id not in {c.id for c in job.index.clusters}:  # also '.', '..': never a path of the server's
+        raise HTTPException(404, f"no cluster '{shown(cluster_id)}' in job {job_id}")
     if ctx.enroll is None or not ctx.rec.can_enroll:
         raise HTTPException(409, "this model cannot enrol people without retraining (train with --backbone "
                                  "dlib_face to enrol from the page)")
@@ -137,7 +139,7 @@ def cluster_routes(ctx: ServiceContext, auth: list) -> APIRouter:
     def enrol(job_id: str, cluster_id: str, name: str = Form(..., max_length=100)) -> dict:
         try:
             return _enrol_cluster(jobs, ctx, job_id, cluster_id, name)
-        except CelebfaceError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except CelebfaceError as exc:  # the server's folders are nobody's business
+            raise HTTPException(422, str(exc).replace(str(jobs.root), "the job's folder")) from None
 
     return router

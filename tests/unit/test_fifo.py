@@ -86,3 +86,19 @@ def test_cli_commands_given_a_fifo_answer_at_once(fifo, empty_model, tmp_path):
     assert out.returncode == 2 and "FIFO" in out.stderr
     out = cli("cluster", fifo, "--out", tmp_path / "clusters", "--min-faces", "1")
     assert out.returncode == 2 and "pipe.jpg: a FIFO" in out.stderr, out.stdout + out.stderr
+
+
+def test_predict_exits_2_when_no_path_given_exists(empty_model, tmp_path):
+    """`predict MODEL /nope` exited 0; with one path that exists, each missing one gets its per-file error."""
+    from click.testing import CliRunner
+
+    from celebface.cli import main
+
+    none = CliRunner().invoke(main, ["predict", str(empty_model), str(tmp_path / "nope"), str(tmp_path / "nah.jpg")])
+    assert none.exit_code == 2 and "no such file or folder" in none.output, none.output
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "white").save(blank)
+    some = CliRunner().invoke(main, ["predict", str(empty_model), str(blank), str(tmp_path / "nope.jpg")])
+    assert some.exit_code == 0 and "nope.jpg: error" in some.output and "blank.png: no face" in some.output
