@@ -67,5 +67,21 @@ class VideoError(CelebfaceError):
     """A video that cannot be read or is out of bounds."""
 
 
+class NotFound(CelebfaceError):
+    """Something asked for by name or id is not there (HTTP 404)."""
+
+
+class Conflict(CelebfaceError):
+    """A change that clashes with what is there now, such as a name that is taken (HTTP 409)."""
+
+
+class PersonNotFound(GalleryError, NotFound):
+    """No person of that name in the gallery."""
+
+
+class NameTaken(GalleryError, Conflict):
+    """The name (or one differing from it only in case or width) belongs to someone else in the gallery."""
+
+
 class GalleryUnavailable(GalleryError):
     """The gallery's database cannot be reached right now (PostgreSQL down, SQLite locked): try again (HTTP 503)."""

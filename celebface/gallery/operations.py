@@ -9,7 +9,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError, shown
+from ..errors import GalleryError, NameTaken, shown
 from .names import name_key, validate_name
 from .records import Change, Delta, NewFace, Person
 from .sightings import SightingsSql
@@ -68,7 +68,7 @@ class GalleryStore(SqlStore, SightingsSql):
         with self._tx(write=True) as cur:
             pid = self._require_person(cur, old)
             if self._person_id(cur, new) is not None:
-                raise GalleryError(f"{new!r} is already in the gallery; forget or rename that person first")
+                raise NameTaken(f"{new!r} is already in the gallery; forget or rename that person first")
             self._refuse_look_alike(cur, new, pid)  # 'Ann' -> 'ANN' is allowed: it is the same person
             cid = self._begin_change(cur, "rename", old, who)
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (new, pid))
@@ -121,7 +121,7 @@ class GalleryStore(SqlStore, SightingsSql):
     def _refuse_look_alike(self, cur: Any, name: str, pid: Optional[int] = None) -> None:
         other = self._look_alike(cur, name, pid)
         if other is not None:
-            raise GalleryError(f"'{shown(name)}' differs from '{shown(other)}', who is in the gallery, only in case "
+            raise NameTaken(f"'{shown(name)}' differs from '{shown(other)}', who is in the gallery, only in case "
                                f"or width: use '{shown(other)}', or rename that person first")
 
     def _drop_empty_people(self, cur: Any) -> list[list]:

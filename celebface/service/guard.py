@@ -27,7 +27,8 @@ from ..config import WORK_SIDE
 from ..errors import ImageError
 from ..io.images import load_image
 
-MAX_NAME_CHARS = 255
+#: The longest uploaded file name kept (a person's name has its own limit: gallery.names.MAX_NAME).
+MAX_FILE_NAME_CHARS = 255
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -195,7 +196,7 @@ class RequestGuard:
 
 def upload_name(upload: UploadFile, default: str = "upload") -> str:
     name = os.path.basename((upload.filename or "").replace("\\", "/")) or default
-    return name[:MAX_NAME_CHARS]
+    return name[:MAX_FILE_NAME_CHARS]
 
 
 def read_upload(upload: UploadFile, limit: int) -> bytes:

@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 from ..data.cluster import ClusterIndex
 from ..errors import CelebfaceError, shown
+from ..gallery.names import validate_name
 from .guard import read_upload, upload_name
-from .routes_photos import ServiceContext
+from .context import ServiceContext
+from .status import http_status
 
 log = logging.getLogger("celebface.serve")
 
@@ -105,6 +107,7 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
     if ctx.enroll is None or not ctx.rec.can_enroll:
         raise HTTPException(409, "this model cannot enrol people without retraining (train with --backbone "
                                  "dlib_face to enrol from the page)")
+    name = validate_name(name)  # the gallery's rules and length limit, as for the CLI and POST /api/people/{name}
     crops = cluster_crops(jobs.root / job_id / "clusters" / cluster_id)
     with ctx.slots:  # a cluster's crops hold one face each: the main face is the person
         summary = ctx.rec.enroll(name, crops, main_face=True, who="api").to_dict()
@@ -136,10 +139,10 @@ def cluster_routes(ctx: ServiceContext, auth: list) -> APIRouter:
         return FileResponse(jobs.root / job_id / "clusters" / cluster_id / "contact_sheet.png")
 
     @router.post("/api/cluster/{job_id}/{cluster_id}/enrol", summary="Enrol a cluster's faces as a person")
-    def enrol(job_id: str, cluster_id: str, name: str = Form(..., max_length=100)) -> dict:
+    def enrol(job_id: str, cluster_id: str, name: str = Form(...)) -> dict:
         try:
             return _enrol_cluster(jobs, ctx, job_id, cluster_id, name)
         except CelebfaceError as exc:  # the server's folders are nobody's business
-            raise HTTPException(422, str(exc).replace(str(jobs.root), "the job's folder")) from None
+            raise HTTPException(http_status(exc), str(exc).replace(str(jobs.root), "the job's folder")) from None
 
     return router
