@@ -3,6 +3,7 @@ each cluster's contact sheet, and enrolling a cluster as a person."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -36,11 +37,48 @@ class ClusterJob(BaseModel):
     index: Optional[ClusterIndex] = None
 
 
+#: Job folders are TMPDIR/celebface-clusters-<server pid>-<random>/<job id>/.
+ROOT_PREFIX = "celebface-clusters-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0  # another user's process (or a number no process can have)
+    return True
+
+
+def remove_stale_roots(tmp: Optional[Path] = None) -> list[Path]:
+    """Remove the job folders of servers that are gone (killed, crashed); returns what was removed.
+
+    :param tmp: the temporary folder (default: the system's, as tempfile chooses it)
+    """
+    removed = []
+    for p in Path(tmp or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        pid = p.name[len(ROOT_PREFIX):].split("-", 1)[0]
+        if p.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _new_root() -> Path:
+    remove_stale_roots()
+    return Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
+
+
 @dataclass
 class _Jobs:
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="celebface-clusters-")))
+    root: Path = field(default_factory=_new_root)
     jobs: dict[str, ClusterJob] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close(self) -> None:
+        """Remove every job's folder (the server is shutting down: SIGTERM, Ctrl-C)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def add(self) -> ClusterJob:
         with self.lock:
@@ -115,8 +153,8 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
 
 
 def cluster_routes(ctx: ServiceContext, auth: list) -> APIRouter:
-    router = APIRouter(dependencies=auth)
     jobs = _Jobs()
+    router = APIRouter(dependencies=auth, on_shutdown=[jobs.close])  # FastAPI runs it at the server's shutdown
 
     @router.post("/api/cluster", summary="Group the faces of unnamed photos into people (a job)",
                  response_model=ClusterJob, status_code=202)
