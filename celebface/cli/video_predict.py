@@ -26,9 +26,9 @@ def describe(result) -> str:
 
 
 def _bar(path: Path):
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
-    bar = tqdm(total=1.0, desc=path.name[:30], unit="video", dynamic_ncols=True, leave=False,
+    bar = progress_bar(total=1.0, desc=path.name[:30], unit="video", dynamic_ncols=True, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def update(done: float, total: float) -> None:

@@ -95,11 +95,11 @@ def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], 
 
 
 def _stream(paths: Sequence[Path], staging: Path, workers: int, progress: bool) -> Iterator[tuple]:
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     settings = ExtractSettings()
     args = [(k, str(p), str(staging)) for k, p in enumerate(paths)]
-    bar = tqdm(total=len(args), unit="photo", desc="faces", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(args), unit="photo", desc="faces", disable=not progress, dynamic_ncols=True)
     if workers == 1:
         _init(settings)
         results: Iterator = map(_faces_of, args)

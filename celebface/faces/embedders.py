@@ -107,7 +107,7 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
 
     :param flip: average with the mirror image's descriptor (DlibEmbedder's default)
     :param mirror_only: the mirror images' descriptors alone"""
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     paths = [str(p) for p in paths]
     if not paths:
@@ -115,7 +115,7 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
     chunk = 16
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
-    bar = tqdm(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
     out = []
     if workers == 1:
         _init(margin, flip, mirror_only)
