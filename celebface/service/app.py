@@ -50,6 +50,29 @@ PAGE_HEADERS = {
 }
 
 
+#: Every answer names the process that gave it (`serve --workers N` runs N of them).
+WORKER_HEADER = "X-Celebface-Worker"
+
+
+class WorkerHeader:
+    """ASGI middleware: adds WORKER_HEADER (this process's id) to every HTTP answer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.value = app, str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_worker(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (WORKER_HEADER.lower().encode(), self.value)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_worker)
+
+
 def _default_enroll(rec: Any) -> Optional[Callable]:
     if not getattr(rec, "can_enroll", False) or not hasattr(rec, "model_dir"):
         return None
@@ -160,4 +183,5 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)
+    app.add_middleware(WorkerHeader)  # outermost: refusals carry it too
     return app
