@@ -66,7 +66,7 @@ def _truth(tmp: Path, n: int) -> np.ndarray:
     index = ExactIndex(128)
     index.update(store.changes_since(0))
     store.close()
-    return index.search(queries, 1)[0][:, 0]
+    return index.nearest_faces(queries, 1).faces[:, 0]
 
 
 _REAL: list = [None]

@@ -29,10 +29,10 @@ def embed_dataset(name: str) -> tuple[list[str], np.ndarray, np.ndarray, float]:
     from celebface.config import CROP_SIZE, MARGIN
     from celebface.faces.align import crop_face
     from celebface.faces.detect import FaceDetector, order_faces
-    from celebface.faces.embedders import DlibEmbedder
+    from celebface.faces.identity import identity_embedder
     from celebface.io.images import is_image_name, load_image
 
-    detector, embedder = FaceDetector(device="cpu"), DlibEmbedder(MARGIN, flip=True)
+    detector, embedder = FaceDetector(device="cpu"), identity_embedder("dlib", MARGIN, flip=True)
     people = sorted(p.name for p in (DATASETS / name).iterdir() if p.is_dir())
     labels, embs, t = [], [], time.perf_counter()
     n_photos = 0

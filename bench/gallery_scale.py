@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 DIM = 128
-FETCH = 50  # faces fetched per query, as GalleryMatcher does (k=10 people x HNSW_OVERFETCH 5)
+FETCH = 50  # faces fetched per query, as GalleryMatcher does (k=10 people x gallery/index.py OVERFETCH 5)
 EF_USEARCH = (64, 128, 256)  # usearch expansion_search (the candidate list; at least FETCH)
 EF_PGVECTOR = (100, 200, 400)  # pgvector hnsw.ef_search
 BUILD_LIMIT_S = 900  # an index that does not build in 15 minutes is reported as such (issue 10)
@@ -99,14 +99,14 @@ def run_sqlite(tmp: Path, n: int, labels, vecs, queries) -> list[ScaleRow]:
     store = SQLiteStore(tmp / f"scale_{n}.db", "dlib_face", DIM)
     fill(store, labels, vecs)
     exact, open_exact, mem_exact = _open(store, "exact")
-    truth, p50, p95 = timed_queries(lambda q: exact._index.search(q, 10)[0], queries)
+    truth, p50, p95 = timed_queries(lambda q: exact._index.index.nearest_faces(q, 10).faces, queries)
     rows = [ScaleRow("sqlite+exact", n, open_exact, 0.0, p50, p95, 1.0, mem_exact)]
     exact = None  # free it before the HNSW rows measure memory
     _, build, _ = _open(store, "hnsw")
     hnsw, open_hnsw, mem_hnsw = _open(store, "hnsw")
     for ef in EF_USEARCH:
-        hnsw._index.index.expansion_search = ef
-        top, p50, p95 = timed_queries(lambda q: hnsw._index.search(q, FETCH)[0], queries)
+        hnsw._index.index.index.expansion_search = ef
+        top, p50, p95 = timed_queries(lambda q: hnsw._index.index.nearest_faces(q, FETCH).faces, queries)
         rows.append(ScaleRow(f"sqlite+usearch-hnsw, ef {ef}", n, open_hnsw, build, p50, p95,
                              float((top == truth).mean()), mem_hnsw))
     store.close()

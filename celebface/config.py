@@ -158,6 +158,9 @@ class TrainOptions:
     precision: str = "auto"  # "fp32", "bf16" (autocast), or "auto": bf16 where the hardware runs it fast
     threads: Optional[int] = None
     strangers: Optional[str] = None  # a folder of photos of people the model must not name (calibrates "unknown")
+    #: The identity embedder (faces/identity.py) of the model's gallery and "unknown" gate, and the features of the
+    #: dlib_face backbone; None for the default identity.
+    identity: Optional[str] = None
 
     def check(self) -> None:
         """Raise ConfigError for values that would train a broken model (the CLI checks these too)."""

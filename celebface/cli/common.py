@@ -22,6 +22,15 @@ def threads_option(fn: Callable) -> Callable:
     return click.option("--threads", type=POS_INT, default=None, help=THREADS_HELP)(fn)
 
 
+def identity_option(fn: Callable) -> Callable:
+    """--identity: which identity embedder compares faces (faces/identity.py), the registry's names."""
+    from ..faces.identity import DEFAULT_IDENTITY, identity_names
+
+    return click.option("--identity", type=click.Choice(identity_names()), default=None,
+                        help=f"The identity embedder that compares faces (default {DEFAULT_IDENTITY}; see "
+                             f"`celebface identities`).")(fn)
+
+
 def device_option(fn: Callable) -> Callable:
     return click.option("--device", type=DEVICE, default="auto", show_default=True)(fn)
 

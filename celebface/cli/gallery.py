@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import device_option, run_safely
+from .common import device_option, identity_option, run_safely
 
 MODEL_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 GALLERY_HELP = "PostgreSQL URL (postgresql://user@host/db; password from PGPASSWORD) instead of MODEL_DIR/gallery.db."
@@ -37,11 +37,12 @@ def _when(t: float) -> str:
 @click.argument("model_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--backbone", default="dlib_face", show_default=True, help="An embedding backbone.")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
-def init(model_dir: Path, backbone: str, gallery: Optional[str]) -> None:
+@identity_option
+def init(model_dir: Path, backbone: str, gallery: Optional[str], identity: Optional[str]) -> None:
     """Make an empty recogniser in MODEL_DIR: enrol people next, no training."""
     from ..recognition.init_model import init_model
 
-    run_safely(init_model, model_dir, backbone, gallery)
+    run_safely(init_model, model_dir, backbone, gallery, identity)
     click.echo(f"empty model in {model_dir}; add people with `celebface enroll {model_dir} PHOTOS... --name NAME`")
 
 
@@ -143,9 +144,15 @@ def _change(model_dir: Path, gallery: Optional[str], op: str, *args: str) -> Non
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("name")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
-def forget(model_dir: Path, name: str, gallery: Optional[str]) -> None:
-    """Remove a person and their faces (undo brings them back)."""
-    _change(model_dir, gallery, "forget", name)
+@click.option("--purge", is_flag=True, help="Erase the person for good: their faces (those in the trash too) and the "
+                                            "archive sightings linked to them. Cannot be undone.")
+def forget(model_dir: Path, name: str, gallery: Optional[str], purge: bool) -> None:
+    """Remove a person and their faces (undo brings them back for CELEBFACE_TRASH_DAYS days; --purge: never)."""
+    if not purge:
+        _change(model_dir, gallery, "forget", name)
+        return
+    change = run_safely(_open(model_dir, gallery).purge, name, who=_who())
+    click.echo(f"{change.summary} (change {change.id})")
 
 
 @main.command()
@@ -187,14 +194,14 @@ def history(model_dir: Path, limit: int, gallery: Optional[str], as_json: bool) 
 @click.argument("photo_b", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,
               help="Cosine similarity at or above which the faces are the same person "
-                   "(default 0.91, measured on photo pairs: see gallery/calibrate.py).")
+                   "(default: the identity's own pair threshold; dlib's is 0.91, measured on photo pairs).")
+@identity_option
 @click.option("--json", "as_json", is_flag=True)
-def compare(photo_a: Path, photo_b: Path, threshold: Optional[float], as_json: bool) -> None:
+def compare(photo_a: Path, photo_b: Path, threshold: Optional[float], identity: Optional[str], as_json: bool) -> None:
     """Are the main faces of two photos the same person? Cosine similarity, distance and verdict."""
-    from ..gallery.api import compare as run
-    from ..gallery.calibrate import DEFAULT_THRESHOLD
+    from ..gallery.api import compare as run, default_embedder
 
-    result = run_safely(run, photo_a, photo_b, DEFAULT_THRESHOLD if threshold is None else threshold)
+    result = run_safely(lambda: run(photo_a, photo_b, threshold, default_embedder(identity)))
     if as_json:
         click.echo(json.dumps(result.to_dict()))
         return

@@ -107,3 +107,17 @@ def backbones() -> None:
 
     for spec in REGISTRY.values():
         click.echo(f"{spec.name:20} {spec.description}")
+
+
+@main.command()
+def identities() -> None:
+    """List the identity embedders (what compares faces), their vector length, weights and whether installed."""
+    from ..faces.identity import DEFAULT_IDENTITY, IDENTITIES, identity_ready
+
+    for spec in IDENTITIES.values():
+        ready = identity_ready(spec.name)
+        mark = "default" if spec.name == DEFAULT_IDENTITY else ""
+        click.echo(f"{spec.name:14} {spec.dim:5}-d {mark:8} {spec.description}")
+        click.echo(f"{'':14} weights: {spec.weights.source} ({spec.weights.license}); trained on "
+                   f"{spec.weights.training_data}")
+        click.echo(f"{'':14} {'installed' if ready is None else 'missing: ' + ready}")

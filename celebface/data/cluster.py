@@ -1,6 +1,6 @@
 """`celebface cluster`: group the faces of unnamed photos into people.
 
-Photos stream through worker processes (one MTCNN + dlib each); only the faces' 128-d embeddings and boxes stay
+Photos stream through worker processes (one MTCNN + identity embedder each); only the faces' vectors and boxes stay
 in memory, the crops go straight to disk. CLUSTERS_DIR gets one folder per cluster (face crops and
 contact_sheet.png) and clusters.json; faces that fit no cluster are left out and counted.
 """
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from ..config import ExtractSettings
 from ..errors import DataError
+from ..faces.identity import get_identity
 from .clustering import DEFAULT_DISTANCE, cluster_vectors
 
 INDEX_NAME = "clusters.json"
@@ -57,6 +58,10 @@ class ClusterIndex(BaseModel):
     seconds: float
 
 
+#: The identity embedder clustering compares faces with: its distance thresholds were measured on dlib's single-view
+#: vectors (bench/data.md), so it stays dlib's whatever a model's identity is.
+CLUSTER_IDENTITY = "dlib"
+
 _worker = None
 
 
@@ -64,12 +69,12 @@ def _init(settings: ExtractSettings) -> None:
     import torch
 
     from ..faces.detect import FaceDetector
-    from ..faces.embedders import DlibEmbedder
+    from ..faces.identity import identity_embedder
 
     global _worker
     torch.set_num_threads(1)
     _worker = (FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob),
-               DlibEmbedder(settings.margin, flip=False), settings)  # thresholds measured single-view
+               identity_embedder(CLUSTER_IDENTITY, settings.margin, flip=False), settings)
 
 
 def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], np.ndarray]:
@@ -86,7 +91,7 @@ def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], 
         img = load_image(path)
         faces = order_faces(detector.detect(img), img.size)
     except ImageError:
-        return k, "unreadable", [], np.zeros((0, 128), np.float32)
+        return k, "unreadable", [], np.zeros((0, get_identity(CLUSTER_IDENTITY).dim), np.float32)
     crops = [crop_face(img, f.box, settings.margin, settings.size, settings.pad,
                        landmarks=f.landmarks if settings.align else None) for f in faces]
     for j, crop in enumerate(crops):
@@ -125,7 +130,7 @@ def embed_photos(paths: Sequence[Path], staging: Path, workers: Optional[int] = 
     :param staging: folder for the face crops (STAGING/<photo index>_<face index>.jpg).
     :param workers: processes (default: one per core).
     :param progress: show a progress bar.
-    :returns: (N, 128) embeddings, (photo index, face index, box) per face, counts of photo statuses.
+    :returns: (N, dim) identity vectors, (photo index, face index, box) per face, counts of photo statuses.
     """
     staging.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
@@ -134,7 +139,7 @@ def embed_photos(paths: Sequence[Path], staging: Path, workers: Optional[int] = 
         status[st] += 1
         vecs.append(emb)
         meta += [(k, j, b) for j, b in enumerate(boxes)]
-    all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
+    all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, get_identity(CLUSTER_IDENTITY).dim), np.float32)
     return all_vecs, meta, status
 
 

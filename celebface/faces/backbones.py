@@ -366,9 +366,9 @@ def fusion() -> BackboneSpec:
 
 # --- dlib face embeddings (a fixed C++ network: nothing to fine-tune) ---------------------------------
 def _dlib_embedder(margin: float) -> Embedder:
-    from .embedders import DlibEmbedder
+    from .identity import identity_embedder
 
-    return DlibEmbedder(margin)
+    return identity_embedder("dlib", margin)
 
 
 @register

@@ -13,10 +13,8 @@ Crops are the square face crops made by align.crop_face, whose face box is known
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing as mp
-import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -39,7 +37,10 @@ def dlib_models_dir() -> Path:
 
 
 class DlibEmbedder:
-    """Aligns each face crop with 5 landmarks and returns dlib's 128-d descriptor (unit length)."""
+    """Aligns each face crop with 5 landmarks and returns dlib's 128-d descriptor (unit length). Built by the
+    identity registry (faces/identity.py: identity_embedder("dlib")), never by hand."""
+
+    dim = EMBED_DIM
 
     def __init__(self, margin: float = MARGIN, flip: bool = True, mirror_only: bool = False) -> None:
         """:param margin: the margin of the crops given (align.crop_face's)
@@ -77,56 +78,3 @@ class DlibEmbedder:
         """Unit descriptors of chips, BATCH at a time through the network."""
         vecs = np.concatenate([self.net(chips[i:i + BATCH]) for i in range(0, len(chips), BATCH)])
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
-
-
-_worker: Optional[DlibEmbedder] = None
-
-
-def _init(margin: float, flip: bool = True, mirror_only: bool = False) -> None:
-    global _worker
-    _worker = DlibEmbedder(margin, flip, mirror_only)
-
-
-def _init_worker(margin: float, flip: bool, mirror_only: bool) -> None:
-    """A pool worker: one torch thread each (the pool has a process per core)."""
-    import torch
-
-    torch.set_num_threads(1)
-    _init(margin, flip, mirror_only)
-
-
-def _embed_files(paths: list[str]) -> np.ndarray:
-    assert _worker is not None
-    return _worker.embed([Image.open(p).convert("RGB") for p in paths])
-
-
-def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: Optional[int] = None,
-                progress: bool = False, desc: str = "dlib embeddings", flip: bool = True,
-                mirror_only: bool = False) -> np.ndarray:
-    """Embed saved face crops, spread over worker processes (dlib's CPU network runs on one core).
-
-    :param flip: average with the mirror image's descriptor (DlibEmbedder's default)
-    :param mirror_only: the mirror images' descriptors alone"""
-    from ..runtime import progress_bar
-
-    paths = [str(p) for p in paths]
-    if not paths:
-        return np.zeros((0, EMBED_DIM), np.float32)
-    chunk = 16
-    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
-    bar = progress_bar(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
-    out = []
-    if workers == 1:
-        _init(margin, flip, mirror_only)
-        for c in chunks:
-            out.append(_embed_files(c))
-            bar.update(len(c))
-    else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(margin, flip, mirror_only)) as pool:
-            for res, c in zip(pool.imap(_embed_files, chunks), chunks):
-                out.append(res)
-                bar.update(len(c))
-    bar.close()
-    return np.concatenate(out)

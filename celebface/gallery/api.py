@@ -1,8 +1,10 @@
 """A small functional layer in the spirit of face_recognition: embeddings of a photo's faces, and comparing two.
 
     import celebface
-    faces, embs = celebface.face_embeddings("me.jpg")     # main face first; (N, 128) unit vectors
+    faces, embs = celebface.face_embeddings("me.jpg")     # main face first; (N, dim) unit vectors
     result = celebface.compare("a.jpg", "b.jpg")           # .same, .similarity (cosine), .distance
+
+The vectors are the default identity embedder's (faces/identity.py), or the one named: `identity="faceres"`.
 """
 from __future__ import annotations
 
@@ -13,47 +15,50 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import ImageError
-from .calibrate import DEFAULT_THRESHOLD
 
 
 class FaceEmbedder:
-    """The default detector and dlib embedder, without a model folder."""
+    """The default detector and an identity embedder, without a model folder."""
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", identity: Optional[str] = None) -> None:
+        """:param identity: the identity embedder (faces/identity.py; None: the default)"""
         from ..config import CROP_SIZE, MARGIN
         from ..faces.detect import FaceDetector
-        from ..faces.embedders import DlibEmbedder
+        from ..faces.identity import get_identity, identity_embedder
 
-        self.margin, self.size = MARGIN, CROP_SIZE
-        self.detector, self.embedder = FaceDetector(device=device), DlibEmbedder(MARGIN)
+        self.margin, self.size, self.identity = MARGIN, CROP_SIZE, get_identity(identity)
+        self.detector = FaceDetector(device=device)
+        self.embedder = identity_embedder(self.identity.name, MARGIN)
 
     def face_embeddings(self, img: Any) -> tuple[list, np.ndarray]:
-        """The photo's faces (main face first) and their (N, 128) dlib embeddings."""
+        """The photo's faces (main face first) and their (N, dim) identity vectors."""
         from ..faces.align import crop_face
         from ..faces.detect import order_faces
 
         faces = order_faces(self.detector.detect(img), img.size)
         crops = [crop_face(img, f.box, self.margin, self.size) for f in faces]
-        return faces, self.embedder.embed(crops) if crops else np.zeros((0, 128), np.float32)
+        return faces, self.embedder.embed(crops) if crops else np.zeros((0, self.identity.dim), np.float32)
 
 
-@lru_cache(maxsize=1)
-def default_embedder() -> FaceEmbedder:
-    """One FaceEmbedder per process, made on first use."""
-    return FaceEmbedder()
+@lru_cache(maxsize=4)
+def default_embedder(identity: Optional[str] = None) -> FaceEmbedder:
+    """One FaceEmbedder per process and identity, made on first use."""
+    return FaceEmbedder(identity=identity)
 
 
-def face_embeddings(image: Any, embedder: Optional[Any] = None) -> tuple[list, np.ndarray]:
+def face_embeddings(image: Any, embedder: Optional[Any] = None, identity: Optional[str] = None
+                    ) -> tuple[list, np.ndarray]:
     """Detect the faces in `image` and embed them.
 
     :param image: a path, bytes, or PIL image
     :param embedder: a FaceEmbedder or a Recognizer (default: one made on first use)
-    :return: (faces, (N, 128) float32 unit embeddings), main face first
+    :param identity: the identity embedder when no embedder is given (None: the default)
+    :return: (faces, (N, dim) float32 unit vectors), main face first
     """
     from ..io.images import load_image
 
     img = load_image(image)
-    return (embedder or default_embedder()).face_embeddings(img)
+    return (embedder or default_embedder(identity)).face_embeddings(img)
 
 
 @dataclass
@@ -84,14 +89,20 @@ def _label(x: Any, default: str) -> str:
     return Path(x).name if isinstance(x, (str, Path)) else default
 
 
-def compare(a: Union[Any, np.ndarray], b: Union[Any, np.ndarray], threshold: float = DEFAULT_THRESHOLD,
+def compare(a: Union[Any, np.ndarray], b: Union[Any, np.ndarray], threshold: Optional[float] = None,
             embedder: Optional[Any] = None) -> Comparison:
     """Are the main faces of `a` and `b` the same person?
 
-    :param a: a photo (path, bytes, PIL image) or a 128-d embedding
+    :param a: a photo (path, bytes, PIL image) or an identity vector
     :param b: the same for the other face
-    :param threshold: cosine similarity at or above which they count as the same person
+    :param threshold: cosine similarity at or above which they count as the same person (default: the identity's
+        own pair threshold, faces/identity_stats.py)
+    :param embedder: a FaceEmbedder or a Recognizer (default: the default identity's, made on first use)
     """
+    from ..faces.identity_stats import pair_threshold
+
+    embedder = embedder or default_embedder()
+    threshold = pair_threshold(embedder.identity) if threshold is None else float(threshold)
     va = _main_embedding(a, embedder, _label(a, "the first photo"))
     vb = _main_embedding(b, embedder, _label(b, "the second photo"))
     sim = float(np.clip(va @ vb, -1.0, 1.0))

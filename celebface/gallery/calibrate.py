@@ -4,7 +4,9 @@ Known: a face whose nearest other face belongs to its own person scores that sim
 face is someone else's is a naming error: it scores -inf, so no threshold accepts it). Unknown: the same face with
 its whole person removed scores its best similarity to anyone else (what a stranger who looks like them scores).
 The threshold maximises known-accept-rate + unknown-reject-rate. With fewer than MIN_KNOWN known faces or
-MIN_PEOPLE people of 2+ faces the result is not trusted and DEFAULT_THRESHOLD is used instead.
+MIN_PEOPLE people of 2+ faces the result is not trusted: the threshold then follows a target share of strangers named
+(faces/identity_stats.py: from the identity embedder's impostor statistics, measured on many people, and the
+gallery's number of faces), or DEFAULT_THRESHOLD for an identity without statistics.
 """
 from __future__ import annotations
 
@@ -51,12 +53,29 @@ def best_threshold(known: np.ndarray, unknown: np.ndarray) -> tuple[float, float
     return float((cands[i] + lower) / 2), float(acc[i]), float(rej[i])
 
 
-def calibrate_gallery(people: np.ndarray, vecs: np.ndarray, seed: int = 0) -> Calibration:
+def fallback_threshold(identity: str, faces: int) -> tuple[float, str]:
+    """The threshold of a gallery too small to calibrate, and what it is.
+
+    :param identity: the identity embedder of its vectors; faces: how many faces it holds"""
+    from ..faces.identity_stats import STRANGER_RATE, small_gallery_threshold
+
+    t = small_gallery_threshold(identity, faces)
+    if t is None:
+        return DEFAULT_THRESHOLD, f"using the default threshold {DEFAULT_THRESHOLD}"
+    return round(t, 4), (f"using {t:.4f}, at which {identity}'s impostor statistics name at most "
+                         f"{STRANGER_RATE:.0%} of strangers' faces against {faces} gallery faces")
+
+
+def calibrate_gallery(people: np.ndarray, vecs: np.ndarray, seed: int = 0, identity: str = "dlib",
+                      faces: int = 0) -> Calibration:
     """Leave-one-out threshold for a gallery of unit vectors `vecs` with person ids `people`.
 
     :param people: (N,) person id of each face
     :param vecs: (N, D) unit embeddings
+    :param identity: the identity embedder of the vectors (its statistics set the threshold of a small gallery)
+    :param faces: how many faces the whole gallery holds, if `vecs` is a sample of it
     """
+    default, how = fallback_threshold(identity, max(faces, len(people)))
     if len(people) > MAX_FACES:
         pick = np.random.default_rng(seed).choice(len(people), MAX_FACES, replace=False)
         people, vecs = people[pick], vecs[pick]
@@ -64,8 +83,7 @@ def calibrate_gallery(people: np.ndarray, vecs: np.ndarray, seed: int = 0) -> Ca
     multi = set(ids[counts >= 2].tolist())
     n_people = len(ids)
     if len(people) < 2 or n_people < 2:
-        return Calibration(DEFAULT_THRESHOLD, 0.0, 0.0, 0, 0, n_people, False,
-                           "fewer than 2 people in the gallery: using the default threshold")
+        return Calibration(default, 0.0, 0.0, 0, 0, n_people, False, f"fewer than 2 people in the gallery: {how}")
     sims = vecs @ vecs.T
     np.fill_diagonal(sims, -np.inf)
     same = people[:, None] == people[None, :]
@@ -79,7 +97,7 @@ def calibrate_gallery(people: np.ndarray, vecs: np.ndarray, seed: int = 0) -> Ca
     trusted = len(known) >= MIN_KNOWN and people_multi >= MIN_PEOPLE
     if not trusted:
         note = (f"only {len(known)} faces of {people_multi} people with 2+ faces (need {MIN_KNOWN} of "
-                f"{MIN_PEOPLE}): the measured rates are not reliable; using the default threshold {DEFAULT_THRESHOLD}")
-        return Calibration(DEFAULT_THRESHOLD, acc, rej, len(known), len(unknown), n_people, False, note)
+                f"{MIN_PEOPLE}): the measured rates are not reliable; {how}")
+        return Calibration(default, acc, rej, len(known), len(unknown), n_people, False, note)
     return Calibration(t, acc, rej, len(known), len(unknown), n_people, True,
                        f"leave-one-out over {len(people)} faces of {n_people} people")

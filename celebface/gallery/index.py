@@ -2,6 +2,8 @@
 
 Both keep face ids and the person of each face, and take `Delta`s (faces added/restored and removed since the last
 refresh), so an enrolment costs O(faces changed), not a reload. Scores are cosine similarities of unit vectors.
+Both answer `search(queries, k)` (the faces that name the k nearest people) and `nearest_faces(queries, k)` (the k
+nearest faces) with `Neighbours`.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from .records import Delta
+from .records import Delta, Neighbours
 
 
 CHUNK = 2048
@@ -20,6 +22,9 @@ CHUNK = 2048
 EXPANSION_SEARCH = 256
 #: The graph's first faces are added one thread at a time (see HnswIndex._add).
 SERIAL_ADD = 4096
+#: Approximate searches fetch this many faces per person asked for, so that one person's many faces leave room
+#: for others (HNSW here, pgvector in PostgreSQL).
+OVERFETCH = 5
 
 
 def _one_query(mat: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -65,13 +70,18 @@ class ExactIndex:
             self._groups = (order, starts, grouped[starts])
         return self._groups
 
-    def best_per_person(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) person ids and their best similarity over ALL their faces, best person first (exact
-        aggregation: many near-identical faces of one person cannot crowd another out of the top k)."""
+    def search(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The k nearest people of each query, each with their best similarity over ALL their faces, best person
+        first (exact aggregation: many near-identical faces of one person cannot crowd another out of the top k).
+
+        :param queries: (Q, D) unit vectors
+        :param k: people per query
+        """
         q = len(queries)
-        people, sims = np.full((q, k), -1, np.int64), np.full((q, k), -np.inf, np.float32)
+        found = Neighbours.none(q, k)
+        people, sims = found.people, found.sims
         if len(self.ids) == 0 or q == 0:
-            return people, sims
+            return found
         order, starts, who = self._segments()
         qs = queries.astype(np.float32)
         for i in range(q):
@@ -80,14 +90,15 @@ class ExactIndex:
             top = np.argpartition(-best, kk - 1)[:kk]
             top = top[np.argsort(-best[top])]
             people[i, :kk], sims[i, :kk] = who[top], best[top]
-        return people, sims
+        return found
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(Q, k) face ids, person ids and similarities of the k nearest faces, best first; -1 / -inf padded."""
+    def nearest_faces(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The k nearest faces of each query, best first."""
         q = len(queries)
-        ids, people, sims = _no_results(q, k)
+        found = Neighbours.none(q, k)
+        ids, people, sims = found.faces, found.people, found.sims
         if len(self.ids) == 0 or q == 0:
-            return ids, people, sims
+            return found
         qs = queries.astype(np.float32)
         s = _one_query(self.mat, qs[0])[None] if q == 1 else qs @ self.mat.T
         kk = min(k, s.shape[1])
@@ -95,12 +106,7 @@ class ExactIndex:
         order = np.take_along_axis(part, np.argsort(-np.take_along_axis(s, part, 1), axis=1), 1)
         ids[:, :kk], people[:, :kk] = self.ids[order], self.people[order]
         sims[:, :kk] = np.take_along_axis(s, order, 1)
-        return ids, people, sims
-
-
-def _no_results(q: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Q, k) face ids and person ids of -1 and similarities of -inf: what an empty search answers."""
-    return np.full((q, k), -1, np.int64), np.full((q, k), -1, np.int64), np.full((q, k), -np.inf, np.float32)
+        return found
 
 
 class HnswIndex:
@@ -145,12 +151,17 @@ class HnswIndex:
             self.person_of[delta.added_ids] = delta.added_people
             self._add(delta.added_ids.astype(np.uint64), delta.added_vecs.astype(np.float32))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(Q, k) face ids, person ids and similarities of the (approximately) k nearest faces; -1 / -inf padded."""
+    def search(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The (approximately) nearest k * OVERFETCH faces of each query: room for k people."""
+        return self.nearest_faces(queries, k * OVERFETCH)
+
+    def nearest_faces(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The (approximately) k nearest faces of each query, best first."""
         q = len(queries)
-        ids, people, sims = _no_results(q, k)
+        found = Neighbours.none(q, k)
+        ids, people, sims = found.faces, found.people, found.sims
         if len(self.index) == 0 or q == 0:
-            return ids, people, sims
+            return found
         res = self.index.search(queries.astype(np.float32), k)
         keys = np.asarray(res.keys).reshape(q, -1).astype(np.int64)
         dist = np.asarray(res.distances).reshape(q, -1)
@@ -159,7 +170,7 @@ class HnswIndex:
             n = int(counts[i])
             ids[i, :n], people[i, :n] = keys[i, :n], self.person_of[keys[i, :n]]
             sims[i, :n] = 1.0 - dist[i, :n]
-        return ids, people, sims
+        return found
 
     def save(self, folder: Path, stamp: str) -> None:
         """Write the graph and the face->person map into `folder`, each file replaced atomically; `stamp` says

@@ -8,6 +8,9 @@ nearest gallery face of the named person, in [-1, 1]. A face is named when its b
 threshold (calibrated by leave-one-out over the gallery unless given), else "unknown". Confidence: the best person's
 share of exp(score / 0.05) over the people among the k nearest faces (how clearly it beats the runner-up).
 
+Which index answers (exact numpy search, a usearch HNSW graph, or pgvector in PostgreSQL) is chosen once when the
+matcher opens (live_index.py); each answers `search(queries, k)` with the same `Neighbours` record.
+
 The matcher polls the store's change id at most every `refresh_s` seconds and applies only what changed, so every
 process sees an enrolment within about a second of its commit.
 """
@@ -15,43 +18,47 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from ..config import UNKNOWN
 from ..errors import GalleryError
+from ..faces.identity import identity_name_of_gallery
 from ..types import Match
 from .calibrate import MAX_FACES, Calibration, calibrate_gallery
-from .index import ExactIndex, HnswIndex
+from .live_index import GalleryIndex, open_index
+from .records import Neighbours
+from .store import Store
 
-HNSW_MIN = 50_000  # below this many faces exact search is as fast (bench/gallery.md)
-HNSW_OVERFETCH = 5  # approximate search fetches 5k faces, so that one person's many faces leave room for others
-SAVE_MIN = 20_000  # HNSW indexes this large are saved beside the gallery for the next process
 TEMPERATURE = 0.05
 
 
 class GalleryMatcher:
     """Names face embeddings from a gallery store; safe to share between threads."""
 
-    def __init__(self, store: Any, threshold: Optional[float] = None, k: int = 10, index: str = "auto",
+    def __init__(self, store: Store, threshold: Optional[float] = None, k: int = 10, index: str = "auto",
                  refresh_s: float = 1.0) -> None:
         """:param store: a gallery Store
         :param threshold: fixed cosine-similarity threshold (default: calibrated)
-        :param k: faces looked at per query
-        :param index: "auto", "exact", "hnsw" (usearch) or "server" (pgvector, PostgreSQL only)"""
+        :param k: people looked at per query
+        :param index: "auto", "exact", "hnsw" (usearch) or "server" (pgvector, PostgreSQL): see live_index.py"""
         self.store, self.k, self.refresh_s = store, int(k), float(refresh_s)
         self.fixed_threshold = threshold
-        self.mode = index if index != "auto" else ("server" if store.kind == "postgresql" else "auto")
         self.calibration: Optional[Calibration] = None
         self._lock = threading.Lock()
         self._seen = -1
         self._polled = 0.0
         self._names: dict[int, str] = {}
-        self._index: Any = None
+        self._index: GalleryIndex = open_index(store, index)
         self.last_error: Optional[str] = None
         self._calibrated_size: Optional[tuple[int, int]] = None
         self.refresh(force=True)
+
+    @property
+    def mode(self) -> str:
+        """Which index answers: "auto", "exact", "hnsw" (in this process) or "server" (pgvector)."""
+        return self._index.kind
 
     @property
     def classes(self) -> list[str]:
@@ -66,10 +73,6 @@ class GalleryMatcher:
         assert self.calibration is not None
         return self.calibration.threshold
 
-    def _new_index(self, n: int) -> Any:
-        use_hnsw = self.mode == "hnsw" or (self.mode == "auto" and n >= HNSW_MIN)
-        return HnswIndex(self.store.dim) if use_hnsw else ExactIndex(self.store.dim)
-
     def refresh(self, force: bool = False) -> bool:
         """Bring the index up to date with the store if it changed; returns whether anything changed."""
         now = time.monotonic()
@@ -81,12 +84,7 @@ class GalleryMatcher:
                 cid = self.store.change_id()
                 if cid == self._seen:
                     return False
-                if self.mode == "server":
-                    self._names = self.store.names()
-                elif self._index is None:
-                    self._open_index(cid)
-                else:
-                    self._apply(self.store.changes_since(self._seen))
+                self._names = self._index.refresh(self._seen, cid)
                 self._seen = cid
                 self._maybe_calibrate()
             except GalleryError as exc:
@@ -97,57 +95,29 @@ class GalleryMatcher:
             self.last_error = None
             return True
 
-    def _open_index(self, cid: int) -> None:
-        """First load: a saved HNSW index of this gallery plus what changed since, else a build from scratch
-        (saved afterwards when large, so the next process starts in seconds)."""
-        folder = self.store.index_dir() if self.mode in ("auto", "hnsw") else None
-        cached = HnswIndex.load(folder, self.store.gallery_id()) if folder is not None else None
-        if cached is not None and cached[1] <= cid:
-            self._index = cached[0]
-            self._apply(self.store.changes_since(cached[1]))
-            return
-        self._apply(self.store.changes_since(0))
-        if folder is not None and self._index.kind == "hnsw" and len(self._index) >= SAVE_MIN:
-            try:
-                self._index.save(folder, f"{self.store.gallery_id()}:{cid}")
-            except OSError:
-                pass  # a read-only model folder: every process builds its own
-
-    def _apply(self, delta: Any) -> None:
-        if self._index is None:
-            self._index = self._new_index(len(delta.added_ids))
-        self._index.update(delta)
-        self._names = delta.names
-        if self.mode == "auto" and self._index.kind == "exact" and len(self._index) >= HNSW_MIN:
-            self._index = None  # grew past the exact range: rebuild as HNSW from the whole gallery
-            self._apply(self.store.changes_since(0))
-
     def _maybe_calibrate(self) -> None:
         """Recalibrate when the people changed or the faces grew or shrank by 5% since the last calibration."""
         if self.fixed_threshold is not None:
             return
-        size = (len(self._names), self.store.count_faces() if self.mode == "server" else len(self._index))
+        size = (len(self._names), len(self._index))
         last = self._calibrated_size
         if last is not None and size[0] == last[0] and abs(size[1] - last[1]) <= 0.05 * max(last[1], 1):
             return
         people, vecs = self.store.sample(MAX_FACES)
-        self.calibration = calibrate_gallery(people, vecs)
+        self.calibration = calibrate_gallery(people, vecs, identity=identity_name_of_gallery(self.store.backbone),
+                                             faces=size[1])
         self._calibrated_size = size
 
     def __len__(self) -> int:
-        return len(self._index) if self._index is not None else 0
+        return len(self._index)
 
-    def search(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) person ids and cosine similarities of the nearest gallery faces."""
+    def search(self, feats: np.ndarray) -> Neighbours:
+        """The gallery faces that name the k people nearest to each face (row of `feats`)."""
         self.refresh()
         q = np.asarray(feats, np.float32)
         q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-8)
-        if self.mode == "server":
-            return self.store.search(q, self.k * HNSW_OVERFETCH)
         with self._lock:
-            if self._index.kind == "exact":
-                return self._index.best_per_person(q, self.k)
-            return self._index.search(q, self.k * HNSW_OVERFETCH)[1:]
+            return self._index.search(q, self.k)
 
     def person_scores(self, feats: np.ndarray, names: list[str]) -> np.ndarray:
         """Cosine similarity of each face (row of `feats`) to the nearest gallery face of the person named for it;
@@ -155,7 +125,8 @@ class GalleryMatcher:
         out = np.full(len(names), -1.0, np.float32)
         if len(names) == 0:
             return out
-        people, sims = self.search(feats)
+        found = self.search(feats)
+        people, sims = found.people, found.sims
         ids = {name: pid for pid, name in self._names.items()}
         for i, name in enumerate(names):
             hit = people[i] == ids.get(name, -2)
@@ -169,7 +140,8 @@ class GalleryMatcher:
         out = np.full((len(feats), len(classes)), -1.0, np.float32)
         if len(feats) == 0 or not classes:
             return out
-        people, sims = self.search(feats)
+        found = self.search(feats)
+        people, sims = found.people, found.sims
         floor = np.where(people >= 0, sims, np.inf).min(axis=1)
         ids = {name: pid for pid, name in self._names.items()}
         for j, name in enumerate(classes):
@@ -182,8 +154,8 @@ class GalleryMatcher:
         """A Match per row of `feats` (N, D)."""
         if len(feats) == 0:
             return []
-        people, sims = self.search(feats)
-        return [self._aggregate(p, s) for p, s in zip(people, sims)]
+        found = self.search(feats)
+        return [self._aggregate(p, s) for p, s in zip(found.people, found.sims)]
 
     def _aggregate(self, people: np.ndarray, sims: np.ndarray) -> Match:
         best: dict[int, float] = {}

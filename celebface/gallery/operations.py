@@ -1,4 +1,5 @@
-"""The gallery's public operations (add, replace, forget, rename, import, undo, read) on top of SqlStore."""
+"""The gallery's public operations (add, replace, forget, rename, import, undo, read) on top of SqlStore; purge and
+the trash's retention are in erase.py."""
 from __future__ import annotations
 
 import json
@@ -10,13 +11,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import GalleryError, NameTaken, shown
+from .erase import ErasureSql
 from .names import name_key, validate_name
-from .records import Change, Delta, NewFace, Person
-from .sightings import SightingsSql
+from .records import Change, Delta, Neighbours, NewFace, Person
+from .sightings import SCAN_ROWS, SightingsSql
 from .sqlbase import SqlStore
 
 
-class GalleryStore(SqlStore, SightingsSql):
+class GalleryStore(SqlStore, SightingsSql, ErasureSql):
     """A people gallery; SQLiteStore and PostgresStore connect it to a database."""
 
     def add(self, name: str, faces: Sequence[NewFace], who: Optional[str] = None, replace: bool = False,
@@ -48,8 +50,16 @@ class GalleryStore(SqlStore, SightingsSql):
             self._end_change(cur, cid, summary, {"person": pid, "created": created})
         return self._change(cid)
 
-    def forget(self, name: str, who: Optional[str] = None) -> Change:
-        """Remove a person and their faces (kept in the trash so that `undo` can bring them back)."""
+    def forget(self, name: str, who: Optional[str] = None, purge: bool = False) -> Change:
+        """Remove a person and their faces (kept in the trash for trash_days days, so that `undo` can bring them
+        back); with `purge`, erase them and the archive sightings linked to them for good (erase.py).
+
+        :param name: the person's name
+        :param who: recorded in the history (default user@host)
+        :param purge: erase for good (not undoable)
+        """
+        if purge:
+            return self.purge(name, who)
         name = validate_name(name)
         with self._tx(write=True) as cur:
             pid = self._require_person(cur, name)
@@ -140,16 +150,19 @@ class GalleryStore(SqlStore, SightingsSql):
     def undo(self, who: Optional[str] = None) -> Change:
         """Take back the latest change that is not yet undone; returns the new 'undo' history row."""
         with self._tx(write=True) as cur:
-            row = self._one(cur, "SELECT id, action, name, undo FROM history WHERE undone_by IS NULL AND "
-                                 "action <> 'undo' ORDER BY id DESC LIMIT 1")
+            self._expire_trash(cur)  # before choosing: a change whose trash expires now cannot be undone
+            row, skipped = self._undo_target(cur)
             if row is None:
-                raise GalleryError("nothing to undo: the history has no change that is not undone already")
-            target, action, name, data = int(row[0]), row[1], row[2], json.loads(row[3])
+                raise GalleryError("nothing to undo: " + (skipped[0] if skipped else
+                                                          "the history has no change that is not undone already"))
+            target, action, name, data = row
             cid = self._begin_change(cur, "undo", name, who)
             self._undo_one(cur, target, action, data, cid)
             self._x(cur, "UPDATE history SET undone_by = ? WHERE id = ?", (cid, target))
             what = f"{action} {name}".strip()
-            self._end_change(cur, cid, f"undid change {target} ({what})", {"target": target})
+            passed = "".join(f"; skipped {s}" for s in skipped[:1]) + (
+                f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else "")
+            self._end_change(cur, cid, f"undid change {target} ({what}){passed}", {"target": target})
         return self._change(cid)
 
     def _undo_one(self, cur: Any, target: int, action: str, data: dict, cid: int) -> None:
@@ -207,18 +220,22 @@ class GalleryStore(SqlStore, SightingsSql):
         return int(row[0] or 0)
 
     def changes_since(self, since: int) -> Delta:
-        """Faces made live and faces removed after change `since`, and every live person's name."""
+        """Faces made live and faces removed (to the trash, or purged) after change `since`, and every live person's
+        name."""
         with self._tx(write=False) as cur:
             now = int(self._one(cur, "SELECT max(id) FROM history")[0] or 0)
             rows = self._x(cur, "SELECT id, person_id, embedding FROM faces WHERE change_id > ? AND change_id <= ?",
                            (since, now)).fetchall()
-            removed = self._x(cur, "SELECT id FROM faces_trash WHERE removed_change > ? AND removed_change <= ?",
-                              (since, now)).fetchall()
+            removed = [r[0] for r in self._x(cur, "SELECT id FROM faces_trash WHERE removed_change > ? AND "
+                                                  "removed_change <= ?", (since, now)).fetchall()]
+            for (data,) in self._x(cur, "SELECT undo FROM history WHERE action = 'purge' AND id > ? AND id <= ?",
+                                   (since, now)).fetchall():
+                removed += json.loads(data).get("faces", [])  # erased for good, not in the trash
             names = dict(self._x(cur, "SELECT id, name FROM people").fetchall())
         ids = np.array([r[0] for r in rows], np.int64)
         people = np.array([r[1] for r in rows], np.int64)
         vecs = self._vecs_out([r[2] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
-        return Delta(now, ids, people, vecs, np.array([r[0] for r in removed], np.int64),
+        return Delta(now, ids, people, vecs, np.array(removed, np.int64),
                      {int(k): v for k, v in names.items()})
 
     def gallery_id(self) -> str:
@@ -252,5 +269,27 @@ class GalleryStore(SqlStore, SightingsSql):
         return self._vecs_out([r[0] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
 
     def count_faces(self) -> int:
+        """How many live faces the people have."""
         with self._tx(write=False) as cur:
             return int(self._one(cur, "SELECT count(*) FROM faces")[0])
+
+    def search(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The k nearest live faces of each query by an exact scan, SCAN_ROWS faces at a time (PostgresStore
+        answers from pgvector's index instead).
+
+        :param queries: (Q, D) unit vectors
+        """
+        q = np.asarray(queries, np.float32).reshape(-1, self.dim)
+        found, last = Neighbours.none(len(q), k), 0
+        while True:
+            with self._tx(write=False) as cur:
+                rows = self._x(cur, "SELECT id, person_id, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?",
+                               (last, SCAN_ROWS)).fetchall()
+            if not rows:
+                return found
+            last = int(rows[-1][0])
+            faces = np.concatenate([found.faces, np.array([[r[0] for r in rows]] * len(q), np.int64)], 1)
+            people = np.concatenate([found.people, np.array([[r[1] for r in rows]] * len(q), np.int64)], 1)
+            sims = np.concatenate([found.sims, q @ self._vecs_out([r[2] for r in rows]).T], 1)
+            top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            found = Neighbours(*(np.take_along_axis(a, top, 1) for a in (people, sims, faces)))

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
-from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, SIGHTING_DIM, Sighting, SightingMatch,
+from .records import Neighbours
+from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, Sighting, SightingMatch,
                         sighting_from_row)
 from .sqlbase import SCHEMA_VERSION
 
@@ -71,7 +72,7 @@ class PostgresStore(GalleryStore):
         self._conn: Any = None
         self._connect()
         with self._tx(write=True) as cur:
-            ddl = DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=SIGHTING_DIM) + ";" + POSTGRES_INDEX_DDL
+            ddl = DDL.format(dim=self.dim) + ";" + POSTGRES_DDL.format(dim=self.dim) + ";" + POSTGRES_INDEX_DDL
             for stmt in ddl.split(";"):
                 if stmt.strip():
                     cur.execute(stmt)
@@ -106,10 +107,17 @@ class PostgresStore(GalleryStore):
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._connect()
             try:
-                with self._conn.transaction(), self._conn.cursor() as cur:
-                    if write:
-                        cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                    yield cur
+                try:
+                    with self._conn.transaction(), self._conn.cursor() as cur:
+                        if write:
+                            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                        yield cur
+                except BaseException:
+                    self._scrub_due = None  # rolled back: nothing was erased
+                    raise
+                due, self._scrub_due = self._scrub_due, None
+                if due:
+                    self._scrub(due)
             except psycopg.OperationalError as exc:
                 self._conn.close()
                 raise GalleryUnavailable(f"the PostgreSQL gallery at {redact(self.url)} went away "
@@ -117,6 +125,24 @@ class PostgresStore(GalleryStore):
                                          f"once it is up") from None
             except psycopg.Error as exc:
                 raise GalleryError(f"the PostgreSQL gallery failed: {str(exc).strip().splitlines()[0]}") from None
+
+    def _scrub(self, why: str) -> None:
+        """VACUUM the tables a purge or the trash's retention erased rows from (and history, whose undo data was
+        rewritten), so their space, index entries included, is reclaimed (called after the commit)."""
+        import psycopg
+
+        tables = ("faces", "faces_trash", "people", "sightings", "history") if why == "purge" else \
+            ("faces_trash", "history")
+        try:
+            self._conn.autocommit = True  # VACUUM runs outside a transaction
+            for table in tables:
+                self._conn.execute(f"VACUUM {table}")
+        except psycopg.Error as exc:
+            raise GalleryError(f"the rows were erased, but VACUUM failed ({str(exc).strip().splitlines()[0]}); "
+                               f"run VACUUM on {', '.join(tables)} in {redact(self.url)}") from None
+        finally:
+            if not self._conn.closed:
+                self._conn.autocommit = False
 
     def _vec_in(self, v: np.ndarray) -> Any:
         from pgvector import Vector
@@ -126,29 +152,28 @@ class PostgresStore(GalleryStore):
     def _vecs_out(self, rows: Sequence[Any], dim: Optional[int] = None) -> np.ndarray:
         return np.stack([np.asarray(r.to_numpy() if hasattr(r, "to_numpy") else r, np.float32) for r in rows])
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k nearest live faces of each query by pgvector's HNSW: (person ids, cosine similarities), -1 padded.
+    def search(self, queries: np.ndarray, k: int) -> Neighbours:
+        """The k nearest live faces of each query by pgvector's HNSW index (approximate; see ef_search).
 
         :param queries: (Q, D) unit vectors
         """
-        people = np.full((len(queries), k), -1, np.int64)
-        sims = np.full((len(queries), k), -np.inf, np.float32)
+        found = Neighbours.none(len(queries), k)
         with self._tx(write=False) as cur:
             cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
             for i, q in enumerate(queries):
-                cur.execute("SELECT person_id, embedding <=> %s AS d FROM faces ORDER BY d LIMIT %s",
+                cur.execute("SELECT id, person_id, embedding <=> %s AS d FROM faces ORDER BY d LIMIT %s",
                             (self._vec_in(q), k))
-                for j, (pid, d) in enumerate(cur.fetchall()):
-                    people[i, j], sims[i, j] = pid, 1.0 - d
-        return people, sims
+                for j, (fid, pid, d) in enumerate(cur.fetchall()):
+                    found.faces[i, j], found.people[i, j], found.sims[i, j] = fid, pid, 1.0 - d
+        return found
 
     def search_sightings(self, query: np.ndarray, k: int = 10) -> list[SightingMatch]:
         """The k sightings nearest to a face, by pgvector's HNSW index (approximate at large k; see ef_search).
 
-        :param query: (128,) unit dlib embedding.
+        :param query: (dim,) unit vector of the gallery's identity.
         :param k: how many to return, nearest first.
         """
-        q = self._vec_in(np.asarray(query, np.float32).reshape(SIGHTING_DIM))
+        q = self._vec_in(np.asarray(query, np.float32).reshape(self.dim))
         with self._tx(write=False) as cur:
             cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
             cur.execute(f"SELECT {SIGHTING_COLS}, embedding <=> %s AS d FROM sightings ORDER BY d LIMIT %s",
@@ -169,7 +194,7 @@ class PostgresStore(GalleryStore):
         from .postgres_load import load_sightings, should_rebuild
 
         with self._tx(write=True) as cur:
-            return load_sightings(cur, chunks, should_rebuild(cur, total))
+            return load_sightings(cur, chunks, should_rebuild(cur, total), self.dim, self.backbone)
 
     def close(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .sightings import INSERT_COLS, POSTGRES_INDEX_DDL, Sighting, checked_vectors, sighting_values
+from .sightings import INSERT_COLS, POSTGRES_INDEX_DDL, SIGHTING_DIM, Sighting, checked_vectors, sighting_values
 
 #: Rebuild the index when the table holds fewer faces than this many times the faces added (see above).
 REBUILD_RATIO = 4
@@ -47,11 +47,12 @@ def stage_table(cur: Any) -> None:
     cur.execute(f"CREATE TEMP TABLE sightings_stage ON COMMIT DROP AS SELECT {INSERT_COLS} FROM sightings WITH NO DATA")
 
 
-def copy_rows(cur: Any, sightings: Sequence[Sighting], vecs: np.ndarray, now: float) -> None:
-    """COPY (binary) sightings into the staging table."""
+def copy_rows(cur: Any, sightings: Sequence[Sighting], vecs: np.ndarray, now: float, dim: int = SIGHTING_DIM,
+              identity: str = "") -> None:
+    """COPY (binary) sightings into the staging table (vectors of the gallery's length `dim` only)."""
     with cur.copy(f"COPY sightings_stage ({INSERT_COLS}) FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.set_types(_TYPES)
-        for s, v in zip(sightings, checked_vectors(sightings, vecs)):
+        for s, v in zip(sightings, checked_vectors(sightings, vecs, dim, identity)):
             copy.write_row(sighting_values(s, v, now))
 
 
@@ -64,15 +65,18 @@ def insert_staged(cur: Any) -> int:
     return added
 
 
-def load_sightings(cur: Any, chunks: Iterable[tuple[Sequence[Sighting], np.ndarray]], rebuild: bool) -> int:
+def load_sightings(cur: Any, chunks: Iterable[tuple[Sequence[Sighting], np.ndarray]], rebuild: bool,
+                   dim: int = SIGHTING_DIM, identity: str = "") -> int:
     """Load every chunk in the caller's transaction; with `rebuild`, the HNSW index is dropped first and built
-    once at the end. Returns how many faces were new."""
+    once at the end. Returns how many faces were new.
+
+    :param dim: the gallery's vector length; identity: its identity (named in a mismatch's error)"""
     now, added = time.time(), 0
     stage_table(cur)
     if rebuild:
         cur.execute("DROP INDEX IF EXISTS sightings_hnsw")
     for sightings, vecs in chunks:
-        copy_rows(cur, sightings, vecs, now)
+        copy_rows(cur, sightings, vecs, now, dim, identity)
         added += insert_staged(cur)
     if rebuild:
         build_index(cur)

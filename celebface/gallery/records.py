@@ -38,7 +38,7 @@ class Change:
     id: int
     at: float
     who: str
-    action: str  # add | replace | forget | rename | import | undo
+    action: str  # add | replace | forget | rename | import | undo | purge
     name: str
     summary: str
     undone_by: Optional[int] = None
@@ -57,3 +57,17 @@ class Delta:
     added_vecs: np.ndarray  # (A, D) float32
     removed_ids: np.ndarray  # (R,) int64
     names: dict[int, str]  # person id -> name, all live people
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What every gallery search answers: for each query (row), gallery faces nearest first, as the person of each
+    and its cosine similarity; rows are padded with person -1 and similarity -inf where fewer were found."""
+    people: np.ndarray  # (Q, n) int64 person ids
+    sims: np.ndarray  # (Q, n) float32 cosine similarities
+    faces: np.ndarray  # (Q, n) int64 face ids; -1 where the index answers per person (exact search)
+
+    @classmethod
+    def none(cls, q: int, k: int) -> "Neighbours":
+        """An answer with nothing found: (q, k) of -1 / -inf."""
+        return cls(np.full((q, k), -1, np.int64), np.full((q, k), -np.inf, np.float32), np.full((q, k), -1, np.int64))

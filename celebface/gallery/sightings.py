@@ -2,7 +2,8 @@
 clustering: one row per face per photo (per sampled frame, for videos), named or not.
 
 Sightings are apart from the people: they never name anyone, and `undo` does not touch them. Their embeddings are
-always the 128-d dlib face embeddings the index writes, whatever the model's backbone. A face is stored once,
+the vectors of the gallery's identity embedder (faces/identity.py; the gallery records which), whatever the model's
+backbone: vectors of another length are refused. A face is stored once,
 keyed by its photo's content hash, its frame time (-1 for a photo) and its face index: re-adding an index, or the
 same photo found under two paths, changes nothing.
 """
@@ -15,9 +16,11 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from ..errors import GalleryError
 from . import GALLERY_DIM
 
-#: Length of a sighting's embedding: dlib's face descriptor, as for the people's faces.
+#: Length of a sighting's embedding in galleries made before identities had names (dlib's descriptor); a gallery's
+#: sightings have its own `dim`, as its people's faces do.
 SIGHTING_DIM = GALLERY_DIM
 #: Rows read at once when a search or a listing scans the table (SQLite).
 SCAN_ROWS = 20000
@@ -71,9 +74,17 @@ def sighting_from_row(r: Sequence[Any]) -> Sighting:
                     box=json.loads(r[5]) if r[5] else None, quality=r[6], name=r[7], score=r[8], id=int(r[0]))
 
 
-def checked_vectors(sightings: Sequence[Sighting], vecs: np.ndarray) -> np.ndarray:
-    """The embeddings as (N, 128) float32, one per sighting (ValueError otherwise)."""
-    vecs = np.asarray(vecs, np.float32).reshape(-1, SIGHTING_DIM)
+def checked_vectors(sightings: Sequence[Sighting], vecs: np.ndarray, dim: int = SIGHTING_DIM,
+                    identity: str = "") -> np.ndarray:
+    """The embeddings as (N, dim) float32, one per sighting (ValueError otherwise); vectors of another length (another
+    identity embedder's) are a GalleryError.
+
+    :param dim: the gallery's vector length; identity: its identity, named in the error"""
+    vecs = np.asarray(vecs, np.float32)
+    if vecs.size and (vecs.ndim != 2 or vecs.shape[1] != dim):
+        raise GalleryError(f"these face vectors have {vecs.shape[-1]} values, this gallery holds {dim} ({identity}): "
+                           f"vectors of different identity embedders never mix; index with the gallery's model")
+    vecs = vecs.reshape(-1, dim)
     if len(vecs) != len(sightings):
         raise ValueError("one embedding per sighting")
     return vecs
@@ -94,9 +105,9 @@ class SightingsSql:
         """Store faces seen in the archive; returns how many were new (the others were there already).
 
         :param sightings: where each face was seen.
-        :param vecs: (N, 128) unit dlib embeddings, one per sighting.
+        :param vecs: (N, dim) unit vectors of the gallery's identity, one per sighting.
         """
-        vecs = checked_vectors(sightings, vecs)
+        vecs = checked_vectors(sightings, vecs, self.dim, self.backbone)
         now, added = time.time(), 0
         sql = (f"INSERT INTO sightings ({INSERT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
         with self._tx(write=True) as cur:
@@ -108,7 +119,7 @@ class SightingsSql:
     def add_sightings_many(self, chunks: Iterable[tuple[Sequence[Sighting], np.ndarray]], total: int = 0) -> int:
         """Store many faces, chunk by chunk (one transaction each); returns how many were new.
 
-        :param chunks: (sightings, their (n, 128) embeddings) pairs.
+        :param chunks: (sightings, their (n, dim) embeddings) pairs.
         :param total: how many faces the chunks hold, if known (PostgresStore uses it to choose how to load).
         """
         return sum(self.add_sightings(s, v) for s, v in chunks)
@@ -119,7 +130,7 @@ class SightingsSql:
             return int(self._one(cur, "SELECT count(*) FROM sightings")[0])
 
     def iter_sightings(self, batch: int = SCAN_ROWS) -> Iterator[tuple[list[Sighting], np.ndarray]]:
-        """Every sighting in id order, `batch` at a time with their (n, 128) embeddings (bounded memory).
+        """Every sighting in id order, `batch` at a time with their (n, dim) embeddings (bounded memory).
 
         :param batch: rows per step.
         """
@@ -131,15 +142,15 @@ class SightingsSql:
             if not rows:
                 return
             last = int(rows[-1][0])
-            yield [sighting_from_row(r) for r in rows], self._vecs_out([r[-1] for r in rows], SIGHTING_DIM)
+            yield [sighting_from_row(r) for r in rows], self._vecs_out([r[-1] for r in rows], self.dim)
 
     def search_sightings(self, query: np.ndarray, k: int = 10) -> list[SightingMatch]:
         """The k sightings nearest to a face (exact scan; PostgresStore overrides it with its HNSW index).
 
-        :param query: (128,) unit dlib embedding.
+        :param query: (dim,) unit vector of the gallery's identity.
         :param k: how many to return, nearest first.
         """
-        q = np.asarray(query, np.float32).reshape(SIGHTING_DIM)
+        q = np.asarray(query, np.float32).reshape(self.dim)
         best: list[SightingMatch] = []
         for rows, vecs in self.iter_sightings():
             sims = vecs @ q

@@ -1,7 +1,8 @@
 """The gallery's operations in SQL shared by SQLite and PostgreSQL: people, faces, history and undo.
 
 Every change is one transaction and one history row (who, when, what, and the data to undo it). Removed faces are
-moved to `faces_trash` (never lost), so `undo` restores them exactly. `undo` takes back the latest change not yet
+moved to `faces_trash`, so `undo` restores them exactly, for `trash_days` days (erase.py erases older trash on
+every change, and `forget --purge` at once). `undo` takes back the latest change not yet
 undone (a stack). Each face row carries `origin` (the change that inserted it) and `change_id` (the change that last
 made it live), so search indexes refresh incrementally from `Delta`s.
 """
@@ -20,6 +21,8 @@ from ..errors import GalleryError, PersonNotFound
 from .records import NewFace
 
 SCHEMA_VERSION = 1
+#: Days removed faces stay in the trash (undoable) unless CELEBFACE_TRASH_DAYS or gallery.json says otherwise.
+DEFAULT_TRASH_DAYS = 30.0
 FACE_COLS = "person_id, embedding, model, weights, source, file, sha256, box, prob, added, origin, change_id"
 ALL_COLS = "id, " + FACE_COLS
 
@@ -37,9 +40,12 @@ class SqlStore:
     """Gallery operations over a DB-API connection; subclasses connect, create tables and map errors."""
     kind = "sql"
     placeholder = "?"
+    #: Days the trash keeps removed faces (None: for ever); open_store sets it from the settings.
+    trash_days: Optional[float] = DEFAULT_TRASH_DAYS
 
     def __init__(self, backbone: str, dim: int, weights: str = "") -> None:
         self.backbone, self.dim, self.weights = backbone, int(dim), weights
+        self._scrub_due: Optional[str] = None  # "purge" | "expire": erased rows to wipe from disk after the commit
 
     # --- provided by subclasses -------------------------------------------------------------------------------
     @contextmanager
@@ -54,6 +60,10 @@ class SqlStore:
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _scrub(self, why: str) -> None:  # pragma: no cover - abstract
+        """Wipe erased rows from the database's files (called after the commit that erased them)."""
         raise NotImplementedError
 
     # --- helpers ------------------------------------------------------------------------------------------------
@@ -77,6 +87,7 @@ class SqlStore:
         return pid
 
     def _begin_change(self, cur: Any, action: str, name: str, who: Optional[str]) -> int:
+        self._expire_trash(cur)  # erase.ErasureSql: the trash older than trash_days goes first
         row = self._one(cur, "INSERT INTO history (at, who, action, name, summary, undo) VALUES (?, ?, ?, ?, '', '{}') "
                              "RETURNING id", (time.time(), who or default_who(), action, name))
         return int(row[0])

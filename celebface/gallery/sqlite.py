@@ -1,12 +1,16 @@
 """The embedded gallery: one SQLite file (WAL mode), MODEL_DIR/gallery.db.
 
-Writers take SQLite's write lock at the start of each change (BEGIN IMMEDIATE) and wait up to `timeout` seconds
+Deletes overwrite the deleted content with zeros (secure_delete), so erased faces leave no copy in the file once
+the WAL is checkpointed (erase.py). Writers take SQLite's write lock at the start of each change (BEGIN IMMEDIATE) and wait up to `timeout` seconds
 for another process's change to finish; readers never wait for writers (WAL).
 """
 from __future__ import annotations
 
+import logging
+import shutil
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -37,6 +41,8 @@ CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, at REA
 """
 # Migrations: MIGRATIONS[v] takes a gallery from schema v to v + 1.
 MIGRATIONS: dict[int, str] = {}
+#: Checkpoints tried (0.1 s apart) after an erasure while another process holds a read open.
+SCRUB_TRIES = 50
 
 
 def _explain(exc: sqlite3.Error, path: Path) -> GalleryError:
@@ -68,6 +74,7 @@ class SQLiteStore(GalleryStore):
                                          check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from None
         self._setup()
@@ -113,6 +120,7 @@ class SQLiteStore(GalleryStore):
                 yield cur
                 cur.execute("COMMIT")
             except BaseException as exc:
+                self._scrub_due = None
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
@@ -120,6 +128,27 @@ class SQLiteStore(GalleryStore):
                 raise
             finally:
                 cur.close()
+            due, self._scrub_due = self._scrub_due, None
+            if due:
+                self._scrub(due)
+
+    def _scrub(self, why: str) -> None:
+        """Wipe what a purge or the trash's retention erased from the files: the deletes zeroed it in the pages now in
+        the WAL; a purge also rewrites the file (VACUUM: no free space keeps an older copy) and removes the saved
+        HNSW graph; then the WAL is copied into the file and truncated (retried while another process reads)."""
+        try:
+            if why == "purge":
+                self._conn.execute("VACUUM")
+            shutil.rmtree(self.index_dir(), ignore_errors=True)  # the saved graph holds the vectors too
+            for _ in range(SCRUB_TRIES):
+                if not self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                    return
+                time.sleep(0.1)
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+        logging.getLogger(__name__).warning(
+            "another process is reading %s: its WAL file keeps the erased rows until the next checkpoint",
+            self.path)
 
     def index_dir(self) -> Optional[Path]:
         """Where a large gallery's HNSW index is kept (beside the .db file)."""

@@ -28,6 +28,7 @@ import torch
 
 from ..errors import BundleError
 from ..io.fileio import atomic_path, read_json, usual_mode, write_json
+from ..io.model_files import bundle_dir  # noqa: F401  (re-exported: callers import it from here)
 
 FORMAT = 1
 KEEP_VERSIONS = 3
@@ -193,18 +194,6 @@ def _prune(vdir: Path) -> None:
     names = sorted(p.name for p in vdir.glob("v[0-9]*") if p.is_dir())
     for name in names[:-KEEP_VERSIONS]:
         shutil.rmtree(vdir / name, ignore_errors=True)
-
-
-def bundle_dir(model_dir: Path) -> Path:
-    """The folder holding the current bundle's files: `current` (a link, or a folder in a copied model), else
-    the newest complete version (a crash before the first link), else MODEL_DIR itself (the first layout)."""
-    model_dir = Path(model_dir)
-    if (model_dir / "current" / "config.json").is_file():
-        return model_dir / "current"
-    done = sorted(p for p in (model_dir / "versions").glob("v[0-9]*") if (p / "config.json").is_file())
-    if done and not (model_dir / "config.json").is_file():
-        return done[-1]
-    return model_dir
 
 
 def current_version(model_dir: Path) -> str:

@@ -13,6 +13,7 @@ from ..errors import ImageError
 from ..faces.align import clip_box, crop_face
 from ..faces.backbones import model_spec
 from ..faces.detect import FaceDetector, order_faces
+from ..faces.identity import LEGACY_IDENTITY, get_identity, identity_embedder
 from ..faces.quality import FaceQuality, face_qualities
 from ..config import WORK_SIDE
 from ..io.images import ImageSource, load_image, scale_of
@@ -40,6 +41,9 @@ class Recognizer:
         self.bundle: Bundle = load_bundle(self.model_dir)
         cfg = self.bundle.config
         self.spec = model_spec(cfg)  # at the input size it was trained on
+        #: The identity embedder the model's faces are compared with (gallery, unknown gate); dlib's for models
+        #: made before identities had names.
+        self.identity = get_identity(cfg.get("identity") or LEGACY_IDENTITY)
         pp = cfg["preprocessing"]
         self.margin, self.crop_size = float(pp["margin"]), int(pp["crop_size"])
         self.align = bool(pp.get("align", False))  # crops aligned on the landmarks, as prepare --align cut them
@@ -47,15 +51,23 @@ class Recognizer:
                                      device=self.device)
         self._threshold, self._looked = threshold, time.monotonic()
         self._gallery_url, self._gallery = gallery, None
-        self._face_embedder = None  # dlib, made on first use for models with another backbone
+        self._face_embedder = None  # the identity embedder, made on first use for models with a CNN backbone
         self.matcher: Matcher = self._make_matcher(threshold)
         self.verifier = self._make_verifier(threshold)
-        self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
+        if self.names_by_gallery:  # the gallery holds identity vectors: the identity embedder is the backbone
+            self.embedder = self._face_embedder = identity_embedder(self.identity.name, self.margin)
+        else:
+            self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
         self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
+
+    @property
+    def names_by_gallery(self) -> bool:
+        """Fixed embedding backbones (dlib_face, `init` models) name people from the gallery of identity vectors."""
+        return self.spec.open_set_score == "gallery" and not self.spec.fine_tunable
 
     def _make_matcher(self, threshold: Optional[float]) -> Matcher:
         """Fixed embedding backbones (dlib_face) name people from the gallery; CNN backbones with their head."""
-        if self.spec.open_set_score == "gallery" and not self.spec.fine_tunable:
+        if self.names_by_gallery:
             from ..gallery.matcher import GalleryMatcher
             from .matchers import check_threshold
 
@@ -85,7 +97,7 @@ class Recognizer:
         if self._gallery is None:
             from ..gallery.attach import open_model_gallery
 
-            self._gallery = open_model_gallery(self.model_dir, self.bundle, self._gallery_url)
+            self._gallery = open_model_gallery(self.model_dir, self.bundle, self._gallery_url, self.identity.name)
         return self._gallery
 
     def enroll(self, name: str, photos: Sequence[ImageSource], replace: bool = False, main_face: bool = False,
@@ -105,9 +117,12 @@ class Recognizer:
                            f"the gallery (people, forget) and is named by this model after retraining")
         return report
 
-    def forget(self, name: str, who: Optional[str] = None):
-        """Remove a person from the gallery (`undo` brings them back); returns the history row."""
-        change = self.gallery.forget(name, who=who)
+    def forget(self, name: str, who: Optional[str] = None, purge: bool = False):
+        """Remove a person from the gallery (`undo` brings them back); returns the history row.
+
+        :param purge: erase them for good instead: their faces (also in the trash) and linked archive sightings
+        """
+        change = self.gallery.forget(name, who=who, purge=purge)
         if hasattr(self.matcher, "refresh"):
             self.matcher.refresh(force=True)
         return change
@@ -147,8 +162,9 @@ class Recognizer:
 
     def info(self) -> dict:
         cfg = self.bundle.config
-        score = "face verification (dlib cosine similarity)" if self.verifier else cfg.get("score")
-        return {"backbone": cfg["backbone"], "classes": self.classes, "threshold": self.threshold, "score": score,
+        score = f"face verification ({self.identity.name} cosine similarity)" if self.verifier else cfg.get("score")
+        return {"backbone": cfg["backbone"], "identity": self.identity.name, "classes": self.classes,
+                "threshold": self.threshold, "score": score,
                 "can_enroll": self.can_enroll, "device": self.device,
                 "val_accuracy": self.bundle.metrics.get("val_accuracy")}
 
@@ -181,19 +197,20 @@ class Recognizer:
             return self.embedder.embed(crops)
 
     def face_embeddings(self, img: Image.Image) -> tuple[list[Face], np.ndarray]:
-        """The photo's faces and their dlib 128-d face embeddings (unit length), whatever the model's backbone."""
+        """The photo's faces and their identity vectors (unit length), whatever the model's backbone."""
         faces, crops = self.face_crops(img)
         return faces, self.face_features(crops)
 
-    def face_features(self, crops: Sequence[Image.Image]) -> np.ndarray:
-        """dlib 128-d face embeddings (unit length, flip-averaged) of face crops, whatever the model's backbone."""
-        from ..faces.embedders import DlibEmbedder
+    def face_features(self, crops: Sequence[Image.Image], feats: Optional[np.ndarray] = None) -> np.ndarray:
+        """Identity vectors (self.identity's; unit length, flip-averaged) of face crops, whatever the backbone.
 
+        :param feats: the crops' backbone features, if already computed (they are the identity vectors of models
+            that name by the gallery)"""
+        if feats is not None and self.names_by_gallery:
+            return feats
         with self._embed_lock:
-            if isinstance(self.embedder, DlibEmbedder):
-                return self.embedder.embed(crops)
             if self._face_embedder is None:
-                self._face_embedder = DlibEmbedder(self.margin)
+                self._face_embedder = identity_embedder(self.identity.name, self.margin)
             return self._face_embedder.embed(crops)
 
     def classify(self, feats: np.ndarray) -> list[Match]:
@@ -205,7 +222,7 @@ class Recognizer:
         """Name face crops: the backbone's features, the matcher, then the verification gate if the model has one.
 
         :param feats: the crops' backbone features, if already computed
-        :param face_feats: their dlib embeddings (face_features), if already computed
+        :param face_feats: their identity vectors (face_features), if already computed
         """
         feats = self.embed(crops) if feats is None else feats
         if self.verifier is None or len(feats) == 0:

@@ -52,7 +52,7 @@ def read_archive(store) -> ArchiveFaces:
             names.append(s.name)
             hashes.add(s.sha256)
         vecs.append(np.asarray(v, np.float32))
-    all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 128), np.float32)
+    all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, store.dim), np.float32)
     return ArchiveFaces(paths, times, boxes, names, len(hashes), all_vecs)
 
 

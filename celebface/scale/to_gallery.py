@@ -39,20 +39,27 @@ def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, b
     seen = [0]
     store = open_gallery(model_dir, url)
     try:
-        added = store.add_sightings_many(_chunks(out, batch, seen), total=index_faces(out))
+        added = store.add_sightings_many(_chunks(out, batch, seen, store.backbone), total=index_faces(out))
     finally:
         store.close()
     return GalleryAdd(seen[0], added)
 
 
-def _chunks(out: str, batch: int, seen: list[int]) -> Iterator[tuple[list, np.ndarray]]:
-    """(sightings, embeddings) of the index's faces, `batch` at a time; seen[0] counts them."""
+def _chunks(out: str, batch: int, seen: list[int], recorded: str) -> Iterator[tuple[list, np.ndarray]]:
+    """(sightings, embeddings) of the index's faces, `batch` at a time; seen[0] counts them.
+
+    :param recorded: what the gallery records of its identity (Store.backbone): a shard of another identity's
+        vectors is a clear error (checked before any of its rows is written)"""
     import pyarrow.compute as pc
 
+    from ..faces.identity import check_same_identity, identity_of_gallery
     from ..gallery.sightings import Sighting
     from .index import iter_index
+    from .rows import table_identity
 
+    expected = identity_of_gallery(recorded).name
     for table in iter_index(out):
+        check_same_identity(expected, table_identity(table), f"the index {out}")
         table = table.filter(pc.and_(pc.equal(table.column("status"), "ok"), pc.is_valid(table.column("embedding"))))
         for start in range(0, table.num_rows, batch):
             part = table.slice(start, batch).to_pydict()

@@ -12,7 +12,6 @@ from typing import Optional
 import numpy as np
 
 from ..data.duplicates import file_sha256
-from ..faces.dlib_net import EMBED_DIM
 from ..io.video import is_video_name
 from .parts import TO_END, WorkItem
 from .rows import FaceRow, to_table
@@ -70,7 +69,7 @@ class PhotoIndexer:
         rows: list[FaceRow] = []
         for d in done:
             rows += next(named) if isinstance(d, _Decoded) else d
-        return to_table(rows)
+        return to_table(rows, self.rec.identity.dim, self.rec.identity.name)
 
     def index_photo(self, path: str, shard: str) -> list[FaceRow]:
         """The rows of one photo; an unreadable photo gives one row saying why, never an exception."""
@@ -128,7 +127,7 @@ class PhotoIndexer:
     def rows_of(self, photos: list["_Decoded"]) -> list[list[FaceRow]]:
         """Each photo's rows (a "no_face" row for a photo without faces), all their faces embedded in one call."""
         crops = [c for d in photos for c in d.crops]
-        emb, matches = (self._embed_and_name(crops) if crops else (np.zeros((0, EMBED_DIM), np.float32), []))
+        emb, matches = (self._embed_and_name(crops) if crops else (np.zeros((0, self.rec.identity.dim), np.float32), []))
         out, at = [], 0
         for d in photos:
             n = len(d.faces)
@@ -138,7 +137,7 @@ class PhotoIndexer:
         return out
 
     def _embed_and_name(self, crops: list) -> tuple[np.ndarray, list]:
-        """The crops' dlib embeddings and what the model names them."""
+        """The crops' identity vectors and what the model names them."""
         feats = self.rec.embed(crops)
         emb = self._face_embeddings(crops, feats)
         return emb, self.rec.name_crops(crops, feats, emb)
@@ -159,9 +158,6 @@ class PhotoIndexer:
         return rows
 
     def _face_embeddings(self, crops, feats: np.ndarray) -> np.ndarray:
-        """dlib 128-d embeddings: the features themselves for the dlib_face model, else dlib run on the crops."""
-        from ..faces.embedders import DlibEmbedder
-
-        if isinstance(self.rec.embedder, DlibEmbedder):
-            return feats
-        return self.rec.face_features(crops)
+        """The model's identity vectors: the features themselves for models named by the gallery, else the identity
+        embedder run on the crops."""
+        return self.rec.face_features(crops, feats)

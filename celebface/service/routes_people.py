@@ -104,10 +104,11 @@ def _gallery_routes(router: APIRouter, ctx: ServiceContext) -> None:
             raise PersonNotFound(f"no person named {name!r} in the gallery")
         return PersonOut(**found[0].to_dict())
 
-    @router.delete("/api/people/{name}", summary="Forget a person (undo brings them back)", response_model=ChangeOut,
+    @router.delete("/api/people/{name}", summary="Forget a person (undo brings them back; purge=true erases them and "
+                   "their archive sightings for good)", response_model=ChangeOut,
                    responses={404: {"description": "No such person"}})
-    def forget(name: str, request: Request) -> ChangeOut:
-        return ChangeOut(**gallery.forget(name, who=_who(request)).to_dict())
+    def forget(name: str, request: Request, purge: bool = False) -> ChangeOut:
+        return ChangeOut(**gallery.forget(name, who=_who(request), purge=purge).to_dict())
 
     @router.patch("/api/people/{name}", summary="Rename a person", response_model=ChangeOut,
                   responses={404: {"description": "No such person"}, 409: {"description": "The name is taken"}})

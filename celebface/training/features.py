@@ -33,29 +33,32 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
         (default: frozen_activations, here; celebface.scale passes one that runs on a Ray cluster)"""
     if spec.fine_tunable:
         return _cnn_features(spec, data, opts, device, progress, log, activations)
-    return _fixed_features(spec, data, progress)
+    return _fixed_features(spec, data, progress, opts.identity)
 
 
-def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool) -> Features:
-    """A fixed embedding network: its embeddings, cached by file."""
-    emb = face_embeddings(data, progress)
+def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool, identity: str) -> Features:
+    """A fixed embedding network: the identity embedder's vectors, cached by file."""
+    emb = face_embeddings(data, progress, identity)
     return Features(emb, emb, None, spec.weights.source)
 
 
-def face_embeddings(data: TrainData, progress: bool) -> torch.Tensor:
-    """dlib's face embedding of every image of `data.files` (rows in that order), cached in WORK_DIR/cache by file.
+def face_embeddings(data: TrainData, progress: bool, identity: Optional[str] = None) -> torch.Tensor:
+    """The identity vectors of every image of `data.files` (rows in that order), cached in WORK_DIR/cache by file.
     Original faces are embedded as recognition embeds them (flip-averaged); augmented copies, which include mirror
-    images already, with one view."""
-    from ..data.embedding_cache import cached_embeddings
-    from ..faces.embedders import EMBED_DIM
+    images already, with one view.
 
+    :param identity: the identity embedder (faces/identity.py; None or "": the default)"""
+    from ..data.embedding_cache import cached_embeddings
+    from ..faces.identity import get_identity
+
+    spec = get_identity(identity or None)
     augmented = {it["file"] for s in data.splits.values() for it in s if it.get("augmented")}
-    emb = np.zeros((len(data.files), EMBED_DIM), np.float32)
+    emb = np.zeros((len(data.files), spec.dim), np.float32)
     for flip in (True, False):
         rows = [i for i, f in enumerate(data.files) if (f in augmented) != flip]
         if rows:
             emb[rows] = cached_embeddings(data.work_dir, [data.files[i] for i in rows], progress,
-                                          desc="face embeddings", flip=flip)
+                                          desc="face embeddings", flip=flip, identity=spec.name)
     return torch.from_numpy(emb)
 
 

@@ -1,5 +1,5 @@
-"""The "unknown" gate a training run leaves in its bundle: a gallery of dlib face embeddings of the training faces
-and a verification threshold calibrated on validation faces and real strangers (recognition/verify.py)."""
+"""The "unknown" gate a training run leaves in its bundle: a gallery of identity vectors (faces/identity.py) of the
+training faces and a verification threshold calibrated on validation faces and real strangers (recognition/verify.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +19,8 @@ from .strangers import collect_strangers
 
 @dataclass
 class Gate:
-    gallery: np.ndarray  # (G, 128) dlib embeddings of the training faces, imported into the model's gallery
+    identity: str  # the identity embedder of the gallery's vectors
+    gallery: np.ndarray  # (G, dim) identity vectors of the training faces, imported into the model's gallery
     labels: np.ndarray  # (G,) their people
     calibration: VerifyCalibration
     val_pred: np.ndarray  # the model's best person for each validation face (as predict names them)
@@ -33,20 +34,24 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     :param head: the final head, which names the validation faces of CNN backbones
     """
     from ..data.embedding_cache import cached_embeddings
+    from ..faces.identity import get_identity
 
-    log("unknown gate: face embeddings of the training, validation and strangers' faces")
+    identity = get_identity(opts.identity or None).name
+    log(f"unknown gate: {identity} vectors of the training, validation and strangers' faces")
     if spec.fine_tunable:
         keep = [it for it in data.splits["train"] if not it["augmented"]]
-        gallery = cached_embeddings(data.work_dir, [it["file"] for it in keep], False, flip=True)
+        gallery = cached_embeddings(data.work_dir, [it["file"] for it in keep], False, flip=True, identity=identity)
         labels = np.array([it["label"] for it in keep], np.int64)
-        val = cached_embeddings(data.work_dir, [it["file"] for it in data.splits["val"]], False, flip=True)
+        val = cached_embeddings(data.work_dir, [it["file"] for it in data.splits["val"]], False, flip=True,
+                                identity=identity)
         val_pred = _best_people(spec, predict_logits(head, feats.pooled[data.rows["val"]]), val, gallery, labels)
     else:
         gallery, labels = feats.pooled[data.rows["train"]].numpy(), data.labels["train"].numpy()
         val = feats.pooled[data.rows["val"]].numpy()
         val_pred = best_per_person(val, gallery, labels, len(data.classes)).argmax(1)
     strangers = collect_strangers(data.work_dir, opts.strangers, float(data.options.get("margin", 0.2)),
-                                  data.options, name=_head_namer(spec, feats, head, gallery, labels))
+                                  data.options, name=_head_namer(spec, feats, head, gallery, labels),
+                                  identity=identity)
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
@@ -55,12 +60,12 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
         f"{cal.simulated_rejected.rate:.3f} (n={cal.simulated_rejected.n}){'; ' + cal.note if cal.note else ''}")
-    return Gate(np.ascontiguousarray(gallery, np.float32), labels, cal, np.asarray(val_pred))
+    return Gate(identity, np.ascontiguousarray(gallery, np.float32), labels, cal, np.asarray(val_pred))
 
 
 def _head_namer(spec, feats: Features, head: torch.nn.Module, gallery: np.ndarray, labels: np.ndarray):
     """The trained CNN and head (with the face gallery, for the fusion backbone) as a function naming face crops
-    from the crops and their dlib embeddings (None for models that name by the gallery)."""
+    from the crops and their identity vectors (None for models that name by the gallery)."""
     if not spec.fine_tunable or feats.backbone is None:
         return None
     from ..faces.features import CNNEmbedder

@@ -20,7 +20,7 @@ OVERLAP = 0.3  # a face overlapping the person's own face by more than this (IoU
 
 @dataclass
 class Strangers:
-    """dlib embeddings (flip-averaged) of strangers' faces, and how many came from each source."""
+    """Identity vectors (flip-averaged) of strangers' faces, and how many came from each source."""
 
     embeddings: np.ndarray
     people: np.ndarray  # the person whose training photo each face came from ("" for --strangers faces)
@@ -29,7 +29,7 @@ class Strangers:
 
 
 #: A trained head's names (class indices) for face crops.
-#: Names face crops (the head's person index for each), given the crops and their flip-averaged dlib embeddings.
+#: Names face crops (the head's person index for each), given the crops and their flip-averaged identity vectors.
 Namer = Callable[[Sequence, np.ndarray], np.ndarray]
 
 
@@ -51,9 +51,10 @@ def bystander_crops(work_dir: Path) -> list[tuple[str, str]]:
 
 
 def folder_embeddings(folder: Path, margin: float, settings: dict, progress: bool = False,
-                      name: Optional[Namer] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every face in the photos under `folder`: flip-averaged dlib embeddings, and the head's names (or -1).
+                      name: Optional[Namer] = None, identity: str = "dlib") -> tuple[np.ndarray, np.ndarray]:
+    """Every face in the photos under `folder`: flip-averaged identity vectors, and the head's names (or -1).
 
+    :param identity: the identity embedder (faces/identity.py)
     :param settings: the WORK_DIR's preprocessing options (detect_size, min_prob, size)
     :param name: the trained head's namer (CNN backbones)
     """
@@ -62,7 +63,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
     from ..errors import DataError, ImageError
     from ..faces.align import crop_face
     from ..faces.detect import FaceDetector
-    from ..faces.embedders import EMBED_DIM, DlibEmbedder
+    from ..faces.identity import get_identity, identity_embedder
     from ..io.images import load_image
     from ..io.sources import expand_paths
 
@@ -75,7 +76,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
         photos = [photos[i] for i in np.linspace(0, len(photos) - 1, MAX_STRANGER_PHOTOS).astype(int)]
     detector = FaceDetector(detect_size=int(settings.get("detect_size", 800)),
                             min_prob=float(settings.get("min_prob", 0.9)))
-    embedder, size, out, names = DlibEmbedder(margin), int(settings.get("size", 224)), [], []
+    embedder, size, out, names = identity_embedder(identity, margin), int(settings.get("size", 224)), [], []
     for path in progress_bar(photos, desc="strangers", unit="photo", disable=not progress):
         try:
             img = load_image(path)
@@ -88,25 +89,27 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
             out.append(embedder.embed(crops))
             names.append(name(crops, out[-1]) if name else np.full(len(crops), -1))
     if not out:
-        return np.zeros((0, EMBED_DIM), np.float32), np.zeros(0, np.int64)
+        return np.zeros((0, get_identity(identity).dim), np.float32), np.zeros(0, np.int64)
     return np.concatenate(out), np.concatenate(names).astype(np.int64)
 
 
 def collect_strangers(work_dir: Path, strangers_dir: Optional[Path], margin: float, settings: dict,
-                      progress: bool = False, name: Optional[Namer] = None) -> Strangers:
+                      progress: bool = False, name: Optional[Namer] = None, identity: str = "dlib") -> Strangers:
     """The strangers' faces a training run can use: bystanders in WORK_DIR's photos, plus `strangers_dir`'s.
 
+    :param identity: the identity embedder of their vectors (faces/identity.py)
     :param name: the trained head's namer, for models that name with a head (the gate then checks that name)
     """
     from ..data.embedding_cache import cached_embeddings
 
     crops = bystander_crops(work_dir)
-    parts = [cached_embeddings(work_dir, [c for c, _ in crops], progress, desc="bystander faces", flip=True)]
+    parts = [cached_embeddings(work_dir, [c for c, _ in crops], progress, desc="bystander faces", flip=True,
+                               identity=identity)]
     named = [_name_files(Path(work_dir), [c for c, _ in crops], parts[0], name)]
     people = [p for _, p in crops]
     sources = {"other faces in the training photos": len(crops)}
     if strangers_dir is not None:
-        emb, names = folder_embeddings(strangers_dir, margin, settings, progress, name)
+        emb, names = folder_embeddings(strangers_dir, margin, settings, progress, name, identity)
         parts.append(emb)
         named.append(names)
         sources[f"--strangers {strangers_dir}"] = len(emb)

@@ -15,6 +15,7 @@ import torch
 
 from ..config import TrainOptions
 from ..faces.backbones import sized_spec
+from ..faces.identity import get_identity
 from ..recognition.bundle import Bundle, save_bundle
 from ..recognition.fusion import fusion_config
 from ..recognition.heads import make_head
@@ -134,7 +135,7 @@ def distill_targets(data: TrainData, progress: bool) -> torch.Tensor:
     embeddings lie in one narrow cone (two people's faces score a cosine of 0.84 on average on celeb5, one
     person's 0.94), so the raw vectors are matched by predicting their mean; centred (-0.15 and 0.56), what is
     left is what tells people apart."""
-    emb = face_embeddings(data, progress)
+    emb = face_embeddings(data, progress, identity="dlib")  # measured with dlib's (bench/accuracy_distill.md)
     centred = emb - emb[data.rows["train"]].mean(dim=0)
     return torch.nn.functional.normalize(centred, dim=1)
 
@@ -198,7 +199,7 @@ def _assemble(spec, data: TrainData, feats: Features, head: torch.nn.Module, hea
                           "align": bool(prep.get("align", False))},
         "threshold": gate.calibration.threshold, "score": "gallery",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "train_options": asdict(opts),
-        "gallery_backbone": "dlib_face",
+        "identity": gate.identity, "gallery_backbone": get_identity(gate.identity).recorded_as,
     }
     if spec.fine_tunable:
         config.update(threshold=metrics["open_set_softmax"]["threshold"], score="softmax",

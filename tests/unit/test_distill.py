@@ -81,7 +81,7 @@ def test_targets_are_centred_on_the_training_faces(monkeypatch) -> None:
     from celebface.training import train as train_module
 
     emb = torch.tensor([[1.0, 0.1], [1.0, -0.1], [1.0, 0.3], [4.0, 0.0]])
-    monkeypatch.setattr(train_module, "face_embeddings", lambda data, progress: emb)
+    monkeypatch.setattr(train_module, "face_embeddings", lambda data, progress, identity=None: emb)
     data = SimpleNamespace(rows={"train": torch.tensor([0, 1]), "val": torch.tensor([2, 3])})
     t = train_module.distill_targets(data, progress=False)
     assert torch.allclose(t, torch.tensor([[0.0, 1.0], [0.0, -1.0], [0.0, 1.0], [1.0, 0.0]]))

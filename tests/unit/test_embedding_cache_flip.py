@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from celebface.data.embedding_cache import CACHE_NAME, FLIP_CACHE_NAME, cached_embeddings
-from celebface.faces.embedders import embed_files
+from celebface.faces.identity_pool import embed_files
 
 GLINT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "glint12"
 

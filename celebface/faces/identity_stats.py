@@ -1,0 +1,170 @@
+"""What each identity embedder's vectors look like, measured once on many identities: the impostor statistics
+(cosines of pairs of different people's faces) that set a gallery's threshold when it is too small to calibrate
+itself, the centre a network's vectors are moved by before use, and a fusion's weights.
+
+They are written by `python bench/identity.py --fit` into identity_stats.json beside this file, which records on
+which data, how many people, faces and pairs, and the command. Nothing here is fitted on the faces a gallery names.
+
+A stranger is named by a gallery when their best similarity to any of its G faces reaches the threshold. If each
+pair passes with probability p (the identity's per-pair false-accept rate at that threshold), a stranger passes
+with probability 1 - (1 - p)^G. So the threshold that names at most a share r of strangers is the impostor
+cosine passed by p = 1 - (1 - r)^(1/G) of different-people pairs: it rises as the gallery grows.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+STATS_FILE = Path(__file__).with_name("identity_stats.json")
+#: An environment variable naming another statistics file (e.g. one fitted on your own people, or the benchmark's
+#: fitted without the faces it measures).
+STATS_ENV = "CELEBFACE_IDENTITY_STATS"
+#: The share of strangers' faces a gallery too small to calibrate may name (per face, over all its people).
+STRANGER_RATE = 0.02
+#: The per-pair false-accept rate of `compare`'s default threshold (one pair of photos).
+PAIR_FAR = 0.01
+#: The cosine used where an identity has no measured statistics (dlib's fixed threshold of before, measured on
+#: photo pairs: celeb5 and glint12 pairs of one person passed 93.2% / 88.5%, of two people 0.6% / 1.7%).
+FALLBACK_THRESHOLD = 0.91
+
+
+@dataclass(frozen=True)
+class ImpostorStats:
+    """Cosines of different people's face pairs: `threshold[i]` is passed by a share `far[i]` of the pairs."""
+
+    far: tuple[float, ...]
+    threshold: tuple[float, ...]
+    mean: float
+    std: float
+    pairs: int
+    people: int
+    faces: int
+
+
+@dataclass(frozen=True)
+class IdentityStats:
+    """One identity's measured statistics; `center` and `weights` are what its vectors are made with."""
+
+    impostor: Optional[ImpostorStats]
+    center: Optional[np.ndarray] = None  # subtracted before unit length (networks whose outputs share a cone)
+    weights: Optional[dict] = None  # a fusion's weight of each part's cosine
+    data: str = ""
+
+
+def _parse(entry: dict, data: str) -> IdentityStats:
+    imp = entry.get("impostor")
+    impostor = ImpostorStats(tuple(imp["far"]), tuple(imp["threshold"]), float(imp["mean"]), float(imp["std"]),
+                             int(imp["pairs"]), int(imp["people"]), int(imp["faces"])) if imp else None
+    center = np.asarray(entry["center"], np.float32) if entry.get("center") is not None else None
+    return IdentityStats(impostor, center, entry.get("weights"), data)
+
+
+@lru_cache(maxsize=4)
+def load_stats(path: Path = STATS_FILE) -> dict[str, IdentityStats]:
+    """Every identity's statistics in `path` (empty when the file is missing)."""
+    if not Path(path).is_file():
+        return {}
+    raw = json.loads(Path(path).read_text())
+    data = str(raw.get("data", ""))
+    return {name: _parse(entry, data) for name, entry in raw.get("identities", {}).items()}
+
+
+def stats_path() -> Path:
+    """The statistics file in force: $CELEBFACE_IDENTITY_STATS, else the one shipped beside this module."""
+    env = os.environ.get(STATS_ENV)
+    return Path(env) if env else STATS_FILE
+
+
+def identity_stats(name: str) -> Optional[IdentityStats]:
+    return load_stats(stats_path()).get(name)
+
+
+def impostor_stats(vecs: np.ndarray, people: np.ndarray, max_pairs: int = 4_000_000,
+                   seed: int = 0) -> ImpostorStats:
+    """The impostor statistics of unit vectors `vecs` of `people` (every pair of faces of different people, or a
+    random `max_pairs` of them).
+
+    :param vecs: (N, D) unit vectors; people: (N,) their person ids"""
+    vecs, people = np.asarray(vecs, np.float32), np.asarray(people)
+    i, j = np.triu_indices(len(vecs), 1)
+    keep = people[i] != people[j]
+    i, j = i[keep], j[keep]
+    if len(i) > max_pairs:
+        pick = np.random.default_rng(seed).choice(len(i), max_pairs, replace=False)
+        i, j = i[pick], j[pick]
+    sims = np.einsum("nd,nd->n", vecs[i], vecs[j])
+    far = np.geomspace(1e-5, 0.5, 43)
+    thresholds = np.quantile(sims, 1 - far)
+    return ImpostorStats(tuple(float(f) for f in far), tuple(float(t) for t in thresholds), float(sims.mean()),
+                         float(sims.std()), int(len(sims)), int(len(np.unique(people))), int(len(vecs)))
+
+
+def threshold_at_far(stats: ImpostorStats, far: float) -> float:
+    """The cosine passed by a share `far` of different people's pairs (interpolated on a log scale; beyond the
+    measured range, the range's end)."""
+    logs = np.log(np.asarray(stats.far))
+    return float(np.interp(np.log(max(far, 1e-12)), logs, np.asarray(stats.threshold)))
+
+
+def small_gallery_threshold(name: str, faces: int, stranger_rate: float = STRANGER_RATE) -> Optional[float]:
+    """The threshold at which a gallery of `faces` faces names at most `stranger_rate` of strangers' faces, from
+    identity `name`'s impostor statistics; None when it has none.
+
+    :param faces: how many faces the gallery holds (each is a stranger's chance to pass)"""
+    stats = identity_stats(name)
+    if stats is None or stats.impostor is None:
+        return None
+    per_pair = 1.0 - (1.0 - stranger_rate) ** (1.0 / max(int(faces), 1))
+    return threshold_at_far(stats.impostor, per_pair)
+
+
+def pair_threshold(spec) -> float:
+    """`compare`'s default: the identity's own pair threshold, else the cosine passed by PAIR_FAR of different
+    people's pairs, else FALLBACK_THRESHOLD.
+
+    :param spec: an IdentitySpec"""
+    fixed = spec.extra.get("pair_threshold")
+    if fixed is not None:
+        return float(fixed)
+    stats = identity_stats(spec.name)
+    if stats is None or stats.impostor is None:
+        return FALLBACK_THRESHOLD
+    return round(threshold_at_far(stats.impostor, PAIR_FAR), 4)
+
+
+def impostor_to_json(stats: ImpostorStats) -> dict:
+    return {"far": list(stats.far), "threshold": list(stats.threshold), "mean": stats.mean, "std": stats.std,
+            "pairs": stats.pairs, "people": stats.people, "faces": stats.faces}
+
+
+def fit_stats(raw: dict[str, np.ndarray], people: np.ndarray, centred: Sequence[str],
+              fusions: dict[str, Sequence[str]]) -> dict[str, dict]:
+    """Every identity's statistics from the raw vectors of the same faces (JSON-ready, as identity_stats.json holds
+    them under "identities").
+
+    :param raw: each single network's raw vectors of the faces (rows aligned)
+    :param people: (N,) each face's person
+    :param centred: the networks whose vectors are centred on their mean raw vector
+    :param fusions: each fusion identity's parts (names of `raw`)"""
+    from .identity_fusion import centred_unit, fuse, fusion_weights
+
+    out, vecs, spread = {}, {}, {}
+    for name, v in raw.items():
+        center = np.asarray(v, np.float64).mean(0).astype(np.float32) if name in centred else None
+        vecs[name] = centred_unit(v, center)
+        imp = impostor_stats(vecs[name], people)
+        spread[name] = imp.std
+        out[name] = {"impostor": impostor_to_json(imp)}
+        if center is not None:
+            out[name]["center"] = [float(x) for x in center]
+    for name, parts in fusions.items():
+        weights = fusion_weights([spread[p] for p in parts])
+        fused = fuse([vecs[p] for p in parts], weights)
+        out[name] = {"weights": dict(zip(parts, weights)), "impostor": impostor_to_json(impostor_stats(fused, people))}
+    return out
