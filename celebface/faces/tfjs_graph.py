@@ -98,18 +98,21 @@ def decode_weights(specs: list[dict[str, Any]], data: bytes) -> dict[str, np.nda
 
     :param specs: the group's `weights` entries (name, shape, dtype, optional quantization)
     :param data: the group's bytes"""
-    out: dict[str, np.ndarray] = {}
-    offset = 0
+    layout = []
     for spec in specs:
         shape = [int(s) for s in spec["shape"]]
-        count = int(np.prod(shape)) if shape else 1
         q = spec.get("quantization")
-        stored = np.dtype(_DTYPES[q["dtype"] if q else spec["dtype"]])
+        layout.append((spec, shape, int(np.prod(shape)) if shape else 1,
+                       np.dtype(_DTYPES[q["dtype"] if q else spec["dtype"]])))
+    size = sum(count * stored.itemsize for _, _, count, stored in layout)
+    if size != len(data):
+        raise ValueError(f"weight shards hold {len(data)} bytes, the manifest describes {size}")
+    out: dict[str, np.ndarray] = {}
+    offset = 0
+    for spec, shape, count, stored in layout:
         raw = np.frombuffer(data, stored, count, offset)
         offset += count * stored.itemsize
-        out[spec["name"]] = _dequantise(raw, spec["dtype"], q).reshape(shape)
-    if offset != len(data):
-        raise ValueError(f"weight shards hold {len(data)} bytes, the manifest describes {offset}")
+        out[spec["name"]] = _dequantise(raw, spec["dtype"], spec.get("quantization")).reshape(shape)
     return out
 
 

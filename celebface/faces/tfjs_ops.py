@@ -91,10 +91,18 @@ def _conv(m: Any, node: Any, depthwise: bool, fused: bool) -> Fn:
 
     def run(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
         weight = m.buffer(w)
-        k = (weight.shape[2], weight.shape[3])
-        xc = _spatial_pad(x.permute(0, 3, 1, 2), padding, k, s, d)
+        xc, pad = x.permute(0, 3, 1, 2), (0, 0)  # NCHW view of the NHWC tensor (channels-last strides)
+        if padding == "SAME":
+            (top, bottom), (left, right) = (same_padding(xc.shape[2 + i], weight.shape[2 + i], s[i], d[i])
+                                            for i in range(2))
+            if top == bottom and left == right:
+                pad = (top, left)  # symmetric: the convolution pads (no copy)
+            else:
+                xc = F.pad(xc, (left, right, top, bottom))
+        elif padding != "VALID":
+            raise ValueError(f"{node.name}: padding {padding!r} is not supported")
         g = xc.shape[1] if depthwise else 1
-        y = F.conv2d(xc, weight, m.buffer(bias) if bias is not None else None, s, 0, d, g).permute(0, 2, 3, 1)
+        y = F.conv2d(xc, weight, m.buffer(bias) if bias is not None else None, s, pad, d, g).permute(0, 2, 3, 1)
         return act(y) if act is not None else y
     return run
 
