@@ -6,8 +6,9 @@ tests/integration/test_tfjs_port.py). Weights come from the cache that `make wei
 
 Inputs, found by measurement (bench/identity_port.py; ROC AUC of cosines on glint12 pairs):
 - faceres, faceres-deep (HSE's MobileNet on VGGFace2): the plain 224-px square crop with 20% margin that
-  align.crop_face makes, BGR, 0-255 (inputs scaled to [0,1] or [-1,1] collapse its outputs); 1024-d, the global
-  pooling of the MobileNet (all values >= 0: centring before cosine helps).
+  align.crop_face makes, BGR 0-255 minus ImageNet's mean pixel, as HSE's own code feeds it (better than plain
+  0-255 BGR on glint12 and sports5; inputs scaled to [0,1] collapse its outputs); 1024-d, the global pooling of
+  the MobileNet (all values >= 0: centring before cosine helps).
 - mobileface (becauseofAI's MobileFace, 256-d): the 112x112 face aligned on ArcFace's 5-point template, RGB, 0-255
   (the graph subtracts and scales itself).
 - mobilefacenet (192-d): outputs collapse under every input tried, in TF.js itself as in this port: no embedder.
@@ -26,7 +27,7 @@ from ..config import MARGIN, PAD_FILL
 from .align import TEMPLATE, face_box_in_crop
 from .human_files import NETWORKS, ensure_converted, load_graph, weights_path
 
-__all__ = ["NetSpec", "SPECS", "FaceresEmbedder", "FaceresDeepEmbedder", "MobileFaceEmbedder", "weights_path",
+__all__ = ["NetSpec", "SPECS", "network_input", "FaceresEmbedder", "FaceresDeepEmbedder", "MobileFaceEmbedder", "weights_path",
            "NETWORKS", "main"]
 
 BATCH = 32  # faces per forward pass
@@ -43,11 +44,15 @@ class NetSpec:
     dim: int
     aligned: bool  # True: 112-px ArcFace-aligned chip; False: the plain square crop with `margin`
     margin: float = 0.2  # the plain crop's margin (share of the face box's side on each side)
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)  # pixel subtracted, in the network's channel order
 
+
+#: ImageNet's mean pixel in BGR order (keras' "caffe" preprocessing), which HSE's own code subtracts for faceres
+IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
 
 SPECS = {
-    "faceres": NetSpec("faceres", "global_pooling/Mean", 224, True, 1024, False),
-    "faceres-deep": NetSpec("faceres-deep", "global_pooling/Mean", 224, True, 1024, False),
+    "faceres": NetSpec("faceres", "global_pooling/Mean", 224, True, 1024, False, mean=IMAGENET_BGR_MEAN),
+    "faceres-deep": NetSpec("faceres-deep", "global_pooling/Mean", 224, True, 1024, False, mean=IMAGENET_BGR_MEAN),
     "mobileface": NetSpec("mobileface", "batchnorm0/add_1", 112, False, 256, True),
     "mobilefacenet": NetSpec("mobilefacenet", "embeddings", 112, False, 192, True),
 }
@@ -87,6 +92,19 @@ def aligned_chip(img: np.ndarray, points: Sequence[Sequence[float]], size: int =
                           borderValue=(PAD_FILL,) * 3)
 
 
+def network_input(spec: NetSpec, rgb: np.ndarray) -> np.ndarray:
+    """What the network is fed for RGB 0-255 images (N, size, size, 3): channel order and mean pixel applied.
+
+    :param spec: the network
+    :param rgb: the images, uint8 or float"""
+    x = rgb.astype(np.float32)
+    if spec.bgr:
+        x = x[..., ::-1]
+    if any(spec.mean):
+        x = x - np.asarray(spec.mean, np.float32)
+    return np.ascontiguousarray(x)
+
+
 class TfjsEmbedder:
     """A human-models network as a face embedder: `embed(crops) -> (N, dim)` float32."""
 
@@ -117,9 +135,7 @@ class TfjsEmbedder:
         :param rgb: the inputs (uint8 or float)"""
         import torch
 
-        x = rgb.astype(np.float32)
-        if self.spec.bgr:
-            x = x[..., ::-1]
+        x = network_input(self.spec, rgb)
         views = [x, x[:, :, ::-1]] if self.flip else [x]
         out = np.zeros((len(x), self.dim), np.float32)
         with torch.inference_mode():
@@ -134,7 +150,8 @@ class TfjsEmbedder:
 
 
 class FaceresEmbedder(TfjsEmbedder):
-    """HSE's face-res MobileNet (VGGFace2): 1024-d pooled features of the plain 224-px crop, BGR 0-255."""
+    """HSE's face-res MobileNet (VGGFace2): 1024-d pooled features of the plain 224-px crop (BGR, ImageNet's mean
+    pixel subtracted)."""
 
     spec = SPECS["faceres"]
 
@@ -169,6 +186,15 @@ class MobileFaceEmbedder(TfjsEmbedder):
         c = crop.width / 2
         best = min(faces, key=lambda f: abs((f.box[0] + f.box[2]) / 2 - c) + abs((f.box[1] + f.box[3]) / 2 - c))
         return best.landmarks
+
+    def embed(self, crops: Sequence[Image.Image], landmarks: Optional[Sequence] = None) -> np.ndarray:
+        """(N, 256) float32 vectors for N face crops.
+
+        :param crops: square crops made by align.crop_face with `margin`
+        :param landmarks: each crop's 5 landmarks in the crop's pixels, if known (else MTCNN finds them)"""
+        if not crops:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_inputs(self.inputs(crops, landmarks))
 
     def inputs(self, crops: Sequence[Image.Image], landmarks: Optional[Sequence] = None) -> np.ndarray:
         """(N, 112, 112, 3) aligned RGB chips; `landmarks`: each crop's 5 points if known (else MTCNN's)."""

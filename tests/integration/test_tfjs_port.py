@@ -76,14 +76,13 @@ def test_port_matches_tfjs_on_real_faces(name: str, crops, tmp_path: Path) -> No
     import torch
 
     from celebface.faces.human_files import load_graph, tfjs_model_path
-    from celebface.faces.human_models import SPECS, FaceresEmbedder, MobileFaceEmbedder
+    from celebface.faces.human_models import SPECS, FaceresEmbedder, MobileFaceEmbedder, network_input
     from celebface.faces.tfjs_module import GraphModule
 
     _need_reference()
     spec = SPECS[name]
     feeder = MobileFaceEmbedder() if spec.aligned else FaceresEmbedder()  # makes the inputs the network is fed
-    rgb = feeder.inputs([c for _, c in crops]).astype(np.float32)
-    x = np.ascontiguousarray(rgb[..., ::-1] if spec.bgr else rgb)
+    x = network_input(spec, feeder.inputs([c for _, c in crops]))
     with torch.inference_mode():
         port = GraphModule(load_graph(name), [spec.output]).eval()(torch.from_numpy(x)).numpy()
     ref = run_reference(tfjs_model_path(name), x, spec.output, tmp_path)
