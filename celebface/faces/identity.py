@@ -248,27 +248,10 @@ def faceres() -> IdentitySpec:
     return _human_spec(
         "faceres", "FaceresEmbedder", FACERES_DIM,
         "the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
-        "BGR 0-255 as the TF.js graph takes it", "MIT (the package); the network is HSE-asia's face-res",
+        "BGR less ImageNet's mean pixel, as HSE's own code feeds it (faces/human_models.py)",
+        "MIT (the package); the network is HSE-asia's face-res",
         "VGGFace2 (about 3.3 million faces of 9,131 people; its own terms apply)",
         "HSE's MobileNet face descriptor (1024-d), TF.js graph run in PyTorch (faces/tfjs_graph.py)")
-
-
-@register_identity
-def faceres_deep() -> IdentitySpec:
-    return _human_spec(
-        "faceres-deep", "FaceresDeepEmbedder", FACERES_DIM,
-        "the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
-        "BGR 0-255 as the TF.js graph takes it", "MIT (the package); faceres's graph with other weights",
-        "as faceres's, as far as the package says", "faceres's graph with its float32 'deep' weights (1024-d)")
-
-
-@register_identity
-def mobileface() -> IdentitySpec:
-    return _human_spec(
-        "mobileface", "MobileFaceEmbedder", 256,
-        "a 112-px chip aligned on MTCNN's 5 landmarks found in the crop (ArcFace's template)", "RGB 0-255",
-        "MIT (the package); the network is becauseofAI's MobileFace", "MS-Celeb-1M, as its authors say",
-        "becauseofAI's MobileFace (256-d), TF.js graph run in PyTorch")
 
 
 def _fusion(parts: tuple[str, ...], name: str):

@@ -87,8 +87,12 @@ def test_match_reports_scores_on_the_cosine_scale(world):
 def test_calibration_with_few_faces_is_not_trusted():
     rng = np.random.default_rng(1)
     vecs = np.concatenate([cluster(rng, rng.normal(size=DIM) / 11, 2) for _ in range(2)])
-    cal = calibrate_gallery(np.array([1, 1, 2, 2]), vecs)
+    cal = calibrate_gallery(np.array([1, 1, 2, 2]), vecs, identity="without-statistics")
     assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "not reliable" in cal.note
+    from celebface.faces.identity_stats import small_gallery_threshold
+
+    cal = calibrate_gallery(np.array([1, 1, 2, 2]), vecs, identity="dlib")  # dlib's measured impostor statistics
+    assert not cal.trusted and cal.threshold == pytest.approx(small_gallery_threshold("dlib", 4), abs=1e-4)
 
 
 def test_a_saved_hnsw_index_is_reused_and_brought_up_to_date(world, tmp_path, monkeypatch):
