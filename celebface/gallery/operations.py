@@ -13,12 +13,13 @@ import numpy as np
 from ..errors import GalleryError
 from .erase import ErasureSql
 from .names import validate_name
+from .people import PEOPLE_ACTIONS, PeopleSql
 from .records import Change, Delta, Neighbours, NewFace, Person
 from .sightings import SCAN_ROWS, SightingsSql
 from .sqlbase import SqlStore
 
 
-class GalleryStore(SqlStore, SightingsSql, ErasureSql):
+class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
     """A people gallery; SQLiteStore and PostgresStore connect it to a database."""
 
     def add(self, name: str, faces: Sequence[NewFace], who: Optional[str] = None, replace: bool = False,
@@ -64,8 +65,13 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
             row = self._one(cur, "SELECT id, name, created, updated, metadata FROM people WHERE id = ?", (pid,))
             cid = self._begin_change(cur, "forget", name, who)
             n = self._trash(cur, "person_id = ?", (pid,), cid)
+            seen = [list(r) for r in self._x(cur, "SELECT id, pinned FROM sightings WHERE person_id = ?",
+                                             (pid,)).fetchall()]
+            self._x(cur, "UPDATE sightings SET person_id = NULL, pinned = 0 WHERE person_id = ?", (pid,))
+            named = self._one(cur, "SELECT named FROM people WHERE id = ?", (pid,))[0]
             self._x(cur, "DELETE FROM people WHERE id = ?", (pid,))
-            self._end_change(cur, cid, f"forgot {name} and {n} face(s)", {"person_row": list(row)})
+            self._end_change(cur, cid, f"forgot {name} and {n} face(s)", {"person_row": list(row), "sightings": seen,
+                                                                          "named": int(named)})
         return self._change(cid)
 
     def rename(self, old: str, new: str, who: Optional[str] = None) -> Change:
@@ -117,7 +123,8 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
     def _drop_empty_people(self, cur: Any) -> list[list]:
         """Delete people left without faces (training people not in the new model); returns their rows."""
         rows = self._x(cur, "SELECT id, name, created, updated, metadata FROM people p WHERE NOT EXISTS "
-                            "(SELECT 1 FROM faces f WHERE f.person_id = p.id)").fetchall()
+                            "(SELECT 1 FROM faces f WHERE f.person_id = p.id) AND NOT EXISTS (SELECT 1 FROM "
+                            "sightings s WHERE s.person_id = p.id)").fetchall()
         for r in rows:
             self._x(cur, "DELETE FROM people WHERE id = ?", (r[0],))
         return [list(r) for r in rows]
@@ -162,13 +169,17 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
             if self._person_id(cur, name) is not None:
                 raise GalleryError(f"cannot undo forgetting {name!r}: someone of that name is in the gallery now; "
                                    f"rename or forget them first")
-            self._x(cur, "INSERT INTO people (id, name, created, updated, metadata) VALUES (?, ?, ?, ?, ?)",
-                    (pid, name, created, updated, metadata))
+            self._x(cur, "INSERT INTO people (id, name, created, updated, metadata, named) VALUES (?, ?, ?, ?, ?, ?)",
+                    (pid, name, created, updated, metadata, data.get("named", 1)))
             self._restore(cur, target, cid)
+            for sid, pinned in data.get("sightings", []):
+                self._x(cur, "UPDATE sightings SET person_id = ?, pinned = ? WHERE id = ?", (pid, pinned, sid))
         elif action == "rename":
             if self._person_id(cur, data["old"]) is not None:
                 raise GalleryError(f"cannot undo the rename: {data['old']!r} is taken now; rename that person first")
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (data["old"], data["person"]))
+        elif action in PEOPLE_ACTIONS:
+            self._undo_people(cur, target, data, cid)
         else:
             raise GalleryError(f"change {target} ({action}) cannot be undone")
 
