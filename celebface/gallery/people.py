@@ -170,7 +170,7 @@ class PeopleSql:
 
     def _check_one_per_photo(self, cur: Any, pid: int) -> None:
         """Refuse (roll back) a correction that would give a person two faces of one photo."""
-        row = self._one(cur, "SELECT path, count(*) FROM sightings WHERE person_id = ? GROUP BY sha256, frame, path "
+        row = self._one(cur, "SELECT min(path), count(*) FROM sightings WHERE person_id = ? GROUP BY sha256, frame "
                              "HAVING count(*) > 1 LIMIT 1", (pid,))
         if row is not None:
             raise GalleryError(f"that would give one person {row[1]} faces of the photo {row[0]}, and two faces of "

@@ -72,7 +72,8 @@ def same_person_pairs(g: GalleryFaces, max_distance: float = PAIR_DISTANCE) -> l
     pairs = set()
     for i in range(len(pids)):
         for j in np.argsort(-sims[i])[:PAIR_CANDIDATES]:
-            pairs.add(tuple(sorted((pids[i], pids[int(j)]))))
+            if int(j) != i:
+                pairs.add(tuple(sorted((pids[i], pids[int(j)]))))
     out = []
     for a, b in pairs:
         if (a, b) in g.apart or (a, b) in together:
