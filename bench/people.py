@@ -188,6 +188,7 @@ class GalleryRun:
         from celebface.gallery import open_gallery
 
         self.s, self.settings = s, settings
+        folder.mkdir(parents=True, exist_ok=True)
         self.store = open_gallery(folder, identity="dlib")
         self.index = {k: j for j, k in enumerate(s.keys)}
         self.sid: dict[int, int] = {}  # stream index -> sighting id

@@ -35,7 +35,7 @@ class GroupingSettings:
     cluster_distance: the radius (Chinese whispers) or cut (agglomerative) of the clustering of the faces left.
     min_faces: faces that must agree to make a new person.
     """
-    attach_distance: float = 0.085
+    attach_distance: float = 0.08
     attach_votes: int = 2
     margin: float = 2.0
     cluster_method: str = "chinese_whispers"

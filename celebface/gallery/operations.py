@@ -185,11 +185,11 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
 
     # --- reading ------------------------------------------------------------------------------------------------
     def people(self) -> list[Person]:
-        """Every person with their number of faces, by name."""
+        """Every named person with their number of faces, by name (people_overview lists the unnamed ones too)."""
         with self._tx(write=False) as cur:
             rows = self._x(cur, "SELECT p.id, p.name, count(f.id), p.created, p.updated, p.metadata FROM people p "
-                                "LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id, p.name, p.created, "
-                                "p.updated, p.metadata ORDER BY p.name").fetchall()
+                                "LEFT JOIN faces f ON f.person_id = p.id WHERE p.named = 1 GROUP BY p.id, p.name, "
+                                "p.created, p.updated, p.metadata ORDER BY p.name").fetchall()
         return [Person(int(r[0]), r[1], int(r[2]), float(r[3]), float(r[4]), json.loads(r[5] or "{}")) for r in rows]
 
     def history(self, limit: int = 50) -> list[Change]:

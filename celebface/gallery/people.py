@@ -156,16 +156,20 @@ class PeopleSql:
         undo["created"].append(pid)
         return pid
 
-    def _set_person(self, cur: Any, sids: Sequence[int], pid: Optional[int], pinned: bool, undo: dict) -> None:
-        """Give sightings to a person (None: nobody), remembering what they were."""
+    def _set_person(self, cur: Any, sids: Sequence[int], pid: Optional[int], pinned: bool, undo: dict,
+                    run: bool = False) -> None:
+        """Give sightings to a person (None: nobody), remembering what they were. A grouping run (`run`) leaves
+        alone the faces a user placed meanwhile (pinned) and those erased meanwhile."""
+        free = " AND pinned = 0" if run else ""
         for part in [list(sids)[i:i + 500] for i in range(0, len(sids), 500)]:
             marks = ", ".join("?" * len(part))
-            rows = self._x(cur, f"SELECT id, person_id, pinned FROM sightings WHERE id IN ({marks})", part).fetchall()
-            if len(rows) != len(set(part)):
+            rows = self._x(cur, f"SELECT id, person_id, pinned FROM sightings WHERE id IN ({marks}){free}",
+                           part).fetchall()
+            if len(rows) != len(set(part)) and not run:
                 raise GalleryError("a face is not in the gallery (any more); list a person's faces with "
                                    "`celebface person faces`")
             undo["sightings"] += [[int(r[0]), r[1], int(r[2])] for r in rows]
-            self._x(cur, f"UPDATE sightings SET person_id = ?, pinned = ? WHERE id IN ({marks})",
+            self._x(cur, f"UPDATE sightings SET person_id = ?, pinned = ? WHERE id IN ({marks}){free}",
                     (pid, int(pinned), *part))
 
     def _check_one_per_photo(self, cur: Any, pid: int) -> None:
@@ -217,15 +221,15 @@ class PeopleSql:
         def work(cur: Any, undo: dict) -> str:
             old = [int(r[0]) for r in self._x(cur, "SELECT id FROM people WHERE named = 0").fetchall()]
             if result.unassign:
-                self._set_person(cur, result.unassign, None, False, undo)
+                self._set_person(cur, result.unassign, None, False, undo, run=True)
             by_person: dict[int, list[int]] = {}
             for sid, pid in result.to_people.items():
                 by_person.setdefault(int(pid), []).append(int(sid))
             for pid, sids in by_person.items():
                 self._require_id(cur, pid)
-                self._set_person(cur, sids, pid, False, undo)
+                self._set_person(cur, sids, pid, False, undo, run=True)
             for sids in result.new_people:
-                self._set_person(cur, sids, self._new_unnamed(cur, undo), False, undo)
+                self._set_person(cur, sids, self._new_unnamed(cur, undo), False, undo, run=True)
             self._drop_if_empty(cur, old if full else [], undo)
             return (f"{len(result.to_people)} face(s) given to known people, {len(result.new_people)} new unnamed "
                     f"people of {sum(map(len, result.new_people))} face(s)")

@@ -235,3 +235,16 @@ def test_a_schema_1_gallery_is_migrated_with_its_people_and_sightings(tmp_path, 
     g.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+
+
+def test_purging_a_named_person_erases_the_archive_faces_grouped_into_them(open_gallery, glint_faces):
+    vecs, labels = glint_faces
+    g = open_gallery()
+    ann = add(g, vecs, np.nonzero(labels == 0)[0][:5])
+    add(g, vecs, np.nonzero(labels == 1)[0][:5])
+    group_gallery(g)
+    assert [p.name for p in g.people()] == []  # the enrolment list shows named people only
+    g.name_person(person_of(g)[ann[0]], "Ann")
+    assert [p.name for p in g.people()] == ["Ann"]
+    g.forget("Ann", purge=True)
+    assert g.count_sightings() == 5 and not set(ann) & set(person_of(g))
