@@ -120,6 +120,20 @@ class PeopleSql:
         vecs = self._vecs_out([r[-1] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
         return [sighting_from_row(r) for r in rows], vecs, np.array([bool(r[-2]) for r in rows], bool)
 
+    def sighting(self, sid: int):
+        """One archive face (sightings.Sighting) by id.
+
+        :param sid: the sighting's id
+        """
+        from .sightings import SIGHTING_COLS, sighting_from_row
+
+        with self._tx(write=False) as cur:
+            row = self._one(cur, f"SELECT {SIGHTING_COLS} FROM sightings WHERE id = ?", (int(sid),))
+        if row is None:
+            raise GalleryError(f"no face {sid} in the gallery's archive faces; list a person's faces with "
+                               f"`celebface person faces`")
+        return sighting_from_row(row)
+
     def gallery_faces(self) -> GalleryFaces:
         """Every sighting with its person and vector, the enrolled faces and the constraints (for grouping)."""
         ids, photos, person, pinned, chunks, last = [], [], [], [], [], 0

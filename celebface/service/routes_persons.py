@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Optional
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ..errors import CelebfaceError, GalleryUnavailable
+
+
+#: Side of a face thumbnail, pixels.
+THUMB = 128
 
 
 class ChangeOut(BaseModel):
@@ -55,7 +60,7 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise HTTPException(503, str(exc)) from None
     except CelebfaceError as exc:
         msg = str(exc)
-        code = 404 if msg.startswith("no person") else 409 if "already in the gallery" in msg else 422
+        code = 404 if msg.startswith(("no person", "no face", "no photo", "no thumbnail")) else 409 if "already in the gallery" in msg else 422
         raise HTTPException(code, msg) from None
 
 
@@ -120,5 +125,49 @@ def persons_routes(ctx: Any, auth: list) -> APIRouter:
     def move(request: Request, faces: list[int] = Body(..., embed=True),
              person: Optional[int] = Body(None, embed=True)) -> ChangeOut:
         return _change(_call(store().move_faces, faces, person, who=_who(request)))
+
+    @router.get("/api/faces/{sid}/thumb", summary="A JPEG of one archive face, cut from its photo",
+                response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
+    def thumb(sid: int) -> Response:
+        return Response(_call(face_thumbnail, store(), sid), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    return router
+
+
+def face_thumbnail(store: Any, sid: int, size: int = THUMB) -> bytes:
+    """JPEG bytes of an archive face cut from its photo (a GalleryError when the face or its photo is gone).
+
+    :param store: the gallery
+    :param sid: the face's sighting id
+    :param size: the thumbnail's side in pixels
+    """
+    import io
+
+    from ..errors import GalleryError
+    from ..faces.align import crop_face
+    from ..io.images import load_image
+
+    s = store.sighting(sid)
+    if s.box is None or s.time is not None:
+        raise GalleryError(f"no thumbnail for face {sid}: it has no box, or comes from a video")
+    try:
+        img = load_image(s.path)
+    except (OSError, CelebfaceError) as exc:
+        raise GalleryError(f"no photo to cut face {sid} from: {s.path} cannot be read ({exc})") from None
+    buf = io.BytesIO()
+    crop_face(img, s.box, size=size).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def people_page_routes() -> APIRouter:
+    """The people page at /people (no token needed to load it: its calls carry the token)."""
+    router = APIRouter()
+
+    @router.get("/people", include_in_schema=False)
+    def page() -> FileResponse:
+        from .app import PAGE_HEADERS, STATIC_DIR
+
+        return FileResponse(STATIC_DIR / "people.html", headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
 
     return router
