@@ -64,6 +64,7 @@ def attach(g: GalleryFaces, free: np.ndarray, s: GroupingSettings) -> dict[int, 
     if not len(people) or not len(idx):
         return {}
     size = Counter(people.tolist())
+    size.update(g.sizes or {})  # faces of each person beyond those read (PeopleSql.grouping_faces)
     taken = {(p, int(q)) for p, q in zip(photos, people) if p}  # a person already in that photo
     proposals = []
     k = min(ATTACH_K, len(people))
@@ -182,4 +183,5 @@ def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings
     :param settings: how sure a run must be (default GroupingSettings())
     :param who: recorded in the history (default user@host)
     """
-    return store.apply_assignment(group_faces(store.gallery_faces(), settings, full), full=full, who=who)
+    faces = store.gallery_faces() if full else store.grouping_faces(ATTACH_K)
+    return store.apply_assignment(group_faces(faces, settings, full), full=full, who=who)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -59,6 +60,7 @@ class GalleryFaces:
     not_person: set[tuple[int, int]]  # (sighting id, person id) pairs never to join
     apart: set[tuple[int, int]]  # (person, person) pairs (smaller id first) never to merge
     named: dict[int, bool]  # every person id -> named
+    sizes: Optional[dict[int, int]] = None  # faces of each person not among those read (grouping_faces), if any
 
 
 @dataclass
@@ -159,6 +161,71 @@ class PeopleSql:
                             np.array(pinned, bool), np.concatenate(chunks) if chunks else empty,
                             np.array([int(r[0]) for r in enrolled], np.int64),
                             self._vecs_out([r[1] for r in enrolled]) if enrolled else empty, not_person, apart, named)
+
+    def grouping_faces(self, k: int) -> GalleryFaces:
+        """What an incremental run needs, without reading the whole archive: the faces nobody has, the k known
+        faces nearest to each, the known faces of their photos, every enrolled face, and the constraints on them.
+
+        :param k: known neighbours per free face (grouping.ATTACH_K)
+        """
+        with self._tx(write=False) as cur:
+            free = self._x(cur, "SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE "
+                                "person_id IS NULL").fetchall()
+            vecs = self._vecs_out([r[5] for r in free]) if free else np.zeros((0, self.dim), np.float32)
+            near = set(self._known_near(cur, vecs, k)) if free else set()
+            shas = sorted({r[1] for r in free})
+            for part in [shas[i:i + 500] for i in range(0, len(shas), 500)]:
+                near.update(int(r[0]) for r in self._x(cur, f"SELECT id FROM sightings WHERE person_id IS NOT NULL "
+                                                            f"AND sha256 IN ({', '.join('?' * len(part))})",
+                                                       part).fetchall())
+            known = self._rows_by_id(cur, sorted(near))
+            rows = free + known
+            enrolled = self._x(cur, "SELECT person_id, embedding FROM faces").fetchall()
+            counts = dict(self._x(cur, "SELECT person_id, count(*) FROM sightings WHERE person_id IS NOT NULL "
+                                       "GROUP BY person_id").fetchall())
+            ids = [int(r[0]) for r in free]
+            not_person = {(int(a), int(b)) for part in [ids[i:i + 500] for i in range(0, len(ids), 500)]
+                          for a, b in self._x(cur, f"SELECT sighting_id, person_id FROM sighting_not_person WHERE "
+                                                   f"sighting_id IN ({', '.join('?' * len(part))})", part).fetchall()}
+            named = {int(a): bool(b) for a, b in self._x(cur, "SELECT id, named FROM people").fetchall()}
+        read = Counter(int(r[3]) for r in known)
+        empty = np.zeros((0, self.dim), np.float32)
+        return GalleryFaces(np.array([int(r[0]) for r in rows], np.int64),
+                            np.array([photo_key(r[1], r[2]) for r in rows], object),
+                            np.array([-1 if r[3] is None else int(r[3]) for r in rows], np.int64),
+                            np.array([bool(r[4]) for r in rows], bool),
+                            self._vecs_out([r[5] for r in rows]) if rows else empty,
+                            np.array([int(r[0]) for r in enrolled], np.int64),
+                            self._vecs_out([r[1] for r in enrolled]) if enrolled else empty, not_person, set(), named,
+                            {int(p): int(n) - read.get(int(p), 0) for p, n in counts.items()})
+
+    def _rows_by_id(self, cur: Any, ids: Sequence[int]) -> list:
+        out: list = []
+        for part in [list(ids)[i:i + 500] for i in range(0, len(ids), 500)]:
+            out += self._x(cur, f"SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE id IN "
+                                f"({', '.join('?' * len(part))})", part).fetchall()
+        return out
+
+    def _known_near(self, cur: Any, vecs: np.ndarray, k: int) -> list[int]:
+        """Ids of the k sightings with a person nearest to each vector (an exact scan, SCAN_ROWS at a time;
+        PostgresStore asks its HNSW index instead)."""
+        from .sightings import SCAN_ROWS
+
+        best_ids = np.full((len(vecs), 0), -1, np.int64)
+        best_sims = np.full((len(vecs), 0), -np.inf, np.float32)
+        last = 0
+        while True:
+            rows = self._x(cur, "SELECT id, embedding FROM sightings WHERE person_id IS NOT NULL AND id > ? ORDER BY "
+                                "id LIMIT ?", (last, SCAN_ROWS)).fetchall()
+            if not rows:
+                break
+            last = int(rows[-1][0])
+            sims = np.concatenate([best_sims, vecs @ self._vecs_out([r[1] for r in rows]).T], 1)
+            ids = np.concatenate([best_ids, np.broadcast_to(np.array([r[0] for r in rows], np.int64),
+                                                            (len(vecs), len(rows)))], 1)
+            top = np.argpartition(-sims, min(k, sims.shape[1]) - 1, axis=1)[:, :k]
+            best_sims, best_ids = np.take_along_axis(sims, top, 1), np.take_along_axis(ids, top, 1)
+        return sorted({int(i) for i in best_ids.ravel() if i >= 0})
 
     # --- helpers ------------------------------------------------------------------------------------------------
     def _new_unnamed(self, cur: Any, undo: dict) -> int:
