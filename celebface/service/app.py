@@ -162,7 +162,7 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     if hasattr(rec, "gallery"):
         app.include_router(people_routes(ctx, _token_dependency(token)))
         app.include_router(persons_routes(ctx, _token_dependency(token)))
-        app.include_router(people_page_routes())
+        app.include_router(people_page_routes(STATIC_DIR, PAGE_HEADERS))
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)

@@ -92,6 +92,13 @@ def persons_routes(ctx: Any, auth: list) -> APIRouter:
         return [FaceOut(face=r.id, path=r.path, sha256=r.sha256, time=r.time, index=r.face, box=r.box,
                         pinned=bool(p)) for r, p in zip(rows, pinned)]
 
+    _change_routes(router, store)
+    _thumb_route(router, store)
+    return router
+
+
+def _change_routes(router: APIRouter, store: Any) -> None:
+    """The routes that change people (each one change in the history)."""
     @router.post("/api/persons/group", summary="Group the archive's new faces (full=true: regroup all)",
                  response_model=ChangeOut)
     def group(request: Request, full: bool = Body(False, embed=True)) -> ChangeOut:
@@ -126,13 +133,13 @@ def persons_routes(ctx: Any, auth: list) -> APIRouter:
              person: Optional[int] = Body(None, embed=True)) -> ChangeOut:
         return _change(_call(store().move_faces, faces, person, who=_who(request)))
 
+
+def _thumb_route(router: APIRouter, store: Any) -> None:
     @router.get("/api/faces/{sid}/thumb", summary="A JPEG of one archive face, cut from its photo",
                 response_class=Response, responses={200: {"content": {"image/jpeg": {}}}})
     def thumb(sid: int) -> Response:
         return Response(_call(face_thumbnail, store(), sid), media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
-
-    return router
 
 
 def face_thumbnail(store: Any, sid: int, size: int = THUMB) -> bytes:
@@ -160,14 +167,16 @@ def face_thumbnail(store: Any, sid: int, size: int = THUMB) -> bytes:
     return buf.getvalue()
 
 
-def people_page_routes() -> APIRouter:
-    """The people page at /people (no token needed to load it: its calls carry the token)."""
+def people_page_routes(static_dir: Any, headers: dict) -> APIRouter:
+    """The people page at /people (no token needed to load it: its calls carry the token).
+
+    :param static_dir: the folder of the page's files
+    :param headers: the headers every page is served with (its Content-Security-Policy)
+    """
     router = APIRouter()
 
     @router.get("/people", include_in_schema=False)
     def page() -> FileResponse:
-        from .app import PAGE_HEADERS, STATIC_DIR
-
-        return FileResponse(STATIC_DIR / "people.html", headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
+        return FileResponse(static_dir / "people.html", headers={**headers, "Cache-Control": "no-cache"})
 
     return router
