@@ -183,5 +183,6 @@ def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings
     :param settings: how sure a run must be (default GroupingSettings())
     :param who: recorded in the history (default user@host)
     """
-    faces = store.gallery_faces() if full else store.grouping_faces(ATTACH_K)
+    settings = settings or GroupingSettings()
+    faces = store.gallery_faces() if full else store.grouping_faces(ATTACH_K, settings.attach_distance)
     return store.apply_assignment(group_faces(faces, settings, full), full=full, who=who)

@@ -162,17 +162,18 @@ class PeopleSql:
                             np.array([int(r[0]) for r in enrolled], np.int64),
                             self._vecs_out([r[1] for r in enrolled]) if enrolled else empty, not_person, apart, named)
 
-    def grouping_faces(self, k: int) -> GalleryFaces:
+    def grouping_faces(self, k: int, max_distance: float) -> GalleryFaces:
         """What an incremental run needs, without reading the whole archive: the faces nobody has, the k known
         faces nearest to each, the known faces of their photos, every enrolled face, and the constraints on them.
 
         :param k: known neighbours per free face (grouping.ATTACH_K)
+        :param max_distance: cosine distance beyond which a known face does not count (the attach distance)
         """
         with self._tx(write=False) as cur:
             free = self._x(cur, "SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE "
                                 "person_id IS NULL").fetchall()
             vecs = self._vecs_out([r[5] for r in free]) if free else np.zeros((0, self.dim), np.float32)
-            near = set(self._known_near(cur, vecs, k)) if free else set()
+            near = set(self._known_near(cur, vecs, k, max_distance)) if free else set()
             shas = sorted({r[1] for r in free})
             for part in [shas[i:i + 500] for i in range(0, len(shas), 500)]:
                 near.update(int(r[0]) for r in self._x(cur, f"SELECT id FROM sightings WHERE person_id IS NOT NULL "
@@ -206,13 +207,12 @@ class PeopleSql:
                                 f"({', '.join('?' * len(part))})", part).fetchall()
         return out
 
-    def _known_near(self, cur: Any, vecs: np.ndarray, k: int) -> list[int]:
-        """Ids of the k sightings with a person nearest to each vector (an exact scan, SCAN_ROWS at a time;
-        PostgresStore asks its HNSW index instead)."""
+    def _known_near(self, cur: Any, vecs: np.ndarray, k: int, max_distance: float) -> list[int]:
+        """Ids of the k sightings with a person nearest to each vector among those within `max_distance` (cosine;
+        farther ones never vote): an exact scan, SCAN_ROWS at a time (PostgresStore asks its HNSW index)."""
         from .sightings import SCAN_ROWS
 
-        best_ids = np.full((len(vecs), 0), -1, np.int64)
-        best_sims = np.full((len(vecs), 0), -np.inf, np.float32)
+        rows_, ids_, sims_ = [], [], []
         last = 0
         while True:
             rows = self._x(cur, "SELECT id, embedding FROM sightings WHERE person_id IS NOT NULL AND id > ? ORDER BY "
@@ -220,12 +220,18 @@ class PeopleSql:
             if not rows:
                 break
             last = int(rows[-1][0])
-            sims = np.concatenate([best_sims, vecs @ self._vecs_out([r[1] for r in rows]).T], 1)
-            ids = np.concatenate([best_ids, np.broadcast_to(np.array([r[0] for r in rows], np.int64),
-                                                            (len(vecs), len(rows)))], 1)
-            top = np.argpartition(-sims, min(k, sims.shape[1]) - 1, axis=1)[:, :k]
-            best_sims, best_ids = np.take_along_axis(sims, top, 1), np.take_along_axis(ids, top, 1)
-        return sorted({int(i) for i in best_ids.ravel() if i >= 0})
+            sims = vecs @ self._vecs_out([r[1] for r in rows]).T
+            r, c = np.nonzero(sims >= 1.0 - max_distance)
+            rows_.append(r)
+            ids_.append(np.array([rows[j][0] for j in c], np.int64))
+            sims_.append(sims[r, c])
+        if not rows_:
+            return []
+        r, ids, sims = np.concatenate(rows_), np.concatenate(ids_), np.concatenate(sims_)
+        order = np.lexsort((-sims, r))  # by query, nearest first
+        r, ids = r[order], ids[order]
+        rank = np.arange(len(r)) - np.searchsorted(r, r)  # place of each among its query's
+        return sorted({int(i) for i in ids[rank < k]})
 
     # --- helpers ------------------------------------------------------------------------------------------------
     def _new_unnamed(self, cur: Any, undo: dict) -> int:

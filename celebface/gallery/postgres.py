@@ -185,14 +185,15 @@ class PostgresStore(GalleryStore):
                         (q, int(k)))
             return [SightingMatch(sighting_from_row(r), 1.0 - float(r[-1])) for r in cur.fetchall()]
 
-    def _known_near(self, cur: Any, vecs: np.ndarray, k: int) -> list[int]:
-        """Ids of the k sightings with a person nearest to each vector, by pgvector's HNSW index (grouping)."""
+    def _known_near(self, cur: Any, vecs: np.ndarray, k: int, max_distance: float) -> list[int]:
+        """Ids of the k sightings with a person nearest to each vector within `max_distance`, by pgvector's HNSW
+        index (grouping)."""
         cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
         found: set[int] = set()
         for q in vecs:
-            cur.execute("SELECT id FROM sightings WHERE person_id IS NOT NULL ORDER BY embedding <=> %s LIMIT %s",
-                        (self._vec_in(q), int(k)))
-            found.update(int(r[0]) for r in cur.fetchall())
+            cur.execute("SELECT id, embedding <=> %s AS d FROM sightings WHERE person_id IS NOT NULL ORDER BY d "
+                        "LIMIT %s", (self._vec_in(q), int(k)))
+            found.update(int(r[0]) for r in cur.fetchall() if r[1] <= max_distance)
         return sorted(found)
 
     def add_sightings(self, sightings: Sequence[Sighting], vecs: np.ndarray) -> int:

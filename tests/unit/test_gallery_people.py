@@ -251,14 +251,14 @@ def test_purging_a_named_person_erases_the_archive_faces_grouped_into_them(open_
 
 
 def test_an_incremental_run_reads_only_what_it_needs_and_decides_the_same(open_gallery, glint_faces):
-    from celebface.gallery.grouping import ATTACH_K, group_faces
+    from celebface.gallery.grouping import ATTACH_K, GroupingSettings, group_faces
 
     vecs, labels = glint_faces
     g = open_gallery()
     add(g, vecs, [int(i) for k in range(3) for i in np.nonzero(labels == k)[0][:5]])
     group_gallery(g)
     new = add(g, vecs, [int(np.nonzero(labels == 1)[0][6])])
-    part, whole = g.grouping_faces(ATTACH_K), g.gallery_faces()
+    part, whole = g.grouping_faces(ATTACH_K, GroupingSettings().attach_distance), g.gallery_faces()
     assert set(new) <= set(part.ids.tolist()) and len(part.ids) < len(whole.ids)
     assert group_faces(part) == group_faces(whole)
     assert len(group_faces(part).to_people) == len(new)  # each new face joins its person
