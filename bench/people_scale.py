@@ -40,13 +40,19 @@ def load_bulk(store, n: int, centres: np.ndarray, rng: np.random.Generator) -> N
             yield rows, faces_of(centres, idx // PER_PERSON, rng)
     store.add_sightings_many(chunks(), total=n)
     with store._tx(write=True) as cur:
+        if store.kind == "postgresql":  # the bulk UPDATE would grow the HNSW graph row by row: rebuild it after
+            cur.execute("DROP INDEX IF EXISTS sightings_hnsw")
         for p in range(n // PER_PERSON):
             store._x(cur, "INSERT INTO people (id, name, created, updated, metadata, named) VALUES (?, ?, 0, 0, '{}', 0)",
                      (p + 1, f"unnamed/{p + 1}"))
         store._x(cur, f"UPDATE sightings SET person_id = (id - 1) / {PER_PERSON} + 1")
     if store.kind == "postgresql":
+        from celebface.gallery.postgres_load import build_index
+
         with store._tx(write=True) as cur:
             cur.execute("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))")
+            build_index(cur)
+            cur.execute("ANALYZE sightings")
 
 
 def one_run(store, n: int, rng: np.random.Generator) -> str:
