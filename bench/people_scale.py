@@ -74,7 +74,7 @@ def one_run(store, n: int, rng: np.random.Generator) -> str:
     run_s = time.perf_counter() - t
     got = {}
     with store._tx(write=False) as cur:
-        for sid, pid in store._x(cur, "SELECT id, person_id FROM sightings WHERE sha256 LIKE 'new%' ORDER BY id"
+        for sid, pid in store._x(cur, "SELECT id, person_id FROM sightings WHERE substr(sha256, 1, 3) = 'new' ORDER BY id"
                                  ).fetchall():
             got[int(sid)] = pid
     pids = list(got.values())
