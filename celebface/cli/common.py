@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import CelebfaceError
+from ..errors import CelebfaceError, printable, shown
 
 THREADS_HELP = "Torch threads (default: one per core); 1 is faster when other jobs share the CPU."
 #: Positive integers, probabilities, shares: click refuses anything else with one line naming the option.
@@ -40,13 +40,13 @@ def run_safely(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except CelebfaceError as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
+        click.secho(f"error: {printable(exc)}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted; finished steps are kept and reused next time", err=True)
         sys.exit(130)
     except OSError as exc:
-        click.secho(f"error: {exc.strerror or exc} ({exc.filename or ''})", fg="red", err=True)
+        click.secho(f"error: {printable(exc.strerror or exc)} ({shown(exc.filename or '')})", fg="red", err=True)
         sys.exit(2)
 
 

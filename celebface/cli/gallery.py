@@ -23,13 +23,10 @@ def _who() -> str:
 
 def _open(model_dir: Path, gallery: Optional[str]):
     """The model's gallery; a trained model's training faces are imported first if they are not there yet."""
-    from ..gallery import open_gallery
     from ..gallery.attach import open_model_gallery
-    from ..recognition.bundle import is_model_dir, load_bundle
+    from ..recognition.bundle import load_bundle
 
-    if is_model_dir(model_dir):
-        return run_safely(lambda: open_model_gallery(model_dir, load_bundle(model_dir), gallery))
-    return run_safely(open_gallery, model_dir, gallery)
+    return run_safely(lambda: open_model_gallery(model_dir, load_bundle(model_dir), gallery))
 
 
 def _when(t: float) -> str:
@@ -64,12 +61,12 @@ def _known_folder(folder: Path) -> list[tuple[str, list[Path]]]:
 
 
 def _enrol_one(rec, name: str, photos: list[Path], replace: bool, main_face: bool, as_json: bool) -> bool:
-    from ..errors import CelebfaceError
+    from ..errors import CelebfaceError, printable, shown
 
     try:
         report = rec.enroll(name, photos, replace=replace, main_face=main_face, who=_who())
     except CelebfaceError as exc:
-        click.secho(f"error: {name}: {exc}", fg="red", err=True)
+        click.secho(f"error: {shown(name)}: {printable(exc)}", fg="red", err=True)
         return False
     if as_json:
         click.echo(json.dumps(report.to_dict()))
@@ -137,7 +134,10 @@ def people(model_dir: Path, gallery: Optional[str], as_json: bool) -> None:
 def _change(model_dir: Path, gallery: Optional[str], op: str, *args: str) -> None:
     store = _open(model_dir, gallery)
     change = run_safely(getattr(store, op), *args, who=_who())
-    click.echo(f"{change.summary} (change {change.id}; `celebface undo {model_dir}` takes it back)")
+    if op == "undo":  # an undo cannot itself be undone: promise nothing
+        click.echo(f"{change.summary} (change {change.id})")
+    else:
+        click.echo(f"{change.summary} (change {change.id}; `celebface undo {model_dir}` takes it back)")
 
 
 @main.command()

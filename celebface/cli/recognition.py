@@ -25,16 +25,29 @@ def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
         raise ConfigError(f"--annotate {annotate_dir} is not writable; give a folder you can write to")
 
 
+def _some_path_exists(paths: tuple[Path, ...]) -> None:
+    """None of the paths exists: an error (exit 2). Some do: each missing one gets its per-file error."""
+    import os
+
+    from ..errors import DataError, shown
+
+    if not any(os.path.lexists(p) for p in paths):
+        raise DataError(f"no such file or folder: {', '.join(shown(p) for p in paths[:5])}"
+                        + (f" and {len(paths) - 5} more" if len(paths) > 5 else ""))
+
+
 def _echo_result(result, as_json: bool) -> None:
+    from ..errors import printable
+
     if as_json:
         click.echo(result.to_json())
     elif result.error:
-        click.echo(f"{result.image}: error: {result.error}")
+        click.echo(printable(f"{result.image}: error: {result.error}"))  # a file name may hold escapes
     elif not result.faces:
-        click.echo(f"{result.image}: no face")
+        click.echo(printable(f"{result.image}: no face"))
     else:
-        click.echo(f"{result.image}: " + ", ".join(
-            f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces))
+        click.echo(printable(f"{result.image}: " + ", ".join(
+            f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces)))
 
 
 @main.command()
@@ -68,6 +81,7 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     from ..runtime import set_threads
 
     set_threads(threads)
+    run_safely(_some_path_exists, paths)
     run_safely(_check_annotate_dir, annotate_dir)
     rec = run_safely(load, model_dir, device, threshold)
     files = expand_paths(paths, videos=True)

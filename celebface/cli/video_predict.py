@@ -12,21 +12,23 @@ def describe(result) -> str:
 
     :param result: a VideoResult.
     """
+    from ..errors import printable
+
     if result.error:
-        return f"{result.video}: error: {result.error}"
+        return printable(f"{result.video}: error: {result.error}")
     parts = [f"{p.name} ({p.confidence:.2f}): " + ", ".join(f"{a.start:.1f}-{a.end:.1f} s" for a in p.appearances)
              for p in result.people]
     if result.unknown_tracks:
         parts.append(f"{result.unknown_tracks} unknown track{'s' if result.unknown_tracks > 1 else ''}")
     if result.short_tracks:
         parts.append(f"{result.short_tracks} face{'s' if result.short_tracks > 1 else ''} seen in one frame only")
-    return f"{result.video}: " + ("; ".join(parts) if parts else "no face")
+    return printable(f"{result.video}: " + ("; ".join(parts) if parts else "no face"))
 
 
 def _bar(path: Path):
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
-    bar = tqdm(total=1.0, desc=path.name[:30], unit="video", dynamic_ncols=True, leave=False,
+    bar = progress_bar(total=1.0, desc=path.name[:30], unit="video", dynamic_ncols=True, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def update(done: float, total: float) -> None:

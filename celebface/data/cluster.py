@@ -100,11 +100,11 @@ def _faces_of(args: tuple[int, str, str]) -> tuple[int, str, list[list[float]], 
 
 
 def _stream(paths: Sequence[Path], staging: Path, workers: int, progress: bool) -> Iterator[tuple]:
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     settings = ExtractSettings()
     args = [(k, str(p), str(staging)) for k, p in enumerate(paths)]
-    bar = tqdm(total=len(args), unit="photo", desc="faces", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(args), unit="photo", desc="faces", disable=not progress, dynamic_ncols=True)
     if workers == 1:
         _init(settings)
         results: Iterator = map(_faces_of, args)
@@ -180,7 +180,8 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, namer: Optiona
     :param progress: show a progress bar.
     :param model: what names the clusters, recorded in the index (e.g. the model folder).
     """
-    from ..io.fileio import atomic_dir
+    from ..errors import shown
+    from ..io.fileio import atomic_dir, not_a_file
     from ..io.sources import expand_paths
 
     start = time.time()
@@ -190,6 +191,9 @@ def cluster_photos(sources: Sequence[os.PathLike], out_dir: Path, namer: Optiona
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / INDEX_NAME).exists():
         raise DataError(f"{out_dir} exists and is not a clusters folder: give --out a new or empty folder.")
     paths = expand_paths(sources)
+    refused = [f"{shown(p)}: {not_a_file(p)}" for p in paths if not_a_file(p)]
+    if refused:  # a FIFO given by name would block the worker reading it
+        raise DataError("; ".join(refused))
     if not paths:
         raise DataError("no photos found in the given files and folders (jpg, png, webp, ...).")
     if method not in DEFAULT_DISTANCE:

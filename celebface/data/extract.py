@@ -102,7 +102,7 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     :param runner: where the per-photo work runs (default: this machine's worker processes; celebface.scale
         passes a Ray Data actor pool)
     """
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +115,7 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
         for rec in done.values():
             f.write(json.dumps(rec.to_dict()) + "\n")
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    bar = tqdm(total=len(todo), unit="photo", desc="faces", disable=not progress or not todo,
+    bar = progress_bar(total=len(todo), unit="photo", desc="faces", disable=not progress or not todo,
                dynamic_ncols=True)
     bar.set_postfix(reused=len(done))
     # Photos whose crops alone changed (margin, size, padding) are cropped again from their stored boxes.

@@ -74,14 +74,14 @@ def compute_looks(paths: Sequence[str], batch: int = 32, progress: bool = False)
     :param progress: show a progress bar.
     """
     import torch
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     from ..faces.backbones import build_backbone
 
     net, _ = build_backbone("efficientnet_lite0", depth=0)
     net = net.eval().to(memory_format=torch.channels_last)
     out = [_look_batch(paths[s:s + batch], net, torch)
-           for s in tqdm(range(0, len(paths), batch), desc="looks", disable=not progress, unit="batch")]
+           for s in progress_bar(range(0, len(paths), batch), desc="looks", disable=not progress, unit="batch")]
     return np.concatenate(out) if out else np.zeros((0, 1280), np.float16)
 
 
@@ -270,16 +270,16 @@ def same_picture_pairs(paths: Sequence[os.PathLike], candidates: set[tuple[int, 
     :param chunk: pairs per task.
     :param progress: show a progress bar (chunks of pairs checked).
     """
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     todo = [(i, j, str(paths[i]), str(paths[j])) for i, j in sorted(candidates)]
     chunks = [todo[s:s + chunk] for s in range(0, len(todo), chunk)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
     bar = dict(desc="matching look-alike photos", unit="chunk", total=len(chunks), disable=not progress)
     if workers == 1:
-        results = [r for c in tqdm(chunks, **bar) for r in _check_chunk(c)]
+        results = [r for c in progress_bar(chunks, **bar) for r in _check_chunk(c)]
         _FEATURES.clear()
     else:
         with mp.get_context("spawn").Pool(workers) as pool:
-            results = [r for rs in tqdm(pool.imap_unordered(_check_chunk, chunks), **bar) for r in rs]
+            results = [r for rs in progress_bar(pool.imap_unordered(_check_chunk, chunks), **bar) for r in rs]
     return {(i, j): round(c, 4) for i, j, n, c in results if n >= MIN_INLIERS and c >= MIN_CORRELATION}

@@ -35,11 +35,11 @@ def to_tensor(images: Sequence[Image.Image], spec: InputSpec) -> torch.Tensor:
 def frozen_activations(backbone: torch.nn.Module, spec: InputSpec, files: Sequence[Path], batch_size: int = 32,
                        device: str = "cpu", precision: str = "fp32", progress: bool = True) -> torch.Tensor:
     """Run the frozen stages over image files; returns float16 activations (N, C, H, W) on the CPU."""
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     backbone.eval().to(device)
     out = []
-    bar = tqdm(total=len(files), unit="img", desc="frozen features", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(files), unit="img", desc="frozen features", disable=not progress, dynamic_ncols=True)
     for i in range(0, len(files), batch_size):
         chunk = files[i:i + batch_size]
         x = to_tensor([Image.open(f) for f in chunk], spec).to(device).contiguous(memory_format=torch.channels_last)

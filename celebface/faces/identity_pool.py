@@ -44,7 +44,7 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
     :param mirror_only: the mirror images' vectors alone
     :param identity: the identity embedder (faces/identity.py; None: the default)
     """
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     identity = get_identity(identity).name
     paths = [str(p) for p in paths]
@@ -52,7 +52,7 @@ def embed_files(paths: Sequence[os.PathLike], margin: float = MARGIN, workers: O
         return np.zeros((0, get_identity(identity).dim), np.float32)
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
-    bar = tqdm(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(paths), unit="face", desc=desc, disable=not progress, dynamic_ncols=True)
     out = []
     if workers == 1:
         _init(identity, margin, flip, mirror_only)

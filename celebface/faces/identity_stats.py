@@ -5,10 +5,13 @@ itself, the centre a network's vectors are moved by before use, and a fusion's w
 They are written by `python bench/identity.py --fit` into identity_stats.json beside this file, which records on
 which data, how many people, faces and pairs, and the command. Nothing here is fitted on the faces a gallery names.
 
-A stranger is named by a gallery when their best similarity to any of its G faces reaches the threshold. If each
-pair passes with probability p (the identity's per-pair false-accept rate at that threshold), a stranger passes
-with probability 1 - (1 - p)^G. So the threshold that names at most a share r of strangers is the impostor
-cosine passed by p = 1 - (1 - r)^(1/G) of different-people pairs: it rises as the gallery grows.
+A stranger is named by a gallery when their best similarity to any of its G faces reaches the threshold, so the
+threshold that names at most a share r of strangers rises as the gallery grows. It is measured, not assumed: galleries
+of G faces of G different people are drawn at random from the fitting faces, and for each G and r the statistics
+keep the threshold passed by a share r of the other people's faces (`galleries`). A stranger's similarities to the
+gallery's faces are not independent (someone who looks like one famous person looks like several), so this passes
+fewer strangers than the independent-pairs formula, p = 1 - (1 - r)^(1/G) per pair, which is used only beyond the
+largest gallery drawn.
 """
 from __future__ import annotations
 
@@ -48,10 +51,22 @@ class ImpostorStats:
 
 
 @dataclass(frozen=True)
+class GalleryStats:
+    """`threshold[i][j]`: the cosine at which a random gallery of `sizes[i]` faces (one per person) names a share
+    `rates[j]` of other people's faces."""
+
+    sizes: tuple[int, ...]
+    rates: tuple[float, ...]
+    threshold: tuple[tuple[float, ...], ...]
+    draws: int
+
+
+@dataclass(frozen=True)
 class IdentityStats:
     """One identity's measured statistics; `center` and `weights` are what its vectors are made with."""
 
     impostor: Optional[ImpostorStats]
+    galleries: Optional[GalleryStats] = None
     center: Optional[np.ndarray] = None  # subtracted before unit length (networks whose outputs share a cone)
     weights: Optional[dict] = None  # a fusion's weight of each part's cosine
     data: str = ""
@@ -62,7 +77,10 @@ def _parse(entry: dict, data: str) -> IdentityStats:
     impostor = ImpostorStats(tuple(imp["far"]), tuple(imp["threshold"]), float(imp["mean"]), float(imp["std"]),
                              int(imp["pairs"]), int(imp["people"]), int(imp["faces"])) if imp else None
     center = np.asarray(entry["center"], np.float32) if entry.get("center") is not None else None
-    return IdentityStats(impostor, center, entry.get("weights"), data)
+    g = entry.get("galleries")
+    galleries = GalleryStats(tuple(g["sizes"]), tuple(g["rates"]), tuple(tuple(r) for r in g["threshold"]),
+                             int(g["draws"])) if g else None
+    return IdentityStats(impostor, galleries, center, entry.get("weights"), data)
 
 
 @lru_cache(maxsize=4)
@@ -94,11 +112,9 @@ def impostor_stats(vecs: np.ndarray, people: np.ndarray, max_pairs: int = 4_000_
     vecs, people = np.asarray(vecs, np.float32), np.asarray(people)
     i, j = np.triu_indices(len(vecs), 1)
     keep = people[i] != people[j]
-    i, j = i[keep], j[keep]
-    if len(i) > max_pairs:
-        pick = np.random.default_rng(seed).choice(len(i), max_pairs, replace=False)
-        i, j = i[pick], j[pick]
-    sims = np.einsum("nd,nd->n", vecs[i], vecs[j])
+    sims = (vecs @ vecs.T)[i[keep], j[keep]]  # the Gram matrix: N^2 values, not N^2 pairs of D-long rows
+    if len(sims) > max_pairs:
+        sims = sims[np.random.default_rng(seed).choice(len(sims), max_pairs, replace=False)]
     far = np.geomspace(1e-5, 0.5, 43)
     thresholds = np.quantile(sims, 1 - far)
     return ImpostorStats(tuple(float(f) for f in far), tuple(float(t) for t in thresholds), float(sims.mean()),
@@ -117,11 +133,43 @@ def small_gallery_threshold(name: str, faces: int, stranger_rate: float = STRANG
     identity `name`'s impostor statistics; None when it has none.
 
     :param faces: how many faces the gallery holds (each is a stranger's chance to pass)"""
-    stats = identity_stats(name)
+    stats, faces = identity_stats(name), max(int(faces), 1)
     if stats is None or stats.impostor is None:
         return None
-    per_pair = 1.0 - (1.0 - stranger_rate) ** (1.0 / max(int(faces), 1))
+    if stats.galleries is not None:
+        return gallery_threshold(stats.galleries, faces, stranger_rate)
+    per_pair = 1.0 - (1.0 - stranger_rate) ** (1.0 / faces)
     return threshold_at_far(stats.impostor, per_pair)
+
+
+def gallery_threshold(g: GalleryStats, faces: int, rate: float) -> float:
+    """The measured threshold for a gallery of `faces` faces naming a share `rate` of strangers (interpolated on
+    log scales; beyond the largest gallery drawn, that gallery's threshold at the rate of independent faces)."""
+    sizes, rates, table = np.asarray(g.sizes, float), np.log(np.asarray(g.rates)), np.asarray(g.threshold)
+    if faces > sizes[-1]:
+        rate = 1.0 - (1.0 - rate) ** (sizes[-1] / faces)
+        faces = int(sizes[-1])
+    at_rate = [float(np.interp(np.log(max(rate, 1e-12)), rates, row)) for row in table]
+    return float(np.interp(np.log(faces), np.log(sizes), at_rate))
+
+
+def draw_galleries(vecs: np.ndarray, people: np.ndarray, draws: int = 300, seed: int = 0) -> GalleryStats:
+    """GalleryStats of unit vectors `vecs` of `people`: for each size, `draws` galleries of one random face of each
+    of that many random people, against every face of the people left out."""
+    rng, ids = np.random.default_rng(seed), np.unique(people)
+    sizes = [g for g in (1, 2, 3, 5, 8, 12, 16, 24, 32) if g < len(ids)]
+    rates = np.geomspace(1e-3, 0.2, 12)
+    gram, table = np.asarray(vecs, np.float32) @ np.asarray(vecs, np.float32).T, []
+    by_person = {k: np.flatnonzero(people == k) for k in ids}
+    for size in sizes:
+        best = []
+        for _ in range(draws):
+            chosen = rng.choice(ids, size, replace=False)
+            gallery = [rng.choice(by_person[k]) for k in chosen]
+            others = np.flatnonzero(~np.isin(people, chosen))
+            best.append(gram[np.ix_(others, gallery)].max(1))
+        table.append([float(t) for t in np.quantile(np.concatenate(best), 1 - rates)])
+    return GalleryStats(tuple(sizes), tuple(float(r) for r in rates), tuple(tuple(r) for r in table), draws)
 
 
 def pair_threshold(spec) -> float:
@@ -143,6 +191,16 @@ def impostor_to_json(stats: ImpostorStats) -> dict:
             "pairs": stats.pairs, "people": stats.people, "faces": stats.faces}
 
 
+def galleries_to_json(g: GalleryStats) -> dict:
+    return {"sizes": list(g.sizes), "rates": list(g.rates), "threshold": [list(r) for r in g.threshold],
+            "draws": g.draws}
+
+
+def _identity_json(vecs: np.ndarray, people: np.ndarray) -> dict:
+    return {"impostor": impostor_to_json(impostor_stats(vecs, people)),
+            "galleries": galleries_to_json(draw_galleries(vecs, people))}
+
+
 def fit_stats(raw: dict[str, np.ndarray], people: np.ndarray, centred: Sequence[str],
               fusions: dict[str, Sequence[str]]) -> dict[str, dict]:
     """Every identity's statistics from the raw vectors of the same faces (JSON-ready, as identity_stats.json holds
@@ -158,13 +216,12 @@ def fit_stats(raw: dict[str, np.ndarray], people: np.ndarray, centred: Sequence[
     for name, v in raw.items():
         center = np.asarray(v, np.float64).mean(0).astype(np.float32) if name in centred else None
         vecs[name] = centred_unit(v, center)
-        imp = impostor_stats(vecs[name], people)
-        spread[name] = imp.std
-        out[name] = {"impostor": impostor_to_json(imp)}
+        out[name] = _identity_json(vecs[name], people)
+        spread[name] = out[name]["impostor"]["std"]
         if center is not None:
             out[name]["center"] = [float(x) for x in center]
     for name, parts in fusions.items():
         weights = fusion_weights([spread[p] for p in parts])
         fused = fuse([vecs[p] for p in parts], weights)
-        out[name] = {"weights": dict(zip(parts, weights)), "impostor": impostor_to_json(impostor_stats(fused, people))}
+        out[name] = {"weights": dict(zip(parts, weights)), **_identity_json(fused, people)}
     return out

@@ -15,6 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import EnrollError, ImageError
+from ..io.fileio import not_a_file
 from ..io.images import ImageSource, load_image
 from .calibrate import DEFAULT_THRESHOLD
 from .names import validate_name
@@ -50,6 +51,8 @@ class EnrolReport:
 def _label_and_hash(src: ImageSource, i: int) -> tuple[str, str]:
     if isinstance(src, (str, Path)):
         path = Path(src)
+        if not_a_file(path):
+            return path.name, ""  # load_image says why; reading a FIFO would block
         try:
             return path.name, hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:

@@ -10,9 +10,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
+from ..errors import GalleryError, NameTaken, shown
 from .erase import ErasureSql
-from .names import validate_name
+from .names import name_key, validate_name
 from .people import PEOPLE_ACTIONS, PeopleSql
 from .records import Change, Delta, Neighbours, NewFace, Person
 from .sightings import SCAN_ROWS, SightingsSql
@@ -39,6 +39,8 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
         with self._tx(write=True) as cur:
             pid = self._person_id(cur, name)
             created = pid is None
+            if created:
+                self._refuse_look_alike(cur, name)
             cid = self._begin_change(cur, action, name, who)
             if created:
                 pid = self._new_person(cur, name, metadata)
@@ -77,10 +79,13 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
     def rename(self, old: str, new: str, who: Optional[str] = None) -> Change:
         """Rename a person; the new name must be free."""
         old, new = validate_name(old), validate_name(new)
+        if old == new:  # a no-op is not recorded: undo would have nothing to take back
+            raise GalleryError(f"{old!r} is already called that; nothing was changed")
         with self._tx(write=True) as cur:
             pid = self._require_person(cur, old)
-            if old != new and self._person_id(cur, new) is not None:
-                raise GalleryError(f"{new!r} is already in the gallery; forget or rename that person first")
+            if self._person_id(cur, new) is not None:
+                raise NameTaken(f"{new!r} is already in the gallery; forget or rename that person first")
+            self._refuse_look_alike(cur, new, pid)  # 'Ann' -> 'ANN' is allowed: it is the same person
             cid = self._begin_change(cur, "rename", old, who)
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (new, pid))
             self._end_change(cur, cid, f"renamed {old} to {new}", {"person": pid, "old": old, "new": new})
@@ -108,7 +113,8 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
                 mine = by_label.get(k, [])
                 if not mine:
                     continue
-                pid = self._person_id(cur, validate_name(name))
+                name = validate_name(name)
+                pid = self._person_id(cur, name)
                 if pid is None:
                     pid = self._new_person(cur, name)
                     created.append(pid)
@@ -119,6 +125,20 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
                                        f"{key[:12]}, {removed} earlier training face(s) removed",
                              {"created": created, "old_key": None if row is None else row[0], "dropped": dropped})
         return self._change(cid)
+
+    def _look_alike(self, cur: Any, name: str, pid: Optional[int] = None) -> Optional[str]:
+        """The name of another person (not `pid`) whose name differs from `name` only in case or width."""
+        key = name_key(name)
+        for other_id, other in self._x(cur, "SELECT id, name FROM people").fetchall():
+            if other_id != pid and other != name and name_key(other) == key:
+                return other
+        return None
+
+    def _refuse_look_alike(self, cur: Any, name: str, pid: Optional[int] = None) -> None:
+        other = self._look_alike(cur, name, pid)
+        if other is not None:
+            raise NameTaken(f"'{shown(name)}' differs from '{shown(other)}', who is in the gallery, only in case "
+                               f"or width: use '{shown(other)}', or rename that person first")
 
     def _drop_empty_people(self, cur: Any) -> list[list]:
         """Delete people left without faces (training people not in the new model); returns their rows."""
@@ -166,7 +186,7 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
                             tuple(row))
         elif action == "forget":
             pid, name, created, updated, metadata = data["person_row"]
-            if self._person_id(cur, name) is not None:
+            if self._person_id(cur, name) is not None or self._look_alike(cur, name):
                 raise GalleryError(f"cannot undo forgetting {name!r}: someone of that name is in the gallery now; "
                                    f"rename or forget them first")
             self._x(cur, "INSERT INTO people (id, name, created, updated, metadata, named) VALUES (?, ?, ?, ?, ?, ?)",
@@ -174,8 +194,8 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
             self._restore(cur, target, cid)
             for sid, pinned in data.get("sightings", []):
                 self._x(cur, "UPDATE sightings SET person_id = ?, pinned = ? WHERE id = ?", (pid, pinned, sid))
-        elif action == "rename":
-            if self._person_id(cur, data["old"]) is not None:
+        elif action == "rename":  # an old no-op rename (old == new) finds its own person: nothing is in the way
+            if self._person_id(cur, data["old"]) not in (None, data["person"]):
                 raise GalleryError(f"cannot undo the rename: {data['old']!r} is taken now; rename that person first")
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (data["old"], data["person"]))
         elif action in PEOPLE_ACTIONS:

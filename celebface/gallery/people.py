@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
+from ..errors import GalleryError, NameTaken, PersonNotFound
 from .names import validate_name
 from .records import Change, Person
 
@@ -106,7 +106,7 @@ class PeopleSql:
         people = self.people_overview()
         found = [p for p in people if p.name == ref] or [p for p in people if key.isdigit() and p.id == int(key)]
         if not found:
-            raise GalleryError(f"no person {ref!r} in the gallery; list them with `celebface person list`")
+            raise PersonNotFound(f"no person {ref!r} in the gallery; list them with `celebface person list`")
         return found[0]
 
     def person_sightings(self, person_id: int) -> tuple[list, np.ndarray, np.ndarray]:
@@ -295,7 +295,7 @@ class PeopleSql:
     def _require_id(self, cur: Any, pid: int) -> tuple[str, bool]:
         row = self._one(cur, "SELECT name, named FROM people WHERE id = ?", (int(pid),))
         if row is None:
-            raise GalleryError(f"no person with id {pid}; list them with `celebface person list`")
+            raise PersonNotFound(f"no person with id {pid}; list them with `celebface person list`")
         return row[0], bool(row[1])
 
     # --- grouping runs ------------------------------------------------------------------------------------------
@@ -335,8 +335,9 @@ class PeopleSql:
             old, named = self._require_id(cur, person_id)
             other = self._person_id(cur, name)
             if other is not None and other != int(person_id):
-                raise GalleryError(f"{name!r} is already in the gallery; merge the two people instead "
-                                   f"(`celebface person merge`)")
+                raise NameTaken(f"{name!r} is already in the gallery; merge the two people instead "
+                                f"(`celebface person merge`)")
+            self._refuse_look_alike(cur, name, int(person_id))
             undo["renamed"] = [int(person_id), old, int(named)]
             self._x(cur, "UPDATE people SET name = ?, named = 1, updated = ? WHERE id = ?",
                     (name, time.time(), int(person_id)))

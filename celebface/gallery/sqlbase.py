@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ..errors import GalleryError
+from ..errors import GalleryError, PersonNotFound
 from .records import NewFace
 
 SCHEMA_VERSION = 2  # 2: people may be unnamed, sightings belong to people (people.py)
@@ -83,7 +83,7 @@ class SqlStore:
     def _require_person(self, cur: Any, name: str) -> int:
         pid = self._person_id(cur, name)
         if pid is None:
-            raise GalleryError(f"no person named {name!r} in the gallery; list them with `celebface people`")
+            raise PersonNotFound(f"no person named {name!r} in the gallery; list them with `celebface people`")
         return pid
 
     def _begin_change(self, cur: Any, action: str, name: str, who: Optional[str]) -> int:

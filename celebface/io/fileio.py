@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator, Union
+from typing import IO, Any, Iterator, Optional, Union
 
 
 def _umask() -> int:
@@ -17,6 +18,11 @@ def _umask() -> int:
             return int(next(line for line in f if line.startswith("Umask:")).split()[1], 8)
     except (OSError, StopIteration, ValueError):
         return 0o022
+
+
+def usual_mode() -> int:
+    """The permissions a new file gets from open() under this process's umask (0644 under umask 022)."""
+    return 0o666 & ~_umask()
 
 
 @contextmanager
@@ -30,7 +36,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
+    os.chmod(tmp, usual_mode())  # mkstemp makes 0600; the final file gets the usual permissions
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -47,6 +53,23 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
     with atomic_path(path) as tmp:
         with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
+
+
+def not_a_file(path: Union[str, os.PathLike]) -> Optional[str]:
+    """Why `path` cannot be read as a file without blocking or failing oddly (a FIFO, socket, device or folder,
+    also behind a symlink), or None for a regular file or a path that does not exist. Never opens it.
+
+    :param path: a path given by the user
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None  # missing or unreadable: opening it says so
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device")
+    return f"{kind}, not a regular file; give a photo or video file"
 
 
 def stat_key(path: Union[str, os.PathLike]) -> str:

@@ -12,6 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..config import MAX_PIXELS
 from ..errors import ImageError
+from .fileio import not_a_file
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
@@ -89,6 +90,8 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS, max_side: Opti
             raise ImageError(f"array of shape {source.shape} is not an image (need HxWx3 uint8)")
         return to_rgb(Image.fromarray(source.astype(np.uint8)))
     name = "uploaded photo" if isinstance(source, (bytes, bytearray)) else str(source)
+    if isinstance(source, (str, os.PathLike)) and not_a_file(source):  # a FIFO would block open() for good
+        raise ImageError(f"{name}: {not_a_file(source)}")
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
         with warnings.catch_warnings():

@@ -8,12 +8,24 @@ from pathlib import Path
 from typing import Iterable
 
 from ..config import UNKNOWN
-from ..errors import DataError
+from ..errors import DataError, shown
 from .images import is_image_name
 from .video import is_video_name
 
-#: The longest person name accepted (folder names and enrolment names alike).
+#: The longest person name accepted: folder names, the CLI's --name and the REST API's names alike.
 MAX_NAME_CHARS = 200
+
+
+def normal_name(name: str) -> str:
+    """A person's name as stored: Unicode NFC (a decomposed 'Zoë', as macOS writes folder names, is the composed
+    one), surrounding spaces removed."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def name_key(name: str) -> str:
+    """What two names must not share to be two people: NFKC and case folded ('Roger', 'roger' and full-width
+    'Ｒoger' have one key)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ def name_problem(name: str) -> str | None:
         return "it contains control characters"
     if "/" in name or "\\" in name or name in (".", ".."):
         return "it contains a slash (a path separator) or is '.' or '..'"
-    if name.casefold() == UNKNOWN:
+    if name_key(name) == UNKNOWN:
         return f"'{UNKNOWN}' is reserved: it is what celebface calls faces it does not know"
     if len(name) > MAX_NAME_CHARS:
         return f"it is longer than {MAX_NAME_CHARS} characters"
@@ -67,11 +79,23 @@ def _person_dirs(data_dir: Path) -> list[Path]:
         if target == root or target in root.parents or (p.is_symlink() and root in target.parents):
             raise DataError(f"{p} links to {target}, which is DATA_DIR itself, above it or inside it; "
                             f"remove the link (each person needs a folder of their own photos)")
-        problem = name_problem(p.name)
+        problem = name_problem(normal_name(p.name))
         if problem:
-            raise DataError(f"folder {p.name!r} cannot be a person's name: {problem}; rename the folder")
+            raise DataError(f"folder '{shown(p.name)}' cannot be a person's name: {problem}; rename the folder")
         dirs.append(p)
+    _refuse_look_alikes(dirs)
     return dirs
+
+
+def _refuse_look_alikes(dirs: list[Path]) -> None:
+    """Two folders whose names differ only in case or width ('Roger', 'roger') would be two people: refused."""
+    seen: dict[str, str] = {}
+    for p in dirs:
+        name = normal_name(p.name)
+        other = seen.setdefault(name_key(name), name)
+        if other != name:
+            raise DataError(f"folders '{shown(other)}' and '{shown(name)}' differ only in case or width, so they "
+                            f"would be two people who look like one: merge them into one folder")
 
 
 def list_photos(data_dir: Path) -> list[PhotoJob]:
@@ -84,7 +108,7 @@ def list_photos(data_dir: Path) -> list[PhotoJob]:
         for path in sorted(person_dir.rglob("*")):
             if path.is_file() and is_image_name(path):
                 st = path.stat()
-                jobs.append(PhotoJob(str(path.relative_to(data_dir)), person_dir.name, str(path.resolve()),
+                jobs.append(PhotoJob(str(path.relative_to(data_dir)), normal_name(person_dir.name), str(path.resolve()),
                                      st.st_size, st.st_mtime_ns))
     if not jobs:
         raise DataError(f"no photos found under {data_dir}/<Person_Name>/. Put each person's photos "

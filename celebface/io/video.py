@@ -62,7 +62,11 @@ def is_video_name(path: VideoSource) -> bool:
 def _open(path: VideoSource):
     import av
 
+    from .fileio import not_a_file
+
     name = str(path)
+    if not_a_file(name):
+        raise VideoError(f"{name}: {not_a_file(name)}")
     if not os.path.isfile(name):
         raise VideoError(f"{name}: no such video file")
     try:
@@ -70,6 +74,11 @@ def _open(path: VideoSource):
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         raise VideoError(f"{name}: not a readable video: truncated, corrupt or not a video ({_reason(exc)}); "
                          f"send a complete MP4, MOV, MKV, WebM or AVI file") from None
+    fmt = container.format.name
+    if fmt in ("image2", "image2pipe") or fmt.endswith("_pipe"):  # FFmpeg reads a photo as a one-frame video
+        container.close()
+        raise VideoError(f"{name}: is a photo, not a video; name the faces in photos with `celebface predict` "
+                         f"or POST /api/predict")
     if not container.streams.video:
         container.close()
         raise VideoError(f"{name}: has no video stream (audio only?); send a file with pictures")

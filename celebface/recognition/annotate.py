@@ -1,7 +1,8 @@
 """Drawing what prediction found onto a copy of the photo: a box per face and labels that never overlap.
 
 Labels go above the box, else below it, else inside its top; a label that still collides with another is
-replaced by the face's number, and a legend of the numbered faces is added under the photo.
+replaced by the face's number, and a legend of the numbered faces is added under the photo. Faces without a name
+(too small, not a face, too blurred) get a grey box and no label; the legend counts them in one line.
 """
 from __future__ import annotations
 
@@ -28,9 +29,12 @@ def _label(face: FaceResult) -> str:
     return f"{face.name} {face.confidence:.2f}"
 
 
+GREY = (150, 150, 150)
+
+
 def _color(face: FaceResult) -> tuple[int, int, int]:
     if face.name is None:
-        return (150, 150, 150)
+        return GREY
     return (230, 60, 60) if face.name == UNKNOWN else (40, 200, 90)
 
 
@@ -50,20 +54,36 @@ def _place(box: list[float], size: tuple[int, int], placed: list[Rect], img_size
     return None
 
 
-def layout_labels(boxes: list[list[float]], sizes: list[tuple[int, int]], img_size: tuple[int, int]
+def layout_labels(boxes: list[list[float]], sizes: list[Optional[tuple[int, int]]], img_size: tuple[int, int]
                   ) -> list[Optional[Rect]]:
-    """Where each face's label goes (None: too crowded, the face gets a number and a legend entry).
+    """Where each face's label goes (None: too crowded, the face gets a number and a legend entry; or the face
+    has no label, size None).
 
     No label overlaps another label or any other face's box."""
     placed: list[Rect] = [tuple(b) for b in boxes]
     spots: list[Optional[Rect]] = []
     for i, (box, size) in enumerate(zip(boxes, sizes)):
+        if size is None:
+            spots.append(None)
+            continue
         others = placed[:i] + placed[i + 1:]
         spot = _place(box, size, others, img_size)
         if spot is not None:
             placed.append(spot)
         spots.append(spot)
     return spots
+
+
+def legend_lines(numbered: list[tuple[int, FaceResult]], unnamed: int) -> list[tuple[str, tuple[int, int, int]]]:
+    """The legend under a crowded photo: each numbered face's label, then one count of the faces without a name.
+
+    :param numbered: (number, face) of each named face whose label did not fit
+    :param unnamed: faces drawn without a label because they have no name
+    """
+    lines = [(f"{i}: {_label(f)}", _color(f)) for i, f in numbered]
+    if unnamed:
+        lines.append((f"{unnamed} face{'s' if unnamed != 1 else ''} without a name", GREY))
+    return lines
 
 
 def annotate(img: Image.Image, result: PhotoResult) -> Image.Image:
@@ -75,23 +95,27 @@ def annotate(img: Image.Image, result: PhotoResult) -> Image.Image:
     scale = img.width / result.width if result.width else 1.0
     boxes = [[v * scale for v in f.box] for f in result.faces]
     texts = [_label(f) for f in result.faces]
-    sizes = [(lambda tb: (tb[2] - tb[0] + 6, tb[3] - tb[1] + 4))(draw.textbbox((0, 0), t, font=font)) for t in texts]
-    legend: list[tuple[int, FaceResult]] = []
+    sizes = [None if f.name is None else (lambda tb: (tb[2] - tb[0] + 6, tb[3] - tb[1] + 4))(
+        draw.textbbox((0, 0), t, font=font)) for f, t in zip(result.faces, texts)]
+    numbered: list[tuple[int, FaceResult]] = []
     for i, (face, box, text, spot) in enumerate(zip(result.faces, boxes, texts,
                                                     layout_labels(boxes, sizes, img.size)), start=1):
         draw.rectangle(box, outline=_color(face), width=width)
+        if face.name is None:  # a grey box, no label: counted once in the legend
+            continue
         if spot is None:  # crowded: number the face, name it in the legend
-            text, legend = str(i), legend + [(i, face)]
+            text, numbered = str(i), numbered + [(i, face)]
             tb = draw.textbbox((0, 0), text, font=font)
             spot = (box[0], box[1], box[0] + tb[2] - tb[0] + 6, box[1] + tb[3] - tb[1] + 4)
         draw.rectangle(spot, fill=_color(face))
         draw.text((spot[0] + 3, spot[1]), text, fill=(255, 255, 255), font=font)
-    return _with_legend(out, legend, font) if legend else out
+    lines = legend_lines(numbered, sum(f.name is None for f in result.faces))
+    return _with_legend(out, lines, font) if lines else out
 
 
-def _with_legend(img: Image.Image, legend: list[tuple[int, FaceResult]], font) -> Image.Image:
-    """The photo with a white strip under it listing the numbered faces."""
-    lines = [f"{i}: {_label(f)}" for i, f in legend]
+def _with_legend(img: Image.Image, legend: list[tuple[str, tuple[int, int, int]]], font) -> Image.Image:
+    """The photo with a white strip under it listing the legend's lines (text, colour)."""
+    lines = [text for text, _ in legend]
     probe = ImageDraw.Draw(img)
     line_h = max(probe.textbbox((0, 0), t, font=font)[3] for t in lines) + 4
     cols = max(1, img.width // max(probe.textbbox((0, 0), t, font=font)[2] + 20 for t in lines))
@@ -100,7 +124,7 @@ def _with_legend(img: Image.Image, legend: list[tuple[int, FaceResult]], font) -
     out.paste(img, (0, 0))
     draw = ImageDraw.Draw(out)
     col_w = img.width // cols
-    for k, (text, (_, face)) in enumerate(zip(lines, legend)):
+    for k, (text, color) in enumerate(legend):
         x, y = (k % cols) * col_w + 4, img.height + 4 + (k // cols) * line_h
-        draw.text((x, y), text, fill=_color(face), font=font)
+        draw.text((x, y), text, fill=color, font=font)
     return out

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..errors import BundleError
-from ..io.fileio import atomic_path, read_json, write_json
+from ..io.fileio import atomic_path, read_json, usual_mode, write_json
 from ..io.model_files import bundle_dir  # noqa: F401  (re-exported: callers import it from here)
 
 FORMAT = 1
@@ -65,6 +65,13 @@ def versions() -> dict[str, str]:
 def is_model_dir(path: Path) -> bool:
     """True for a celebface model folder (either layout)."""
     return (bundle_dir(Path(path)) / "config.json").is_file()
+
+
+def require_model_dir(model_dir: Path) -> None:
+    """Raise BundleError unless MODEL_DIR is a celebface model folder (checked before anything is opened or made)."""
+    if not is_model_dir(Path(model_dir)):
+        raise BundleError(f"{model_dir} is not a celebface model folder (no config.json); make one with "
+                          f"`celebface init {model_dir}` or `celebface train WORK_DIR --out {model_dir}`")
 
 
 def check_writable(model_dir: Path) -> None:
@@ -110,7 +117,9 @@ def _write_files(bundle: Bundle, folder: Path) -> None:
     for name, src in bundle.extra_files.items():
         if Path(src).exists():
             shutil.copyfile(src, folder / name)
+    mode = usual_mode()
     for f in folder.iterdir():
+        os.chmod(f, mode)  # safetensors writes 0600: every file of a bundle gets the umask's usual permissions
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
 
@@ -200,10 +209,9 @@ def load_bundle(model_dir: Path) -> Bundle:
     from safetensors.torch import load_file
 
     model_dir = Path(model_dir)
+    require_model_dir(model_dir)
     where = bundle_dir(model_dir)
-    if not (where / "config.json").is_file():
-        raise BundleError(f"{model_dir} is not a celebface model folder (no config.json); "
-                          f"make one with `celebface train WORK_DIR --out {model_dir}`")
+    _require_readable(model_dir, where)
     try:
         config = read_json(where / "config.json")
         metrics = read_json(where / "metrics.json") if (where / "metrics.json").exists() else {}
@@ -216,6 +224,19 @@ def load_bundle(model_dir: Path) -> Bundle:
     version = where.resolve().name if where != model_dir else ""
     return Bundle(config, state, gal["features"].numpy(), gal["labels"].numpy(), metrics if isinstance(metrics, dict)
                   else {}, version=version)
+
+
+def _require_readable(model_dir: Path, where: Path) -> None:
+    """A bundle file this user may not read is a permission problem, not a damaged model: say so."""
+    for name in ("config.json", "metrics.json", "model.safetensors", "gallery.safetensors"):
+        path = where / name
+        try:
+            if path.exists():
+                with open(path, "rb"):
+                    pass
+        except PermissionError:
+            raise BundleError(f"{path}: permission denied; ask the model's owner to make its files readable "
+                              f"(chmod -R a+rX {model_dir}) or run celebface as that user") from None
 
 
 def _check_config(config: Any, model_dir: Path) -> None:

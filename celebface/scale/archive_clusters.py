@@ -142,8 +142,10 @@ def cluster_archive(model_dir: Path, out_dir: Path, url: Optional[str] = None, m
     """
     from ..gallery import open_gallery
     from ..io.fileio import atomic_dir
+    from ..recognition.bundle import require_model_dir
 
     start = time.time()
+    require_model_dir(model_dir)  # never make a gallery.db in a folder that is not a model
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / INDEX_NAME).exists():
         raise DataError(f"{out_dir} exists and is not a clusters folder: give --out a new or empty folder.")

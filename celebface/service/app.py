@@ -22,14 +22,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from ..config import MAX_PIXELS
-from ..errors import CelebfaceError, GalleryUnavailable
+from ..errors import CelebfaceError
 from .budget import PixelBudget
+from .context import ServiceContext
 from .guard import LOOPBACK_HOSTS, RequestGuard, describe_validation, json_error
 from .routes_cluster import cluster_routes
 from .routes_people import people_routes
 from .routes_persons import people_page_routes, persons_routes
-from .routes_photos import ServiceContext, photo_routes
+from .routes_photos import photo_routes
 from .routes_videos import video_routes
+from .status import http_status
 
 log = logging.getLogger("celebface.serve")
 
@@ -47,6 +49,29 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+
+#: Every answer names the process that gave it (`serve --workers N` runs N of them).
+WORKER_HEADER = "X-Celebface-Worker"
+
+
+class WorkerHeader:
+    """ASGI middleware: adds WORKER_HEADER (this process's id) to every HTTP answer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.value = app, str(os.getpid()).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_worker(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (WORKER_HEADER.lower().encode(), self.value)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_worker)
 
 
 def _default_enroll(rec: Any) -> Optional[Callable]:
@@ -79,13 +104,9 @@ def _error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return json_error(422, describe_validation(exc))
 
-    @app.exception_handler(GalleryUnavailable)
-    async def gallery_down(request: Request, exc: GalleryUnavailable) -> JSONResponse:
-        return json_error(503, str(exc))
-
     @app.exception_handler(CelebfaceError)
     async def user_error(request: Request, exc: CelebfaceError) -> JSONResponse:
-        return json_error(422, str(exc))
+        return json_error(http_status(exc), str(exc))  # the status comes from the error's class
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -159,11 +180,11 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     app.include_router(photo_routes(ctx, _token_dependency(token)))
     app.include_router(cluster_routes(ctx, _token_dependency(token)))
     app.include_router(video_routes(ctx, _token_dependency(token)))
-    if hasattr(rec, "gallery"):
-        app.include_router(people_routes(ctx, _token_dependency(token)))
-        app.include_router(persons_routes(ctx, _token_dependency(token)))
-        app.include_router(people_page_routes(STATIC_DIR, PAGE_HEADERS))
+    app.include_router(people_routes(ctx, _token_dependency(token)))
+    app.include_router(persons_routes(ctx, _token_dependency(token)))
+    app.include_router(people_page_routes(STATIC_DIR, PAGE_HEADERS))
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)
+    app.add_middleware(WorkerHeader)  # outermost: refusals carry it too
     return app

@@ -27,7 +27,8 @@ from ..config import WORK_SIDE
 from ..errors import ImageError
 from ..io.images import load_image
 
-MAX_NAME_CHARS = 255
+#: The longest uploaded file name kept (a person's name has its own limit: gallery.names.MAX_NAME).
+MAX_FILE_NAME_CHARS = 255
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -59,27 +60,73 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 def _host_name(value: str) -> str:
     """'example.org:8000' -> 'example.org'; '[::1]:8000' -> '::1'."""
+    return _host_port(value)[0]
+
+
+def _host_port(value: str) -> tuple[str, Optional[int]]:
+    """'example.org:8000' -> ('example.org', 8000); '[::1]' -> ('::1', None); a bad port -> ('', None)."""
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1:].split("]", 1)[0]
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        host, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, ""
+    if port and not port.isdigit():
+        return "", None
+    return host, int(port) if port else None
 
 
-def cross_site_problem(headers: Headers, method: str, allowed_hosts: Optional[tuple[str, ...]]) -> Optional[str]:
-    """Why a request must be refused as cross-site (wrong Host; foreign Origin on a change), or None."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> Optional[tuple[str, str, int]]:
+    """(scheme, host, port) of an Origin or Referer value ('http://a:1/page' -> ('http', 'a', 1)); None if bad."""
+    scheme, sep, rest = url.strip().partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in DEFAULT_PORTS:
+        return None
+    host, port = _host_port(rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1])
+    return (scheme, host, port or DEFAULT_PORTS[scheme]) if host else None
+
+
+def own_origin(scheme: str, host_header: str) -> Optional[tuple[str, str, int]]:
+    """The origin of this server's own pages: the request's scheme, and the host and port of its Host header."""
+    return _origin(f"{scheme or 'http'}://{host_header}")
+
+
+CROSS_SITE = "cross-site request refused: the page that sent it is not served by this server"
+
+
+def _foreign_page(headers: Headers, scheme: str) -> bool:
+    """True when a change comes from a page of another origin: scheme, host and port must all be this server's.
+
+    The Origin header decides; without one, the Referer does; with neither (curl, scripts), Sec-Fetch-Site does.
+    """
+    mine = own_origin(scheme, headers.get("host", ""))
+    origin = headers.get("origin")
+    if origin is not None:
+        return origin == "null" or _origin(origin) != mine
+    referer = headers.get("referer")
+    if referer:
+        return _origin(referer) != mine
+    return headers.get("sec-fetch-site") == "cross-site"
+
+
+def cross_site_problem(headers: Headers, method: str, allowed_hosts: Optional[tuple[str, ...]],
+                       scheme: str = "http") -> Optional[str]:
+    """Why a request must be refused as cross-site (wrong Host; foreign Origin on a change), or None.
+
+    :param scheme: the request's scheme ("http" or "https"), part of this server's own origin
+    """
     if allowed_hosts is None:
         return None
     host = _host_name(headers.get("host", ""))
     if "*" not in allowed_hosts and host not in allowed_hosts:
         return f"host {host!r} is not one this server answers to (start it with --allowed-host {host} to allow it)"
-    if method in STATE_CHANGING:
-        origin = headers.get("origin")
-        if origin is not None and origin != "null":
-            origin_host = _host_name(origin.split("://", 1)[-1].split("/", 1)[0])
-            if origin_host != host:
-                return "cross-site request refused: the page that sent it is not served by this server"
-        elif origin == "null" or headers.get("sec-fetch-site") == "cross-site":
-            return "cross-site request refused: the page that sent it is not served by this server"
+    if method in STATE_CHANGING and _foreign_page(headers, scheme):
+        return CROSS_SITE
     return None
 
 
@@ -97,7 +144,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        problem = cross_site_problem(headers, scope["method"], self.allowed_hosts)
+        problem = cross_site_problem(headers, scope["method"], self.allowed_hosts, scope.get("scheme", "http"))
         if problem:
             await json_error(403 if "cross-site" in problem else 400, problem)(scope, receive, send)
             return
@@ -149,7 +196,7 @@ class RequestGuard:
 
 def upload_name(upload: UploadFile, default: str = "upload") -> str:
     name = os.path.basename((upload.filename or "").replace("\\", "/")) or default
-    return name[:MAX_NAME_CHARS]
+    return name[:MAX_FILE_NAME_CHARS]
 
 
 def read_upload(upload: UploadFile, limit: int) -> bytes:

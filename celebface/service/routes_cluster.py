@@ -3,6 +3,7 @@ each cluster's contact sheet, and enrolling a cluster as a person."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -16,9 +17,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from ..data.cluster import ClusterIndex
-from ..errors import CelebfaceError
+from ..errors import CelebfaceError, shown
+from ..gallery.names import validate_name
 from .guard import read_upload, upload_name
-from .routes_photos import ServiceContext
+from .context import ServiceContext
+from .status import http_status
 
 log = logging.getLogger("celebface.serve")
 
@@ -34,11 +37,48 @@ class ClusterJob(BaseModel):
     index: Optional[ClusterIndex] = None
 
 
+#: Job folders are TMPDIR/celebface-clusters-<server pid>-<random>/<job id>/.
+ROOT_PREFIX = "celebface-clusters-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0  # another user's process (or a number no process can have)
+    return True
+
+
+def remove_stale_roots(tmp: Optional[Path] = None) -> list[Path]:
+    """Remove the job folders of servers that are gone (killed, crashed); returns what was removed.
+
+    :param tmp: the temporary folder (default: the system's, as tempfile chooses it)
+    """
+    removed = []
+    for p in Path(tmp or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        pid = p.name[len(ROOT_PREFIX):].split("-", 1)[0]
+        if p.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _new_root() -> Path:
+    remove_stale_roots()
+    return Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
+
+
 @dataclass
 class _Jobs:
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="celebface-clusters-")))
+    root: Path = field(default_factory=_new_root)
     jobs: dict[str, ClusterJob] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close(self) -> None:
+        """Remove every job's folder (the server is shutting down: SIGTERM, Ctrl-C)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def add(self) -> ClusterJob:
         with self.lock:
@@ -100,9 +140,12 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
     job = jobs.get(job_id)
     if job.status != "done":
         raise HTTPException(409, f"clustering job {job_id} is {job.status}")
+    if cluster_id not in {c.id for c in job.index.clusters}:  # also '.', '..': never a path of the server's
+        raise HTTPException(404, f"no cluster '{shown(cluster_id)}' in job {job_id}")
     if ctx.enroll is None or not ctx.rec.can_enroll:
         raise HTTPException(409, "this model cannot enrol people without retraining (train with --backbone "
                                  "dlib_face to enrol from the page)")
+    name = validate_name(name)  # the gallery's rules and length limit, as for the CLI and POST /api/people/{name}
     crops = cluster_crops(jobs.root / job_id / "clusters" / cluster_id)
     with ctx.slots:  # a cluster's crops hold one face each: the main face is the person
         summary = ctx.rec.enroll(name, crops, main_face=True, who="api").to_dict()
@@ -110,8 +153,8 @@ def _enrol_cluster(jobs: _Jobs, ctx: ServiceContext, job_id: str, cluster_id: st
 
 
 def cluster_routes(ctx: ServiceContext, auth: list) -> APIRouter:
-    router = APIRouter(dependencies=auth)
     jobs = _Jobs()
+    router = APIRouter(dependencies=auth, on_shutdown=[jobs.close])  # FastAPI runs it at the server's shutdown
 
     @router.post("/api/cluster", summary="Group the faces of unnamed photos into people (a job)",
                  response_model=ClusterJob, status_code=202)
@@ -134,10 +177,10 @@ def cluster_routes(ctx: ServiceContext, auth: list) -> APIRouter:
         return FileResponse(jobs.root / job_id / "clusters" / cluster_id / "contact_sheet.png")
 
     @router.post("/api/cluster/{job_id}/{cluster_id}/enrol", summary="Enrol a cluster's faces as a person")
-    def enrol(job_id: str, cluster_id: str, name: str = Form(..., max_length=100)) -> dict:
+    def enrol(job_id: str, cluster_id: str, name: str = Form(...)) -> dict:
         try:
             return _enrol_cluster(jobs, ctx, job_id, cluster_id, name)
-        except CelebfaceError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except CelebfaceError as exc:  # the server's folders are nobody's business
+            raise HTTPException(http_status(exc), str(exc).replace(str(jobs.root), "the job's folder")) from None
 
     return router

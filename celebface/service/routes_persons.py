@@ -53,15 +53,17 @@ def _change(c: Any) -> ChangeOut:
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Gallery errors as HTTP answers: 503 unreachable, 404 unknown person, 409 name taken, else 422."""
+    """Gallery errors as HTTP answers (service/status.py; a face or photo that is gone: 404)."""
     try:
         return fn(*args, **kwargs)
     except GalleryUnavailable as exc:
         raise HTTPException(503, str(exc)) from None
     except CelebfaceError as exc:
+        from .status import http_status
+
         msg = str(exc)
-        code = 404 if msg.startswith(("no person", "no face", "no photo", "no thumbnail")) else 409 if "already in the gallery" in msg else 422
-        raise HTTPException(code, msg) from None
+        raise HTTPException(404 if msg.startswith(("no face", "no photo", "no thumbnail")) else http_status(exc),
+                            msg) from None
 
 
 def _who(request: Request) -> str:

@@ -19,7 +19,7 @@ def evaluate(model_dir: Path, work_dir: Path, device: str = "auto", progress: bo
     """Run the model on WORK_DIR's validation (and test) face crops; update MODEL_DIR/metrics.json and plots."""
     from PIL import Image
     from sklearn.metrics import classification_report, confusion_matrix
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     rec = Recognizer(Path(model_dir), device)
     ds = load_dataset(Path(work_dir))
@@ -35,7 +35,7 @@ def evaluate(model_dir: Path, work_dir: Path, device: str = "auto", progress: bo
         if not items:
             continue
         preds = []
-        for i in tqdm(range(0, len(items), 32), desc=f"evaluate {split}", disable=not progress, unit="batch"):
+        for i in progress_bar(range(0, len(items), 32), desc=f"evaluate {split}", disable=not progress, unit="batch"):
             crops = [Image.open(Path(work_dir) / it["file"]).convert("RGB") for it in items[i:i + 32]]
             preds += rec.name_crops(crops)
         y = np.array([class_ix[it["label"]] for it in items])

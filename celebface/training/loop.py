@@ -72,12 +72,12 @@ def predict_logits(net: Callable, X: torch.Tensor, batch_size: int = 256, device
 def train_one_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Module, data: Split,
                     cfg: FitConfig, gen: torch.Generator, epoch: int) -> tuple[float, float]:
     """One pass over the shuffled training data; returns (mean loss, accuracy)."""
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     net.train()
     perm = torch.randperm(len(data.X), generator=gen)
     tot_loss, tot_ok, seen = 0.0, 0, 0
-    bar = tqdm(range(0, len(perm), cfg.batch_size), desc=f"{cfg.desc} epoch {epoch}", leave=False,
+    bar = progress_bar(range(0, len(perm), cfg.batch_size), desc=f"{cfg.desc} epoch {epoch}", leave=False,
                disable=not cfg.progress, dynamic_ncols=True, unit="batch")
     for i in bar:
         idx = perm[i:i + cfg.batch_size]

@@ -58,7 +58,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
     :param settings: the WORK_DIR's preprocessing options (detect_size, min_prob, size)
     :param name: the trained head's namer (CNN backbones)
     """
-    from tqdm import tqdm
+    from ..runtime import progress_bar
 
     from ..errors import DataError, ImageError
     from ..faces.align import crop_face
@@ -77,7 +77,7 @@ def folder_embeddings(folder: Path, margin: float, settings: dict, progress: boo
     detector = FaceDetector(detect_size=int(settings.get("detect_size", 800)),
                             min_prob=float(settings.get("min_prob", 0.9)))
     embedder, size, out, names = identity_embedder(identity, margin), int(settings.get("size", 224)), [], []
-    for path in tqdm(photos, desc="strangers", unit="photo", disable=not progress):
+    for path in progress_bar(photos, desc="strangers", unit="photo", disable=not progress):
         try:
             img = load_image(path)
         except ImageError:

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -25,7 +26,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = None, payload: dict = None) -> dict:
+def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = None, payload: dict = None,
+         worker: Optional[list] = None) -> dict:
+    """The JSON answer; with `worker`, the answering process's id (X-Celebface-Worker) is appended to it."""
     boundary = uuid.uuid4().hex
     body = json.dumps(payload).encode() if payload is not None else b""
     for f in files:
@@ -38,6 +41,8 @@ def call(url: str, method: str = "GET", files: list[Path] = (), headers: dict = 
         **({"Content-Type": "application/json"} if payload is not None else {}),
         **(headers or {})})
     with urllib.request.urlopen(req, timeout=60) as r:
+        if worker is not None:
+            worker.append(r.headers["X-Celebface-Worker"])
         return json.loads(r.read())
 
 
@@ -64,9 +69,14 @@ def server(tmp_path_factory):
     proc.wait(30)
 
 
-def people_seen(base: str, n: int = 12) -> list[list[str]]:
-    """/api/people from n fresh connections (spread over the workers by the kernel)."""
-    return [call(base + "/api/people", headers={"Authorization": "Bearer t0ken"})["people"] for _ in range(n)]
+def people_seen(base: str, n: int = 40) -> list[list[str]]:
+    """/api/people from fresh connections (spread over the workers by the kernel) until both workers answered at
+    least twice (at most n calls); a test fails if one worker answered them all."""
+    seen, workers = [], []
+    while len(seen) < n and (len(set(workers)) < 2 or min(map(workers.count, set(workers))) < 2):
+        seen.append(call(base + "/api/people", headers={"Authorization": "Bearer t0ken"}, worker=workers)["people"])
+    assert len(set(workers)) == 2, f"every answer came from one worker: {workers}"
+    return seen
 
 
 def test_an_enrolment_reaches_every_worker_within_2_s(server):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from celebface.recognition.annotate import _label, annotate, layout_labels
+from celebface.recognition.annotate import GREY, _label, annotate, layout_labels, legend_lines
 from celebface.types import FaceResult, PhotoResult
 
 
@@ -52,11 +52,17 @@ def test_boxes_of_a_reduced_copy_are_scaled() -> None:
     assert annotate(img, result).getpixel((50, 35))[1] > 150  # the box is drawn at half the coordinates
 
 
-def test_faces_without_a_name_are_grey_and_say_why() -> None:
+def test_faces_without_a_name_get_a_grey_box_no_label_and_one_count_in_the_legend() -> None:
     img = Image.new("RGB", (400, 120))
     result = PhotoResult(image="q", width=400, height=120, faces=[
         FaceResult(box=[20, 50, 60, 90], detector_prob=0.95, name=None, reason="not a face", confidence=0.0,
+                   score=0.0, top=[], quality=0.2),
+        FaceResult(box=[300, 50, 340, 90], detector_prob=0.95, name=None, reason="too small", confidence=0.0,
                    score=0.0, top=[], quality=0.2)])
-    assert _label(result.faces[0]) == "? (not a face)"
-    r, g, b = annotate(img, result).getpixel((22, 47))
-    assert r == g == b and r > 100  # grey, neither the green of a name nor the red of "unknown"
+    assert _label(result.faces[0]) == "? (not a face)"  # what `predict` prints for it
+    out = annotate(img, result)
+    r, g, b = out.getpixel((20, 70))
+    assert r == g == b and r > 100  # a grey box, neither the green of a name nor the red of "unknown"
+    assert out.getpixel((22, 44)) == (0, 0, 0)  # and no label above it
+    assert legend_lines([], 2) == [("2 faces without a name", GREY)]
+    assert out.height > img.height  # the legend's one line

