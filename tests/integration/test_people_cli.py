@@ -26,13 +26,15 @@ def archive(tmp_path):
         pytest.skip("sample data not found")
     from celebface.gallery import open_gallery
 
+    model = tmp_path / "model"
+    run("init", model)  # an empty recogniser (dlib), as a user starts
     vecs, labels = _glint_vectors()
     keep = np.concatenate([np.nonzero(labels == k)[0][:6] for k in range(3)])
-    store = open_gallery(tmp_path, identity="dlib")
+    store = open_gallery(model)
     store.add_sightings([Sighting(f"sha{i}", f"photos/{labels[i]}-{i}.jpg", None, 0, None, None, None, None)
                          for i in keep], vecs[keep])
     store.close()
-    return tmp_path
+    return model
 
 
 def people(model) -> list[dict]:
