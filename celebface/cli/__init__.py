@@ -31,5 +31,5 @@ def main() -> None:
     """celebface: learn people's faces from a folder of photos, then name the faces in new photos."""
 
 
-from . import data, data_check, gallery, recognition, scale, service, training  # noqa: E402,F401  (each adds its commands)
+from . import data, data_check, gallery, people, recognition, scale, service, training  # noqa: E402,F401  (each adds its commands)
 

@@ -51,7 +51,8 @@ def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, addr
         from ..scale.to_gallery import add_index_to_gallery
 
         g = run_safely(add_index_to_gallery, model_dir, out, gallery_url)
-        click.echo(f"gallery: {g.added} new archive faces stored ({g.faces - g.added} were there already)")
+        click.echo(f"gallery: {g.added} new archive faces stored ({g.faces - g.added} were there already)"
+                   + (f"; people: {g.grouped} (`celebface person list {model_dir}`)" if g.grouped else ""))
 
 
 @main.command()

@@ -1,7 +1,7 @@
 """Erasing faces for good (faces are biometric data, GDPR art. 9): `forget --purge` and the trash's retention.
 
 `purge(name)` deletes in one change every face of the people of that name, live and in the trash (someone forgotten
-earlier included), the people rows, and the archive sightings linked to them: those the model named `name`, and in
+earlier included), the people rows, and the archive sightings linked to them: those the model named `name`, those grouped into them (people.py), and in
 each photo a face of theirs came from (same content hash), the sighting most like that face if it reaches the
 identity's pair threshold (same_face_threshold). The ids of the live faces it deleted stay in its history row, so
 that search indexes drop them (`changes_since`). Neither the purge nor the earlier changes of those people can be
@@ -103,8 +103,12 @@ class ErasureSql:
         return pids
 
     def _linked_sightings(self, cur: Any, name: str, pids: set[int]) -> set[int]:
-        """Archive sightings named `name`, and in each photo of the people's faces the sighting most like the face."""
+        """Archive sightings named `name` or given to the people, and in each photo of the people's faces the
+        sighting most like the face."""
         ids = {int(r[0]) for r in self._x(cur, "SELECT id FROM sightings WHERE name = ?", (name,)).fetchall()}
+        for part in _chunks(sorted(pids)):
+            ids.update(int(r[0]) for r in self._x(cur, f"SELECT id FROM sightings WHERE person_id IN "
+                                                       f"({_marks(len(part))})", part).fetchall())
         photos: dict[str, list] = {}
         for table in ("faces", "faces_trash"):
             for part in _chunks(sorted(pids)):

@@ -13,12 +13,13 @@ import numpy as np
 from ..errors import GalleryError, NameTaken, shown
 from .erase import ErasureSql
 from .names import name_key, validate_name
+from .people import PEOPLE_ACTIONS, PeopleSql
 from .records import Change, Delta, Neighbours, NewFace, Person
 from .sightings import SCAN_ROWS, SightingsSql
 from .sqlbase import SqlStore
 
 
-class GalleryStore(SqlStore, SightingsSql, ErasureSql):
+class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
     """A people gallery; SQLiteStore and PostgresStore connect it to a database."""
 
     def add(self, name: str, faces: Sequence[NewFace], who: Optional[str] = None, replace: bool = False,
@@ -66,8 +67,13 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
             row = self._one(cur, "SELECT id, name, created, updated, metadata FROM people WHERE id = ?", (pid,))
             cid = self._begin_change(cur, "forget", name, who)
             n = self._trash(cur, "person_id = ?", (pid,), cid)
+            seen = [list(r) for r in self._x(cur, "SELECT id, pinned FROM sightings WHERE person_id = ?",
+                                             (pid,)).fetchall()]
+            self._x(cur, "UPDATE sightings SET person_id = NULL, pinned = 0 WHERE person_id = ?", (pid,))
+            named = self._one(cur, "SELECT named FROM people WHERE id = ?", (pid,))[0]
             self._x(cur, "DELETE FROM people WHERE id = ?", (pid,))
-            self._end_change(cur, cid, f"forgot {name} and {n} face(s)", {"person_row": list(row)})
+            self._end_change(cur, cid, f"forgot {name} and {n} face(s)", {"person_row": list(row), "sightings": seen,
+                                                                          "named": int(named)})
         return self._change(cid)
 
     def rename(self, old: str, new: str, who: Optional[str] = None) -> Change:
@@ -137,7 +143,8 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
     def _drop_empty_people(self, cur: Any) -> list[list]:
         """Delete people left without faces (training people not in the new model); returns their rows."""
         rows = self._x(cur, "SELECT id, name, created, updated, metadata FROM people p WHERE NOT EXISTS "
-                            "(SELECT 1 FROM faces f WHERE f.person_id = p.id)").fetchall()
+                            "(SELECT 1 FROM faces f WHERE f.person_id = p.id) AND NOT EXISTS (SELECT 1 FROM "
+                            "sightings s WHERE s.person_id = p.id)").fetchall()
         for r in rows:
             self._x(cur, "DELETE FROM people WHERE id = ?", (r[0],))
         return [list(r) for r in rows]
@@ -182,23 +189,27 @@ class GalleryStore(SqlStore, SightingsSql, ErasureSql):
             if self._person_id(cur, name) is not None or self._look_alike(cur, name):
                 raise GalleryError(f"cannot undo forgetting {name!r}: someone of that name is in the gallery now; "
                                    f"rename or forget them first")
-            self._x(cur, "INSERT INTO people (id, name, created, updated, metadata) VALUES (?, ?, ?, ?, ?)",
-                    (pid, name, created, updated, metadata))
+            self._x(cur, "INSERT INTO people (id, name, created, updated, metadata, named) VALUES (?, ?, ?, ?, ?, ?)",
+                    (pid, name, created, updated, metadata, data.get("named", 1)))
             self._restore(cur, target, cid)
+            for sid, pinned in data.get("sightings", []):
+                self._x(cur, "UPDATE sightings SET person_id = ?, pinned = ? WHERE id = ?", (pid, pinned, sid))
         elif action == "rename":  # an old no-op rename (old == new) finds its own person: nothing is in the way
             if self._person_id(cur, data["old"]) not in (None, data["person"]):
                 raise GalleryError(f"cannot undo the rename: {data['old']!r} is taken now; rename that person first")
             self._x(cur, "UPDATE people SET name = ? WHERE id = ?", (data["old"], data["person"]))
+        elif action in PEOPLE_ACTIONS:
+            self._undo_people(cur, target, data, cid)
         else:
             raise GalleryError(f"change {target} ({action}) cannot be undone")
 
     # --- reading ------------------------------------------------------------------------------------------------
     def people(self) -> list[Person]:
-        """Every person with their number of faces, by name."""
+        """Every named person with their number of faces, by name (people_overview lists the unnamed ones too)."""
         with self._tx(write=False) as cur:
             rows = self._x(cur, "SELECT p.id, p.name, count(f.id), p.created, p.updated, p.metadata FROM people p "
-                                "LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id, p.name, p.created, "
-                                "p.updated, p.metadata ORDER BY p.name").fetchall()
+                                "LEFT JOIN faces f ON f.person_id = p.id WHERE p.named = 1 GROUP BY p.id, p.name, "
+                                "p.created, p.updated, p.metadata ORDER BY p.name").fetchall()
         return [Person(int(r[0]), r[1], int(r[2]), float(r[3]), float(r[4]), json.loads(r[5] or "{}")) for r in rows]
 
     def history(self, limit: int = 50) -> list[Change]:

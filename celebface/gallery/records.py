@@ -26,10 +26,17 @@ class Person:
     created: float
     updated: float
     metadata: dict = field(default_factory=dict)
+    named: bool = True  # False: found by grouping, nobody has named them yet (gallery/people.py)
+    sightings: int = 0  # archive faces that are theirs (people_overview counts them)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "faces": self.faces, "created": self.created, "updated": self.updated,
                 "metadata": self.metadata}
+
+    def overview(self) -> dict:
+        """The person as the people list shows it (id, name or None, enrolled faces, archive faces)."""
+        return {"id": self.id, "name": self.name if self.named else None, "faces": self.faces,
+                "sightings": self.sightings}
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import GalleryError, PersonNotFound
 from .records import NewFace
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: people may be unnamed, sightings belong to people (people.py)
 #: Days removed faces stay in the trash (undoable) unless CELEBFACE_TRASH_DAYS or gallery.json says otherwise.
 DEFAULT_TRASH_DAYS = 30.0
 FACE_COLS = "person_id, embedding, model, weights, source, file, sha256, box, prob, added, origin, change_id"

@@ -19,13 +19,14 @@ import numpy as np
 
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
+from .people import PEOPLE_DDL, PEOPLE_MIGRATION
 from .sightings import SQLITE_DDL
 from .sqlbase import SCHEMA_VERSION
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL, updated REAL NOT NULL, metadata TEXT);
+    created REAL NOT NULL, updated REAL NOT NULL, metadata TEXT, named INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS faces (id INTEGER PRIMARY KEY AUTOINCREMENT, person_id INTEGER NOT NULL,
     embedding BLOB NOT NULL, model TEXT, weights TEXT, source TEXT, file TEXT, sha256 TEXT, box TEXT, prob REAL,
     added REAL, origin INTEGER NOT NULL, change_id INTEGER NOT NULL);
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, at REA
     action TEXT NOT NULL, name TEXT NOT NULL, summary TEXT NOT NULL, undo TEXT NOT NULL, undone_by INTEGER);
 """
 # Migrations: MIGRATIONS[v] takes a gallery from schema v to v + 1.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {1: PEOPLE_MIGRATION}
 #: Checkpoints tried (0.1 s apart) after an erasure while another process holds a read open.
 SCRUB_TRIES = 50
 
@@ -85,6 +86,9 @@ class SQLiteStore(GalleryStore):
                 if stmt.strip():
                     cur.execute(stmt)
             self.check_meta(cur, SCHEMA_VERSION, MIGRATIONS)
+            for stmt in PEOPLE_DDL.split(";"):  # after the migration: they use its columns
+                if stmt.strip():
+                    cur.execute(stmt)
 
     def check_meta(self, cur: Any, version: int, migrations: dict[int, str]) -> None:
         """Write the schema version and backbone into a new gallery; migrate or refuse an existing one."""

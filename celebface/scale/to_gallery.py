@@ -19,10 +19,14 @@ class GalleryAdd:
 
     faces: int
     added: int
+    grouped: str = ""  # what the grouping run that followed did (gallery/grouping.py), "" if none ran
 
 
-def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, batch: int = 2000) -> GalleryAdd:
-    """Store every face of the index in RESULTS_DIR `out` as a sighting in the model's gallery.
+def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, batch: int = 2000,
+                         group: bool = True) -> GalleryAdd:
+    """Store every face of the index in RESULTS_DIR `out` as a sighting in the model's gallery, then (when any was
+    new) group the new faces into people: attached to the people they clearly are, or new unnamed people
+    (gallery/grouping.py; one change in the gallery's history).
 
     The index is read a shard at a time. SQLite takes one transaction per `batch` faces; PostgreSQL loads them all
     in one transaction by COPY, building its HNSW index after the load when the table was small against the load
@@ -32,17 +36,20 @@ def add_index_to_gallery(model_dir: Path, out: str, url: Optional[str] = None, b
     :param out: RESULTS_DIR of `celebface index`.
     :param url: a PostgreSQL URL (else CELEBFACE_GALLERY, MODEL_DIR/gallery.json or MODEL_DIR/gallery.db).
     :param batch: faces per chunk (and per transaction on SQLite).
+    :param group: group the new faces into people afterwards.
     """
     from ..gallery import open_gallery
+    from ..gallery.grouping import group_gallery
     from .index import index_faces
 
     seen = [0]
     store = open_gallery(model_dir, url)
     try:
         added = store.add_sightings_many(_chunks(out, batch, seen, store.backbone), total=index_faces(out))
+        grouped = group_gallery(store).summary if group and added else ""
     finally:
         store.close()
-    return GalleryAdd(seen[0], added)
+    return GalleryAdd(seen[0], added, grouped)
 
 
 def _chunks(out: str, batch: int, seen: list[int], recorded: str) -> Iterator[tuple[list, np.ndarray]]:

@@ -28,6 +28,7 @@ from .context import ServiceContext
 from .guard import LOOPBACK_HOSTS, RequestGuard, describe_validation, json_error
 from .routes_cluster import cluster_routes
 from .routes_people import people_routes
+from .routes_persons import people_page_routes, persons_routes
 from .routes_photos import photo_routes
 from .routes_videos import video_routes
 from .status import http_status
@@ -180,6 +181,8 @@ def create_app(recognizer_or_model_dir: Any, token: Optional[str] = None,
     app.include_router(cluster_routes(ctx, _token_dependency(token)))
     app.include_router(video_routes(ctx, _token_dependency(token)))
     app.include_router(people_routes(ctx, _token_dependency(token)))
+    app.include_router(persons_routes(ctx, _token_dependency(token)))
+    app.include_router(people_page_routes(STATIC_DIR, PAGE_HEADERS))
     _page_and_docs(app)
     hosts = None if allowed_hosts is None else tuple(h.lower() for h in allowed_hosts)
     app.add_middleware(RequestGuard, token=token, max_body=max_upload_bytes, allowed_hosts=hosts)

@@ -26,7 +26,16 @@ def test_index_adds_the_archive_to_the_gallery_and_search_finds_a_person(trained
     args = ["index", str(model), str(archive), "--out", str(out), "--workers", "1", "--add-to-gallery", "--quiet"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert "new archive faces stored" in res.output
+    assert "new archive faces stored" in res.output and "people: " in res.output
+    people = json.loads(CliRunner().invoke(main, ["person", "list", str(model), "--json"]).output.splitlines()[0])
+    for person, files in held_out.items():  # each man's archive faces grouped into one unnamed person
+        theirs = {str(f.resolve()) for f in files[:4]}
+        owners = set()
+        for p in people:
+            listed = json.loads(CliRunner().invoke(main, ["person", "faces", str(model), str(p["id"]), "--json"]).output)
+            owners |= {p["id"]} if {f["path"] for f in listed} & theirs else set()
+            assert not ({f["path"] for f in listed} & theirs) or {f["path"] for f in listed} <= theirs, (person, listed)
+        assert len(owners) == 1, (person, people)
     again = CliRunner().invoke(main, args)  # a rerun: nothing new to index, nothing new to store
     assert again.exit_code == 0 and "gallery: 0 new archive faces stored" in again.output, again.output
 

@@ -9,6 +9,7 @@ import pytest
 
 from celebface.errors import GalleryError
 from tests.unit.test_gallery_erase import *  # noqa: F401,F403  (purge and retention, with open_gallery below)
+from tests.unit.test_gallery_people import *  # noqa: F401,F403  (people and grouping, with open_gallery below)
 from tests.unit.test_gallery_store import *  # noqa: F401,F403  (the same tests, with open_gallery below)
 from tests.unit.test_gallery_store import faces
 
