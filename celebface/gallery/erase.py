@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any, Iterator, Optional, Sequence
 
-from ..errors import CelebfaceError, GalleryError
+from ..errors import CelebfaceError, GalleryError, PersonNotFound
 from .calibrate import DEFAULT_THRESHOLD
 from .names import validate_name
 from .records import Change
@@ -68,7 +68,7 @@ class ErasureSql:
         with self._tx(write=True) as cur:
             pids = self._people_named(cur, name)
             if not pids:
-                raise GalleryError(f"no person named {name!r} in the gallery or its trash; list them with "
+                raise PersonNotFound(f"no person named {name!r} in the gallery or its trash; list them with "
                                    f"`celebface people`")
             cid = self._begin_change(cur, "purge", name, who)
             sightings = self._linked_sightings(cur, name, pids)
