@@ -21,12 +21,13 @@ def open_gallery(model_dir: Union[str, Path], url: Optional[str] = None, identit
 
     :param model_dir: the model folder
     :param url: postgresql://... (else CELEBFACE_GALLERY, else MODEL_DIR/gallery.json, else the SQLite file)
-    :param identity: the identity embedder whose vectors it holds (default: the model's, see faces/identity.py);
-        a gallery holding another identity's vectors is refused
+    :param identity: the identity embedder whose vectors it holds (default: the model's, see faces/identity.py;
+        dlib's, as galleries always held, in a folder without a model); a gallery holding another identity's vectors
+        is refused
     """
-    from ..faces.identity import get_identity
+    from ..faces.identity import LEGACY_IDENTITY, get_identity
     from ..io.model_files import model_identity
     from .store import open_store
 
-    spec = get_identity(identity or model_identity(Path(model_dir)) or None)
+    spec = get_identity(identity or model_identity(Path(model_dir)) or LEGACY_IDENTITY)
     return open_store(model_dir, spec.recorded_as, spec.dim, url, spec.gallery_weights)

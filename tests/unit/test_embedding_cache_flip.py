@@ -31,7 +31,7 @@ def test_flip_cache_reuses_single_view_embeddings(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(ec, "embed_files", lambda *a, **k: calls.append(k) or embed_files(*a, **k))
     flipped = cached_embeddings(tmp_path, files, progress=False, flip=True)
     assert [c.get("mirror_only") for c in calls] == [True]  # only the mirror images went through the network
-    scratch = embed_files([tmp_path / f for f in files], flip=True)
+    scratch = embed_files([tmp_path / f for f in files], flip=True, identity="dlib")
     assert np.abs(flipped - scratch).max() < 1e-5
     assert np.abs(flipped - single).max() > 1e-3  # the mirror view does change the embedding
     assert (tmp_path / FLIP_CACHE_NAME).exists()

@@ -17,7 +17,7 @@ def empty_model(folder):
     from celebface.recognition.bundle import save_bundle
     from celebface.recognition.init_model import empty_bundle
 
-    save_bundle(empty_bundle(), folder)
+    save_bundle(empty_bundle(identity="dlib"), folder)  # 128-d vectors below
     return folder
 
 

@@ -98,7 +98,7 @@ def test_cli_forget_purge_and_undo_afterwards(tmp_path):
     from celebface.recognition.bundle import save_bundle
     from celebface.recognition.init_model import empty_bundle
 
-    save_bundle(empty_bundle(), tmp_path)  # the gallery commands refuse a folder that is not a model
+    save_bundle(empty_bundle(identity="dlib"), tmp_path)  # the gallery commands refuse a folder that is not a model
     store = open_gallery(tmp_path)
     store.add("Ann", faces(3, 1), who="setup")
     store.add("Bob", faces(1, 2), who="setup")
