@@ -225,3 +225,18 @@ def fit_stats(raw: dict[str, np.ndarray], people: np.ndarray, centred: Sequence[
         fused = fuse([vecs[p] for p in parts], weights)
         out[name] = {"weights": dict(zip(parts, weights)), **_identity_json(fused, people)}
     return out
+
+
+def far_at_threshold(stats: ImpostorStats, threshold: float) -> float:
+    """The share of different people's pairs at or above cosine `threshold` (threshold_at_far's inverse)."""
+    t = np.asarray(stats.threshold)[::-1]  # ascending
+    return float(np.exp(np.interp(threshold, t, np.log(np.asarray(stats.far))[::-1])))
+
+
+def same_strictness(distance: float, measured_on: str, identity: str) -> float:
+    """A cosine distance measured on `measured_on`'s vectors, carried to `identity`'s: the distance at which as
+    many different people's pairs fall within it (the same false-accept rate); unchanged without statistics."""
+    a, b = identity_stats(measured_on), identity_stats(identity)
+    if identity == measured_on or a is None or b is None or a.impostor is None or b.impostor is None:
+        return distance
+    return 1.0 - threshold_at_far(b.impostor, far_at_threshold(a.impostor, 1.0 - distance))

@@ -20,6 +20,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..faces.identity import identity_name_of_gallery
 from .people import Assignment, GalleryFaces
 
 #: Known faces each new face looks at.
@@ -174,6 +175,18 @@ def group_faces(g: GalleryFaces, s: Optional[GroupingSettings] = None, full: boo
     return Assignment(to_people, [[int(ids[i]) for i in grp] for grp in groups], unassign + moved_out)
 
 
+def settings_for(identity: str) -> GroupingSettings:
+    """The default settings (measured on dlib's vectors, bench/people.md) carried to `identity`'s vectors at the same
+    false-accept rates of different people's pairs (faces/identity_stats.same_strictness)."""
+    from dataclasses import replace
+
+    from ..faces.identity_stats import same_strictness
+
+    base = GroupingSettings()
+    return replace(base, attach_distance=same_strictness(base.attach_distance, "dlib", identity),
+                   cluster_distance=same_strictness(base.cluster_distance, "dlib", identity))
+
+
 def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings] = None,
                   who: Optional[str] = None):
     """Group the gallery's archive faces into people (one change in its history, undoable); returns the Change.
@@ -183,6 +196,6 @@ def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings
     :param settings: how sure a run must be (default GroupingSettings())
     :param who: recorded in the history (default user@host)
     """
-    settings = settings or GroupingSettings()
+    settings = settings or settings_for(identity_name_of_gallery(store.backbone))
     faces = store.gallery_faces() if full else store.grouping_faces(ATTACH_K, settings.attach_distance)
     return store.apply_assignment(group_faces(faces, settings, full), full=full, who=who)

@@ -87,3 +87,21 @@ def test_centred_statistics_are_kept_for_centred_networks() -> None:
     assert np.allclose(out["raw"]["center"], raw.mean(0), atol=1e-4) and "center" not in out["plain"]
     assert sum(out["both"]["weights"].values()) == pytest.approx(1.0)
     assert out["raw"]["impostor"]["mean"] < 0.5  # centred: strangers no longer all look alike
+
+
+def test_a_distance_carries_to_another_identity_at_the_same_false_accept_rate(tmp_path: Path, monkeypatch) -> None:
+    from celebface.faces.identity_stats import far_at_threshold, same_strictness
+
+    a, labels = people_vectors(dim=16, seed=3)
+    b, _ = people_vectors(dim=64, seed=3)  # the same people, another "network": other cosines
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({"identities": fit_stats({"a": a, "b": b}, labels, [], {})}))
+    monkeypatch.setenv(STATS_ENV, str(path))
+    load_stats.cache_clear()
+    stats = load_stats(path)
+    d = same_strictness(0.3, "a", "b")
+    assert d != pytest.approx(0.3, abs=1e-3)
+    assert far_at_threshold(stats["b"].impostor, 1 - d) == pytest.approx(far_at_threshold(stats["a"].impostor, 0.7),
+                                                                          rel=0.05)
+    assert same_strictness(0.3, "a", "a") == 0.3 and same_strictness(0.3, "a", "unfitted") == 0.3
+    load_stats.cache_clear()
