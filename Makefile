@@ -12,7 +12,7 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: demo test bench bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
+.PHONY: demo test bench bench-results bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,8 +45,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q tests
 
+# celebface beside facenet-pytorch's MTCNN loop and face_recognition's pipeline, quiet and beside a busy process
+# (bench/speed.md; face_recognition 1.3.0 needs --no-deps: it asks for dlib's source package, dlib-bin provides dlib)
 bench: $(VENV)/.installed
+	$(PY) -c "import face_recognition" 2>/dev/null || $(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	$(PY) bench/speed.py
+bench-results: $(VENV)/.installed  # end to end: prepare, train + evaluate per backbone, predict (bench/results.md)
+	$(PY) bench/results.py
 
 bench-data: $(VENV)/.installed  # celebface check / cluster: planted duplicates and mislabels, clustering scores
 	$(PY) bench/data.py --out bench/data.md
