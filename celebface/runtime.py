@@ -83,6 +83,12 @@ def env_threads() -> Optional[int]:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def threads_per_process(processes: int) -> int:
+    """Torch threads for each of `processes` processes sharing this machine: the cores split between them, at
+    least one (no more threads than cores in all, so none waits for another's core)."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
 def set_threads(threads: Optional[int]) -> None:
     """Torch's intra-op threads: `threads`, else CELEBFACE_THREADS, else torch's default (one per core)."""
     threads = threads or env_threads()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import DATASETS
+from conftest import DATASETS
 
 #: How far apart our boxes and landmarks may be from facenet-pytorch's, in pixels (the issue's bound).
 PX = 0.5
