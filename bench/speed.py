@@ -338,7 +338,7 @@ def table(rows: dict) -> list[str]:
         q, b = r["quiet"], r["busy"]
         qp = r["photos"] / q["seconds"] if q["seconds"] == q["seconds"] else None
         bp = r["photos"] / b["seconds"] if b["seconds"] == b["seconds"] else None
-        fmt = (lambda x: "failed" if x is None else f"{x:.2f}")
+        fmt = (lambda x: "failed or stopped" if x is None else f"{x:.2f}")
         out.append(f"| {r['label']} | {fmt(qp)} | {fmt(bp)} | {ratio(bp, qp)} | {q.get('faces', '–')} |")
     return out
 
