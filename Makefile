@@ -17,7 +17,7 @@ export CELEBFACE_CACHE ?= $(HOME)/.cache/celebface
 TFJS_VERSION := 4.22.0
 TFJS_DIR := $(CELEBFACE_CACHE)/node
 
-.PHONY: demo test weights tfjs-reference bench bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
+.PHONY: demo test weights tfjs-reference bench bench-results bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,8 +61,13 @@ demo: $(VENV)/.installed weights
 test: $(VENV)/.installed-test weights tfjs-reference
 	$(PY) -m pytest -q tests
 
+# celebface beside facenet-pytorch's MTCNN loop and face_recognition's pipeline, quiet and beside a busy process
+# (bench/speed.md; face_recognition 1.3.0 needs --no-deps: it asks for dlib's source package, dlib-bin provides dlib)
 bench: $(VENV)/.installed
+	$(PY) -c "import face_recognition" 2>/dev/null || $(PY) -m pip install -q --no-deps face_recognition==1.3.0
 	$(PY) bench/speed.py
+bench-results: $(VENV)/.installed  # end to end: prepare, train + evaluate per backbone, predict (bench/results.md)
+	$(PY) bench/results.py
 
 bench-data: $(VENV)/.installed  # celebface check / cluster: planted duplicates and mislabels, clustering scores
 	$(PY) bench/data.py --out bench/data.md

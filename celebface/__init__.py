@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .runtime import thread_env
+
+thread_env()  # OpenMP waits passively (runtime.py's thread policy): must precede torch's first import
+
 __version__ = "0.1.0"
 __all__ = ["load", "prepare", "train", "evaluate", "PrepareOptions", "TrainOptions", "CelebfaceError", "init",
            "face_embeddings", "compare"]

@@ -1,6 +1,16 @@
-"""Where and how torch runs: device, precision (bf16 autocast where the hardware is fast), threads."""
+"""Where and how torch runs: device, precision (bf16 autocast where the hardware is fast), threads.
+
+Thread policy (issue 32, measured in bench/speed.md): OpenMP threads that wait by spinning (libgomp's default,
+OMP_WAIT_POLICY=ACTIVE) collapse as soon as another process takes a core: MTCNN went from 113 ms a photo to
+808-1,217 ms with torch's 2 threads beside one busy process. So every celebface process waits passively
+(OMP_WAIT_POLICY=PASSIVE, set by `import celebface` before torch loads, inherited by every worker process and
+passed to Ray's workers); one torch thread per core in a single process (CLI commands, one `serve` worker), one
+thread per worker process and one worker per core in process pools. Overrides: a user-set OMP_WAIT_POLICY is
+kept; CELEBFACE_THREADS (or --threads) sets torch's threads per process.
+"""
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 from .errors import ConfigError
@@ -52,8 +62,36 @@ def autocast(device: str, precision: str):
                           enabled=precision == "bf16")
 
 
+#: Environment variable: torch threads per celebface process (overrides the default; --threads overrides it).
+ENV_THREADS = "CELEBFACE_THREADS"
+#: The OpenMP settings every celebface process starts with, unless the user set them (see the module docstring).
+OMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def thread_env() -> dict[str, str]:
+    """Put OMP_ENV into this process's environment where the user has not set those variables (a user's value
+    wins) and return what is now in force. Takes effect only before torch (OpenMP) is loaded: `import celebface`
+    calls it first thing; worker processes inherit the environment."""
+    for key, value in OMP_ENV.items():
+        os.environ.setdefault(key, value)
+    return {key: os.environ[key] for key in OMP_ENV}
+
+
+def env_threads() -> Optional[int]:
+    """CELEBFACE_THREADS as a positive int (None when unset or not a positive whole number)."""
+    value = os.environ.get(ENV_THREADS, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def threads_per_process(processes: int) -> int:
+    """Torch threads for each of `processes` processes sharing this machine: the cores split between them, at
+    least one (no more threads than cores in all, so none waits for another's core)."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
 def set_threads(threads: Optional[int]) -> None:
-    """Torch's intra-op threads (None: leave torch's default, one per core)."""
+    """Torch's intra-op threads: `threads`, else CELEBFACE_THREADS, else torch's default (one per core)."""
+    threads = threads or env_threads()
     if threads:
         import torch
 

@@ -30,7 +30,11 @@ def connect(address: Optional[str] = None, quiet: bool = True):
     ray = require_ray()
     if ray.is_initialized():
         return ray
-    kwargs: dict[str, Any] = {"log_to_driver": not quiet, "configure_logging": not quiet}
+    from ..runtime import thread_env
+
+    # Ray's workers wait passively too (runtime.py's thread policy), whatever the nodes' own environment.
+    kwargs: dict[str, Any] = {"log_to_driver": not quiet, "configure_logging": not quiet,
+                              "runtime_env": {"env_vars": thread_env()}}
     host = (address or "").split(":")[0]
     if host in ("127.0.0.1", "localhost"):
         kwargs["_node_ip_address"] = "127.0.0.1"  # a cluster started with --node-ip-address 127.0.0.1

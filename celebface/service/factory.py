@@ -59,8 +59,9 @@ def run_workers(model_dir: Path, host: str, port: int, workers: int, token: Opti
     if host not in ("0.0.0.0", "::") and host.lower() not in hosts:
         hosts.append(host.lower())
     os.environ[ENV_HOSTS] = ",".join(hosts)
-    if threads:
-        os.environ[ENV_THREADS] = str(threads)
+    from ..runtime import env_threads, threads_per_process
+
+    os.environ[ENV_THREADS] = str(threads or env_threads() or threads_per_process(workers))  # one thread a core
     print(f"celebface: {workers} workers on http://{host}:{port}/ sharing the gallery of {model_dir}", flush=True)
     uvicorn.run("celebface.service.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info", timeout_keep_alive=5)
