@@ -28,7 +28,7 @@ def server_url(tmp_path):
     from celebface.service.app import create_app
     from celebface.service.server import serve_in_thread
 
-    rec = load(init_model(tmp_path / "model"), "cpu")
+    rec = load(init_model(tmp_path / "model", identity="dlib"), "cpu")
     vecs, labels = _glint_vectors()
     files = [f for p in sorted(x for x in GLINT.iterdir() if x.is_dir())[:3] for f in sorted(p.iterdir())[:PER_PERSON]]
     keep = np.concatenate([np.nonzero(labels == k)[0][:5] for k in range(2)])

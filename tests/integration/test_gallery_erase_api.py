@@ -15,7 +15,7 @@ def client(tmp_path_factory):
     from celebface.recognition.recognizer import load
     from celebface.service.app import create_app
 
-    model = init_model(tmp_path_factory.mktemp("erase") / "model")
+    model = init_model(tmp_path_factory.mktemp("erase") / "model", identity="dlib")
     rec = load(model, "cpu")
     rec.gallery.add("Ann", faces(3, 1))
     rec.gallery.add("Bob", faces(2, 2))

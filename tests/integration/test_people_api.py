@@ -22,7 +22,7 @@ def client(tmp_path):
     from celebface.recognition.recognizer import load
     from celebface.service.app import create_app
 
-    rec = load(init_model(tmp_path / "model"), "cpu")
+    rec = load(init_model(tmp_path / "model", identity="dlib"), "cpu")
     vecs, labels = _glint_vectors()
     keep = np.concatenate([np.nonzero(labels == k)[0][:5] for k in range(2)])
     rec.gallery.add_sightings([Sighting(f"sha{i}", f"p{i}.jpg", None, 0, None, None, None, None) for i in keep],

@@ -27,7 +27,7 @@ def archive(tmp_path):
     from celebface.gallery import open_gallery
 
     model = tmp_path / "model"
-    run("init", model)  # an empty recogniser (dlib), as a user starts
+    run("init", model, "--identity", "dlib")  # an empty recogniser (dlib), as a user starts
     vecs, labels = _glint_vectors()
     keep = np.concatenate([np.nonzero(labels == k)[0][:6] for k in range(3)])
     store = open_gallery(model)
