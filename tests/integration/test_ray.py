@@ -108,15 +108,16 @@ def _sports_photos(n: int) -> list[Path]:
     return [files[i] for i in range(n) for files in per][:n]
 
 
-def test_frozen_feature_cache_on_ray_equals_the_local_one(cluster, work_dir) -> None:
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"])
+def test_frozen_feature_cache_on_ray_equals_the_local_one(cluster, work_dir, name: str) -> None:
     """`train --engine ray` builds the frozen-feature cache with Ray Data: the same activations, in file order."""
     from celebface.faces.backbones import build_backbone, get_spec
     from celebface.faces.features import frozen_activations
     from celebface.scale.features_ray import cluster_activations
 
     files = sorted(work_dir.glob("faces/*/*"))[:12]
-    backbone, _ = build_backbone("efficientnet_lite0", "imagenet", None)
-    spec = get_spec("efficientnet_lite0")
+    backbone, _ = build_backbone(name, "imagenet", None)
+    spec = get_spec(name)
     local = frozen_activations(backbone, spec, files, progress=False)
     on_ray = cluster_activations(spec.name, "imagenet", backbone.depth, files, workers=2)
     assert on_ray.shape == local.shape and on_ray.dtype == local.dtype

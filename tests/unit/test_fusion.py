@@ -57,4 +57,7 @@ def test_the_fusion_backbone_is_registered_with_its_network_and_temperature():
     spec = get_spec("fusion")
     assert spec.fine_tunable and spec.face_fusion == pytest.approx(T)
     assert spec.same_network_as in REGISTRY and REGISTRY[spec.same_network_as].feature_dim == spec.feature_dim
-    assert all(s.face_fusion is None for name, s in REGISTRY.items() if name != "fusion")
+    assert all(s.face_fusion is None for name, s in REGISTRY.items() if not name.startswith("fusion"))
+    for name in ("fusion_lite1", "fusion_lite2"):  # the larger CNNs fused the same way, each with its own network
+        bigger = get_spec(name)
+        assert bigger.face_fusion == spec.face_fusion and bigger.same_network_as == "efficientnet_" + name[7:]
