@@ -22,13 +22,18 @@ def threads_option(fn: Callable) -> Callable:
     return click.option("--threads", type=POS_INT, default=None, help=THREADS_HELP)(fn)
 
 
-def identity_option(fn: Callable) -> Callable:
+def identity_option(fn: Callable, for_training: bool = False) -> Callable:
     """--identity: which identity embedder compares faces (faces/identity.py), the registry's names."""
-    from ..faces.identity import DEFAULT_IDENTITY, identity_names
+    from ..faces.identity import DEFAULT_IDENTITY, TRAIN_IDENTITY, identity_names
 
+    default = TRAIN_IDENTITY if for_training else DEFAULT_IDENTITY
     return click.option("--identity", type=click.Choice(identity_names()), default=None,
-                        help=f"The identity embedder that compares faces (default {DEFAULT_IDENTITY}; see "
+                        help=f"The identity embedder that compares faces (default {default}; see "
                              f"`celebface identities`).")(fn)
+
+
+def train_identity_option(fn: Callable) -> Callable:
+    return identity_option(fn, for_training=True)
 
 
 def device_option(fn: Callable) -> Callable:

@@ -7,7 +7,7 @@ import click
 
 from ..config import PRECISIONS, SCHEDULES, TrainOptions
 from . import main
-from .common import POS_FLOAT, POS_INT, device_option, engine_options, identity_option, run_safely, threads_option
+from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safely, train_identity_option, threads_option
 
 
 @main.command()
@@ -61,7 +61,7 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, identity_
 @click.option("--strangers", type=click.Path(exists=True, file_okay=False), default=None,
               help="A folder of photos of people the model must NOT name: calibrates \"unknown\" on real strangers "
                    "(the other faces in the training photos are used too).")
-@identity_option
+@train_identity_option
 @engine_options
 @click.option("--workers", type=POS_INT, default=2, show_default=True,
               help="With --engine ray: data-parallel workers for stage 2 (1 CPU or GPU each).")
