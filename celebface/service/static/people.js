@@ -48,11 +48,15 @@
       const count = document.createElement("span"); count.className = "count"; count.textContent = p.sightings + " faces";
       const box = document.createElement("input"); box.type = "checkbox"; box.title = "select for a merge";
       box.checked = selected.has(p.id);
-      box.addEventListener("click", (e) => { e.stopPropagation(); toggle(selected, p.id); loadPeople(); });
+      box.addEventListener("click", (e) => {
+        e.stopPropagation(); toggle(selected, p.id); loadPeople().catch((err) => say(err.message, "warn"));
+      });
       li.append(img, name, count, box);
-      li.addEventListener("click", () => showPerson(p));
+      li.addEventListener("click", () => showPerson(p).catch((err) => say(err.message, "warn")));
       grid.append(li);
-      api("/api/persons/" + p.id + "/faces").then((r) => r.json()).then((f) => { if (f.length) thumb(img, f[0].face); });
+      // a person merged away since the list was read has no faces to show: the next refresh redraws the grid
+      api("/api/persons/" + p.id + "/faces").then((r) => r.json())
+        .then((f) => { if (f.length) thumb(img, f[0].face); }).catch(() => { img.alt = "no thumbnail"; });
     }
     $("merge").disabled = selected.size !== 2;
   }
