@@ -14,21 +14,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from ..errors import CelebfaceError, GalleryUnavailable
+from .routes_people import ChangeOut  # one model of a history row for every route
 
 
 #: Side of a face thumbnail, pixels.
 THUMB = 128
-
-
-class ChangeOut(BaseModel):
-    """One change in the gallery's history."""
-    id: int
-    at: float
-    who: str
-    action: str
-    name: str
-    summary: str
-    undone_by: Optional[int] = None
 
 
 class PersonSummary(BaseModel):
