@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import MARGIN
 from ..errors import ConfigError
+from .identity_stats import FALLBACK_THRESHOLD
 
 #: The identity a new gallery, `init` model or training run uses unless told otherwise: dlib's and faceres's vectors
 #: fused, which named more faces right than either alone at every stranger rate, on all three sample sets, with 1
@@ -104,9 +105,9 @@ def identity_names() -> list[str]:
 
 def identity_of_gallery(recorded: str) -> IdentitySpec:
     """The identity whose vectors a gallery records as `recorded` (its `backbone` meta value)."""
-    for spec in IDENTITIES.values():
-        if spec.recorded_as == recorded:
-            return spec
+    name = identity_name_of_gallery(recorded)
+    if name in IDENTITIES:
+        return IDENTITIES[name]
     raise ConfigError(f"this gallery holds {recorded!r} vectors, which no installed identity embedder makes; "
                       f"known: {', '.join(IDENTITIES)}")
 
@@ -179,7 +180,7 @@ def dlib() -> IdentitySpec:
             "about 3 million faces of 7,485 people (dlib's notes: FaceScrub, VGG and scraped images)",
             "pip install face-recognition-models==0.3.0 dlib-bin"),
         description="dlib's 2017 face-descriptor ResNet (128-d), run in PyTorch (faces/dlib_net.py)",
-        extra={"check": _dlib_files, "pair_threshold": 0.91})
+        extra={"check": _dlib_files, "pair_threshold": FALLBACK_THRESHOLD})
 
 
 def raw_embedder(name: str, margin: float = MARGIN, flip: bool = True) -> IdentityEmbedder:

@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-# Cosine similarity used when the gallery is too small to calibrate. Not dlib's customary 0.6 Euclidean (0.82
-# cosine): on celebface's MTCNN crops different people's faces score 0.83 at the median. With flip-averaged
-# embeddings (faces/embedders.py), at 0.91 photo pairs of one person pass 93.2% (celeb5, 113 photos) and 88.5%
-# (glint12, 40 photos of each of 12 people) of the time, pairs of different people 0.6% and 1.7%; at the old 0.89
-# different people passed 5.1% and 8.7% (all pairs, seed-0 prepare; single-view embeddings at 0.89: 3.3% and 6.2%).
-DEFAULT_THRESHOLD = 0.91
+from ..faces.identity_stats import FALLBACK_THRESHOLD
+
+#: Cosine similarity used when the gallery is too small to calibrate and its identity has no statistics: dlib's
+#: measured pair threshold (faces/identity_stats.py FALLBACK_THRESHOLD says what it was measured on).
+DEFAULT_THRESHOLD = FALLBACK_THRESHOLD
 MIN_KNOWN = 30
 MIN_PEOPLE = 3
 MAX_FACES = 3000  # a random sample of this many faces keeps the O(N^2) check under a second
