@@ -175,6 +175,41 @@ def group_faces(g: GalleryFaces, s: Optional[GroupingSettings] = None, full: boo
     return Assignment(to_people, [[int(ids[i]) for i in grp] for grp in groups], unassign + moved_out)
 
 
+@dataclass(frozen=True)
+class PersonMatch:
+    """The person a face is: their id, and the similarity of the most similar of their faces (cosine)."""
+    person_id: int
+    similarity: float
+
+
+def who_is(store, vecs: np.ndarray, settings: Optional[GroupingSettings] = None) -> list[Optional[PersonMatch]]:
+    """Who each face of one photo is: the person a grouping run would give it to (the same vote among its nearest
+    known faces, attach()), or None when nobody clearly is. Writes nothing.
+
+    :param store: an open gallery (gallery.open_gallery)
+    :param vecs: (Q, dim) the photo's faces' unit vectors of the gallery's identity (two of them are never one person)
+    :param settings: how sure (default: the grouping runs' settings for the gallery's identity)
+    """
+    s = settings or settings_for(identity_name_of_gallery(store.backbone))
+    vecs = np.asarray(vecs, np.float32).reshape(-1, store.dim)
+    known = store.known_faces_near(vecs, ATTACH_K, s.attach_distance)
+    n = len(vecs)
+    g = GalleryFaces(np.r_[-1 - np.arange(n), known.ids], np.r_[np.full(n, "upload@-1", object), known.photos],
+                     np.r_[np.full(n, -1, np.int64), known.person], np.zeros(n + len(known.ids), bool),
+                     np.concatenate([vecs, known.vecs]), known.enrolled_people, known.enrolled_vecs, set(), set(),
+                     known.named, known.sizes)
+    found = attach(g, np.arange(len(g.ids)) < n, s)
+    out: list[Optional[PersonMatch]] = []
+    for i in range(n):
+        pid = found.get(i)
+        if pid is None:
+            out.append(None)
+            continue
+        theirs = np.concatenate([known.vecs[known.person == pid], known.enrolled_vecs[known.enrolled_people == pid]])
+        out.append(PersonMatch(int(pid), float((theirs @ vecs[i]).max())))
+    return out
+
+
 def settings_for(identity: str) -> GroupingSettings:
     """The default settings (measured on dlib's vectors, bench/people.md) carried to `identity`'s vectors at the same
     false-accept rates of different people's pairs (faces/identity_stats.same_strictness)."""
@@ -197,5 +232,7 @@ def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings
     :param who: recorded in the history (default user@host)
     """
     settings = settings or settings_for(identity_name_of_gallery(store.backbone))
+    if not full:
+        store.refresh_person_bounds()  # the cones that let the run read only the people near its faces
     faces = store.gallery_faces() if full else store.grouping_faces(ATTACH_K, settings.attach_distance)
     return store.apply_assignment(group_faces(faces, settings, full), full=full, who=who)

@@ -14,12 +14,13 @@ from ..errors import GalleryError, NameTaken, shown
 from .erase import ErasureSql
 from .names import name_key, validate_name
 from .people import PEOPLE_ACTIONS, PeopleSql
+from .person_bounds import PersonBoundsSql
 from .records import Change, Delta, Neighbours, NewFace, Person
 from .sightings import SCAN_ROWS, SightingsSql
 from .sqlbase import SqlStore
 
 
-class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql):
+class GalleryStore(SqlStore, SightingsSql, ErasureSql, PeopleSql, PersonBoundsSql):
     """A people gallery; SQLiteStore and PostgresStore connect it to a database."""
 
     def add(self, name: str, faces: Sequence[NewFace], who: Optional[str] = None, replace: bool = False,

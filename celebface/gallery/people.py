@@ -200,38 +200,38 @@ class PeopleSql:
                             self._vecs_out([r[1] for r in enrolled]) if enrolled else empty, not_person, set(), named,
                             {int(p): int(n) - read.get(int(p), 0) for p, n in counts.items()})
 
+    def known_faces_near(self, vecs: np.ndarray, k: int, max_distance: float) -> GalleryFaces:
+        """The known faces among the k nearest to each vector within `max_distance`, every enrolled face, and each
+        person's size: what deciding who a face from outside the gallery is needs (grouping.who_is). Writes
+        nothing (people without a cone are read whole).
+
+        :param vecs: (Q, dim) unit vectors of the gallery's identity
+        :param k: known neighbours per vector (grouping.ATTACH_K)
+        :param max_distance: cosine distance beyond which a known face does not count
+        """
+        vecs = np.asarray(vecs, np.float32).reshape(-1, self.dim)
+        with self._tx(write=False) as cur:
+            rows = self._rows_by_id(cur, self._known_near(cur, vecs, k, max_distance)) if len(vecs) else []
+            enrolled = self._x(cur, "SELECT person_id, embedding FROM faces").fetchall()
+            counts = dict(self._x(cur, "SELECT person_id, count(*) FROM sightings WHERE person_id IS NOT NULL "
+                                       "GROUP BY person_id").fetchall())
+            named = {int(a): bool(b) for a, b in self._x(cur, "SELECT id, named FROM people").fetchall()}
+        read = Counter(int(r[3]) for r in rows)
+        empty = np.zeros((0, self.dim), np.float32)
+        return GalleryFaces(np.array([int(r[0]) for r in rows], np.int64),
+                            np.array([photo_key(r[1], r[2]) for r in rows], object),
+                            np.array([int(r[3]) for r in rows], np.int64), np.array([bool(r[4]) for r in rows], bool),
+                            self._vecs_out([r[5] for r in rows]) if rows else empty,
+                            np.array([int(r[0]) for r in enrolled], np.int64),
+                            self._vecs_out([r[1] for r in enrolled]) if enrolled else empty, set(), set(), named,
+                            {int(p): int(n) - read.get(int(p), 0) for p, n in counts.items()})
+
     def _rows_by_id(self, cur: Any, ids: Sequence[int]) -> list:
         out: list = []
         for part in [list(ids)[i:i + 500] for i in range(0, len(ids), 500)]:
             out += self._x(cur, f"SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE id IN "
                                 f"({', '.join('?' * len(part))})", part).fetchall()
         return out
-
-    def _known_near(self, cur: Any, vecs: np.ndarray, k: int, max_distance: float) -> list[int]:
-        """Ids of the k sightings with a person nearest to each vector among those within `max_distance` (cosine;
-        farther ones never vote): an exact scan, SCAN_ROWS at a time (PostgresStore asks its HNSW index)."""
-        from .sightings import SCAN_ROWS
-
-        rows_, ids_, sims_ = [], [], []
-        last = 0
-        while True:
-            rows = self._x(cur, "SELECT id, embedding FROM sightings WHERE person_id IS NOT NULL AND id > ? ORDER BY "
-                                "id LIMIT ?", (last, SCAN_ROWS)).fetchall()
-            if not rows:
-                break
-            last = int(rows[-1][0])
-            sims = vecs @ self._vecs_out([r[1] for r in rows]).T
-            r, c = np.nonzero(sims >= 1.0 - max_distance)
-            rows_.append(r)
-            ids_.append(np.array([rows[j][0] for j in c], np.int64))
-            sims_.append(sims[r, c])
-        if not rows_:
-            return []
-        r, ids, sims = np.concatenate(rows_), np.concatenate(ids_), np.concatenate(sims_)
-        order = np.lexsort((-sims, r))  # by query, nearest first
-        r, ids = r[order], ids[order]
-        rank = np.arange(len(r)) - np.searchsorted(r, r)  # place of each among its query's
-        return sorted({int(i) for i in ids[rank < k]})
 
     # --- helpers ------------------------------------------------------------------------------------------------
     def _new_unnamed(self, cur: Any, undo: dict) -> int:
@@ -312,9 +312,11 @@ class PeopleSql:
             by_person: dict[int, list[int]] = {}
             for sid, pid in result.to_people.items():
                 by_person.setdefault(int(pid), []).append(int(sid))
+            cones = self._cones_of(cur, list(by_person))
             for pid, sids in by_person.items():
                 self._require_id(cur, pid)
                 self._set_person(cur, sids, pid, False, undo, run=True)
+            self._widen_cones(cur, cones, by_person)  # person_bounds.py
             for sids in result.new_people:
                 self._set_person(cur, sids, self._new_unnamed(cur, undo), False, undo, run=True)
             self._drop_if_empty(cur, old if full else [], undo)

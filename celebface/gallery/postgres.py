@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
 from .people import PEOPLE_DDL, PEOPLE_MIGRATION
+from .person_bounds import POSTGRES_BOUNDS_DDL
 from .records import Neighbours
 from .sightings import (POSTGRES_DDL, POSTGRES_INDEX_DDL, SIGHTING_COLS, Sighting, SightingMatch,
                         sighting_from_row)
@@ -83,6 +84,8 @@ class PostgresStore(GalleryStore):
             for stmt in PEOPLE_DDL.split(";"):  # after the migration: they use its columns
                 if stmt.strip():
                     cur.execute(stmt)
+            for stmt in POSTGRES_BOUNDS_DDL:
+                cur.execute(stmt)
 
     def _connect(self) -> None:
         try:
@@ -184,17 +187,6 @@ class PostgresStore(GalleryStore):
             cur.execute(f"SELECT {SIGHTING_COLS}, embedding <=> %s AS d FROM sightings ORDER BY d LIMIT %s",
                         (q, int(k)))
             return [SightingMatch(sighting_from_row(r), 1.0 - float(r[-1])) for r in cur.fetchall()]
-
-    def _known_near(self, cur: Any, vecs: np.ndarray, k: int, max_distance: float) -> list[int]:
-        """Ids of the k sightings with a person nearest to each vector within `max_distance`, by pgvector's HNSW
-        index (grouping)."""
-        cur.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
-        found: set[int] = set()
-        for q in vecs:
-            cur.execute("SELECT id, embedding <=> %s AS d FROM sightings WHERE person_id IS NOT NULL ORDER BY d "
-                        "LIMIT %s", (self._vec_in(q), int(k)))
-            found.update(int(r[0]) for r in cur.fetchall() if r[1] <= max_distance)
-        return sorted(found)
 
     def add_sightings(self, sightings: Sequence[Sighting], vecs: np.ndarray) -> int:
         """Store faces seen in the archive (COPY, one transaction); returns how many were new."""

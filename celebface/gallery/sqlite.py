@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import GalleryError, GalleryUnavailable
 from .operations import GalleryStore
 from .people import PEOPLE_DDL, PEOPLE_MIGRATION
+from .person_bounds import SQLITE_BOUNDS_DDL
 from .sightings import SQLITE_DDL
 from .sqlbase import SCHEMA_VERSION
 
@@ -89,6 +90,8 @@ class SQLiteStore(GalleryStore):
             for stmt in PEOPLE_DDL.split(";"):  # after the migration: they use its columns
                 if stmt.strip():
                     cur.execute(stmt)
+            for stmt in SQLITE_BOUNDS_DDL:
+                cur.execute(stmt)
 
     def check_meta(self, cur: Any, version: int, migrations: dict[int, str]) -> None:
         """Write the schema version and backbone into a new gallery; migrate or refuse an existing one."""

@@ -262,3 +262,75 @@ def test_an_incremental_run_reads_only_what_it_needs_and_decides_the_same(open_g
     assert set(new) <= set(part.ids.tolist()) and len(part.ids) < len(whole.ids)
     assert group_faces(part) == group_faces(whole)
     assert len(group_faces(part).to_people) == len(new)  # each new face joins its person
+
+
+def _exact_near(g, vecs: np.ndarray, k: int, max_distance: float) -> list[int]:
+    """The k known faces nearest to each vector within max_distance, by comparing with every known face."""
+    whole = g.gallery_faces()
+    known = whole.person >= 0
+    sims = vecs @ whole.vecs[known].T
+    ids = whole.ids[known]
+    out = set()
+    for row in sims:
+        near = np.nonzero(row >= 1.0 - max_distance)[0]
+        out.update(int(ids[j]) for j in near[np.argsort(-row[near], kind="stable")][:k])
+    return sorted(out)
+
+
+def _cones_hold_their_faces(g) -> int:
+    """Checks every cone in the table holds all of its person's archive faces; returns how many cones there are."""
+    whole = g.gallery_faces()
+    with g._tx(write=False) as cur:
+        rows = g._x(cur, "SELECT person_id, centre, radius FROM person_bounds WHERE radius >= 0").fetchall()
+    for pid, centre, radius in rows:
+        mine = whole.vecs[whole.person == int(pid)].astype(np.float64)
+        angles = np.arccos(np.clip(mine @ np.frombuffer(bytes(centre), "<f4").astype(np.float64), -1, 1))
+        assert len(mine) and angles.max() <= radius + 1e-9
+    return len(rows)
+
+
+def test_people_cones_find_exactly_the_known_faces_a_full_scan_finds(open_gallery, glint_faces):
+    from celebface.gallery.grouping import ATTACH_K
+
+    vecs, labels = glint_faces
+    g = open_gallery()
+    add(g, vecs, [int(i) for k in range(3) for i in np.nonzero(labels == k)[0][:5]])
+    group_gallery(g)
+    add(g, vecs, [int(np.nonzero(labels == k)[0][5]) for k in range(3)])
+    assert group_gallery(g).summary.startswith("3 face(s) given to known people")
+    assert _cones_hold_their_faces(g) == 3  # built before the run, dropped by its writes, widened by it
+    queries = vecs[[int(np.nonzero(labels == k)[0][6]) for k in range(3)]]
+
+    def near(distance: float) -> list[int]:
+        with g._tx(write=False) as cur:
+            return g._known_near(cur, queries, ATTACH_K, distance)
+
+    for distance in (0.08, 0.2, 0.6):
+        assert near(distance) == _exact_near(g, queries, ATTACH_K, distance)
+    people = sorted({p for p in person_of(g).values() if p >= 0})
+    stray = next(s for s, p in person_of(g).items() if p == people[1])
+    g.move_faces([stray], people[0])  # a face joins people[0]: its cone is dropped, and read whole until rebuilt
+    with g._tx(write=False) as cur:
+        have = {int(r[0]) for r in g._x(cur, "SELECT person_id FROM person_bounds").fetchall()}
+    assert people[0] not in have and people[1] in have
+    assert near(0.2) == _exact_near(g, queries, ATTACH_K, 0.2)
+    assert g.refresh_person_bounds() == 1 and _cones_hold_their_faces(g) == 3
+    assert near(0.2) == _exact_near(g, queries, ATTACH_K, 0.2)
+
+
+def test_who_is_names_the_person_a_run_would_give_a_face_to_and_nobody_for_a_stranger(open_gallery, glint_faces):
+    from celebface.gallery.grouping import who_is
+
+    vecs, labels = glint_faces
+    g = open_gallery()
+    add(g, vecs, [int(i) for k in range(2) for i in np.nonzero(labels == k)[0][:5]])
+    group_gallery(g)
+    mine = person_of(g)
+    before = g.history()
+    queries = [int(np.nonzero(labels == k)[0][6]) for k in range(3)]
+    found = who_is(g, vecs[queries])
+    for k in range(2):
+        their = {mine[s] for s, lab in zip(sorted(mine), [0] * 5 + [1] * 5) if lab == k}
+        assert found[k] is not None and {found[k].person_id} == their and 0.9 < found[k].similarity <= 1.0
+    assert found[2] is None  # the third person is in no photo of the archive
+    assert g.history() == before  # a question, not a change
