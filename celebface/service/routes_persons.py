@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Optional
 
-from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import APIRouter, Body, File, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -36,6 +36,20 @@ class FaceOut(BaseModel):
     index: int = Field(description="The face's index in its photo")
     box: Optional[list[float]] = None
     pinned: bool = Field(description="Placed by a user: no grouping run moves it")
+
+
+class WhoFace(BaseModel):
+    box: list[float] = Field(description="[x1, y1, x2, y2] in the photo's pixels")
+    person: Optional[int] = Field(description="The person this face is; None when nobody in the gallery clearly is")
+    name: Optional[str] = Field(description="Their name; None for an unnamed person (or nobody)")
+    similarity: Optional[float] = Field(description="Cosine similarity to the most similar of their faces")
+
+
+class WhoIsResult(BaseModel):
+    image: str
+    width: int
+    height: int
+    faces: list[WhoFace] = Field(description="Every face found, main face first")
 
 
 def _change(c: Any) -> ChangeOut:
@@ -86,7 +100,54 @@ def persons_routes(ctx: Any, auth: list) -> APIRouter:
 
     _change_routes(router, store)
     _thumb_route(router, store)
+    _who_route(router, ctx)
     return router
+
+
+def _who_route(router: APIRouter, ctx: Any) -> None:
+    @router.post("/api/persons/who", summary="Who is in this photo: each face's person, named or not",
+                 response_model=WhoIsResult,
+                 responses={401: {"description": "Missing or wrong token"},
+                            413: {"description": "Upload too large, too many pixels or a decompression bomb"},
+                            415: {"description": "Not an image"}})
+    def who(file: UploadFile = File(..., description="The photo (JPEG, PNG, WebP, ...)")) -> WhoIsResult:
+        """Each face of the photo (main face first) with the person a grouping run would give it to (the same
+        vote among the nearest known faces), or person null when nobody in the gallery clearly is."""
+        from .guard import decode_upload, read_upload, refused_early, upload_name
+
+        name = upload_name(file)
+        data = read_upload(file, ctx.max_upload_bytes)
+        if refused_early(data, ctx.max_pixels):
+            decode_upload(data, name, ctx.max_pixels)  # raises the 413/415 with its message at once
+        with ctx.decoding(data):  # at most `workers` photos, and the server's pixel budget, at a time
+            img = decode_upload(data, name, ctx.max_pixels)
+            del data
+            return _call(who_is_in, ctx.rec, img, name)
+
+
+def who_is_in(rec: Any, img: Any, name: str) -> WhoIsResult:
+    """The faces of a decoded photo and who each one is in the recogniser's gallery (grouping.who_is).
+
+    :param rec: the Recognizer (its detector, identity embedder and gallery)
+    :param img: the RGB photo (possibly decoded at a reduced size)
+    :param name: the photo's name, echoed back
+    """
+    from ..faces.align import clip_box
+    from ..gallery.grouping import who_is
+    from ..io.images import scale_of
+
+    faces, vecs = rec.face_embeddings(img)
+    store = rec.gallery
+    found = who_is(store, vecs) if faces else []
+    names = {p.id: (p.name if p.named else None) for p in store.people_overview()} if faces else {}
+    scale, (width, height) = scale_of(img)
+    out = []
+    for f, m in zip(faces, found):
+        box = [round(v, 1) for v in clip_box([v * scale for v in f.box], width, height)]
+        out.append(WhoFace(box=box, person=None if m is None else m.person_id,
+                           name=None if m is None else names.get(m.person_id),
+                           similarity=None if m is None else round(m.similarity, 4)))
+    return WhoIsResult(image=name, width=width, height=height, faces=out)
 
 
 def _change_routes(router: APIRouter, store: Any) -> None:

@@ -1,6 +1,6 @@
 """The people page end to end: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright, against a real
 uvicorn server on 127.0.0.1, on a gallery of real archive faces (glint12 photos, dlib vectors): group, open a
-person, name them, split faces off, undo, merge two people. Screenshots go to out/test-artifacts/people-*.png
+person, name them, "who is this?" with an uploaded photo, split faces off, undo, merge two people. Screenshots go to out/test-artifacts/people-*.png
 (gitignored)."""
 from __future__ import annotations
 
@@ -56,7 +56,43 @@ def page():
         assert not errors, errors
 
 
-def test_people_are_grouped_named_split_undone_and_merged_in_the_page(page, server_url):
+def _padded(photo: Path, out: Path) -> Path:
+    """A glint12 photo (a tight 112 px face) with room around the face, as a photo has (the detector needs it)."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (224, 224), (124, 124, 124))
+    canvas.paste(Image.open(photo).convert("RGB").resize((160, 160)), (32, 32))
+    canvas.save(out)
+    return out
+
+
+def _who_is_this(page, server_url: str, tmp_path: Path, name: str) -> None:
+    """Upload a photo of `name` the archive does not hold, then one of a person it has never seen: the first shows
+    `name` with a link that opens them, the second nobody."""
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    people = json.load(urllib.request.urlopen(server_url + "/api/persons"))
+    pid = next(p["id"] for p in people if p["name"] == name)
+    folder = Path(json.load(urllib.request.urlopen(f"{server_url}/api/persons/{pid}/faces"))[0]["path"]).parent
+    page.set_input_files("#who-file", str(_padded(sorted(folder.iterdir())[PER_PERSON - 1], tmp_path / "who.png")))
+    link = page.locator("#who-faces li.who a")
+    expect(link).to_have_count(1)
+    expect(link).to_contain_text(name)
+    expect(page.locator("#who-faces canvas")).to_have_count(1)
+    link.click()
+    expect(page.locator("#person-title")).to_contain_text(name)
+    expect(page.locator(f'#grid li.person.found[data-id="{pid}"]')).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "people-who.png"), full_page=True)
+    stranger = sorted(x for x in GLINT.iterdir() if x.is_dir())[2]  # the fixture's third person: not in the archive
+    page.set_input_files("#who-file", str(_padded(sorted(stranger.iterdir())[0], tmp_path / "stranger.png")))
+    expect(page.locator("#who-faces li.who span")).to_have_text("nobody known yet")
+    expect(page.locator("#who-faces li.who a")).to_have_count(0)
+
+
+def test_people_are_grouped_named_split_undone_and_merged_in_the_page(page, server_url, tmp_path):
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -74,6 +110,7 @@ def test_people_are_grouped_named_split_undone_and_merged_in_the_page(page, serv
     page.fill("#new-name", "Ann")
     page.click("#rename button")
     expect(grid.first.locator(".name")).to_have_text("Ann")
+    _who_is_this(page, server_url, tmp_path, "Ann")
     faces.nth(0).click()
     faces.nth(1).click()
     page.click("#split")

@@ -129,6 +129,41 @@
     }
   }
 
+  // "Who is this?": the uploaded photo's faces, each with the person it is (a link to them in the grid)
+  async function whoIs(file) {
+    const form = new FormData(); form.append("file", file);
+    const result = await (await api("/api/persons/who", { method: "POST", body: form })).json();
+    const photo = new Image(); photo.src = URL.createObjectURL(file); await photo.decode();
+    const ul = $("who-faces");
+    ul.replaceChildren();
+    say(result.faces.length ? "" : "No face found in " + result.image + ".", "warn");
+    for (const f of result.faces) {
+      const li = document.createElement("li"); li.className = "face who";
+      const canvas = document.createElement("canvas"); canvas.width = 100; canvas.height = 100;
+      const [x1, y1, x2, y2] = f.box;
+      canvas.getContext("2d").drawImage(photo, x1, y1, x2 - x1, y2 - y1, 0, 0, 100, 100);
+      const cap = document.createElement(f.person === null ? "span" : "a");
+      if (f.person === null) cap.textContent = "nobody known yet";
+      else {
+        cap.href = "#"; cap.dataset.person = f.person;
+        cap.textContent = label({ id: f.person, name: f.name }) + " (" + f.similarity.toFixed(2) + ")";
+        cap.addEventListener("click", (e) => { e.preventDefault(); jumpTo(f.person).catch((err) => say(err.message, "warn")); });
+      }
+      li.append(canvas, cap); ul.append(li);
+    }
+  }
+
+  async function jumpTo(pid) {
+    for (const li of document.querySelectorAll("#grid li.found")) li.classList.remove("found");
+    const li = document.querySelector('#grid li.person[data-id="' + pid + '"]');
+    if (li) { li.classList.add("found"); li.scrollIntoView({ block: "center" }); }
+    const p = (await (await api("/api/persons")).json()).find((x) => x.id === pid);
+    if (p) await showPerson(p);
+  }
+
+  $("who-file").addEventListener("change", (e) => {
+    if (e.target.files.length) whoIs(e.target.files[0]).catch((err) => say(err.message, "warn"));
+  });
   $("group").addEventListener("click", () => change(() => post("/api/persons/group", { full: false })));
   $("undo").addEventListener("click", () => change(() => api("/api/undo", { method: "POST" })));
   $("merge").addEventListener("click", () => {
