@@ -171,7 +171,7 @@ class PeopleSql:
         """
         with self._tx(write=False) as cur:
             free = self._x(cur, "SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE "
-                                "person_id IS NULL").fetchall()
+                                "person_id IS NULL", binary=True).fetchall()
             vecs = self._vecs_out([r[5] for r in free]) if free else np.zeros((0, self.dim), np.float32)
             near = set(self._known_near(cur, vecs, k, max_distance)) if free else set()
             shas = sorted({r[1] for r in free})
@@ -230,7 +230,7 @@ class PeopleSql:
         out: list = []
         for part in [list(ids)[i:i + 500] for i in range(0, len(ids), 500)]:
             out += self._x(cur, f"SELECT id, sha256, frame, person_id, pinned, embedding FROM sightings WHERE id IN "
-                                f"({', '.join('?' * len(part))})", part).fetchall()
+                                f"({', '.join('?' * len(part))})", part, binary=True).fetchall()
         return out
 
     # --- helpers ------------------------------------------------------------------------------------------------

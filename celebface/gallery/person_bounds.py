@@ -157,7 +157,7 @@ class PersonBoundsSql:
         if not pids:
             return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
         rows = self._x(cur, f"SELECT {'id' if with_ids else 'person_id'}, embedding FROM sightings WHERE person_id "
-                            f"IN ({', '.join('?' * len(pids))}) ORDER BY id", list(pids)).fetchall()
+                            f"IN ({', '.join('?' * len(pids))}) ORDER BY id", list(pids), binary=True).fetchall()
         vecs = self._vecs_out([r[1] for r in rows]) if rows else np.zeros((0, self.dim), np.float32)
         return np.array([int(r[0]) for r in rows], np.int64), vecs
 

@@ -64,6 +64,7 @@ class PostgresStore(GalleryStore):
     """A gallery in PostgreSQL + pgvector."""
     kind = "postgresql"
     placeholder = "%s"
+    binary_results = True
 
     def __init__(self, url: str, backbone: str, dim: int, weights: str = "", ef_search: int = 200) -> None:
         """:param url: postgresql://user@host:port/db (password from the URL or PGPASSWORD)

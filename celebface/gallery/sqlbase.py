@@ -40,6 +40,8 @@ class SqlStore:
     """Gallery operations over a DB-API connection; subclasses connect, create tables and map errors."""
     kind = "sql"
     placeholder = "?"
+    #: Whether _x(binary=True) asks the driver for binary results (PostgreSQL: vectors as raw floats, not text to parse)
+    binary_results = False
     #: Days the trash keeps removed faces (None: for ever); open_store sets it from the settings.
     trash_days: Optional[float] = DEFAULT_TRASH_DAYS
 
@@ -67,10 +69,15 @@ class SqlStore:
         raise NotImplementedError
 
     # --- helpers ------------------------------------------------------------------------------------------------
-    def _x(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _x(self, cur: Any, sql: str, params: Sequence[Any] = (), binary: bool = False) -> Any:
+        """Run one statement (`?` placeholders); `binary`: results in the driver's binary format where it has one
+        (worth it for many vectors)."""
         if self.placeholder != "?":
             sql = sql.replace("?", self.placeholder)
-        cur.execute(sql, tuple(params))
+        if binary and self.binary_results:
+            cur.execute(sql, tuple(params), binary=True)
+        else:
+            cur.execute(sql, tuple(params))
         return cur
 
     def _one(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Optional[tuple]:
