@@ -1,7 +1,8 @@
 """Ray, for real: a two-node Ray cluster on this machine (each node 1 CPU), started and stopped here.
 
 prepare --engine ray finds the faces the local run finds; index on Ray names faces as `predict` does; a worker
-node killed mid-job loses no photo and counts none twice; a killed index resumes from its finished shards.
+node killed mid-job loses no photo and counts none twice; a killed index resumes from its finished shards; the
+faces index on Ray adds to the gallery are grouped into people as the local engine's are.
 """
 from __future__ import annotations
 
@@ -100,6 +101,42 @@ def test_index_on_ray_names_faces_as_predict_does(cluster, trained_model, tmp_pa
         assert [r["name"] for r in got if r["face"] >= 0] == [f.name for f in want.faces], p
         for r, f in zip((r for r in got if r["face"] >= 0), want.faces):
             assert r["box"] == pytest.approx(f.box, abs=0.2) and len(r["embedding"]) == 128
+
+
+def _grouped(model: Path) -> list[list[str]]:
+    """The gallery's people, each as the sorted 'folder/file' of its archive faces."""
+    from celebface.gallery import open_gallery
+
+    store = open_gallery(model)
+    try:
+        return sorted(sorted(f"{Path(s.path).parent.name}/{Path(s.path).name}" for s in
+                             store.person_sightings(p.id)[0]) for p in store.people_overview() if p.sightings)
+    finally:
+        store.close()
+
+
+def test_index_on_ray_feeds_people_grouping_as_the_local_engine_does(cluster, tmp_path) -> None:
+    """`index --engine ray --add-to-gallery`: the sightings it writes are grouped into the same people as the local
+    engine's (4 photos each of two sports5 players: two unnamed people of 4 faces, one per player)."""
+    from celebface.recognition.init_model import init_model
+    from celebface.scale.index import IndexOptions, index
+    from celebface.scale.to_gallery import add_index_to_gallery
+
+    photos = [str(f) for who in ("Roger_Federer", "Serena_Williams")
+              for f in sorted(f for f in (SPORTS5 / who).iterdir() if f.is_file())[:4]]
+    people = {}
+    for engine in ("local", "ray"):
+        model = init_model(tmp_path / engine / "model", identity="dlib")
+        options = IndexOptions(engine, cluster.address if engine == "ray" else None, workers=2, shard_size=3,
+                               batch_size=1)
+        assert index(model, photos, str(tmp_path / engine / "res"), options).photos == len(photos)
+        added = add_index_to_gallery(model, str(tmp_path / engine / "res"))
+        assert added.added == added.faces >= len(photos), added
+        assert "new unnamed people" in added.grouped, added
+        people[engine] = _grouped(model)
+    assert people["ray"] == people["local"]
+    assert sorted({f.split("/")[0] for f in p} for p in people["ray"]) == [{"Roger_Federer"}, {"Serena_Williams"}]
+    assert all(len(p) >= 3 for p in people["ray"]), people
 
 
 def _sports_photos(n: int) -> list[Path]:
