@@ -56,3 +56,33 @@ def test_people_are_grouped_named_split_and_undone_over_rest(client):
         assert client.post("/api/undo", headers=AUTH).status_code == 200
     people = client.get("/api/persons", headers=AUTH).json()
     assert sorted(p["sightings"] for p in people) == [5, 5] and all(p["name"] is None for p in people)
+
+
+def test_who_is_this_answers_each_face_of_an_uploaded_photo_with_its_person(client, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from tests.e2e.test_people_page import _padded
+    from tests.unit.test_gallery_people import PER_PERSON
+
+    assert client.post("/api/persons/group", json={"full": False}, headers=AUTH).status_code == 200
+    folder = sorted(p for p in GLINT.iterdir() if p.is_dir())[0]  # the first person: 5 archive faces, now a person
+    photo = _padded(sorted(folder.iterdir())[PER_PERSON - 1], tmp_path / "who.png").read_bytes()
+    upload = {"file": ("who.png", photo, "image/png")}
+    assert client.post("/api/persons/who", files=upload).status_code == 401
+    assert client.post("/api/persons/who", files=upload, headers={**AUTH, "Origin": "http://evil.example"}
+                       ).status_code == 403
+    r = client.post("/api/persons/who", files=upload, headers=AUTH)
+    assert r.status_code == 200, r.text
+    (face,) = r.json()["faces"]
+    first = [p["id"] for p in client.get("/api/persons", headers=AUTH).json()  # the person of folder's faces p0-p4
+             if "p0.jpg" in {f["path"] for f in client.get(f"/api/persons/{p['id']}/faces", headers=AUTH).json()}]
+    assert [face["person"]] == first and face["name"] is None and face["similarity"] > 0.9
+    assert r.json()["width"] == 224 and len(face["box"]) == 4
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), (90, 90, 90)).save(blank, "PNG")
+    r = client.post("/api/persons/who", files={"file": ("blank.png", blank.getvalue(), "image/png")}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["faces"] == []
+    r = client.post("/api/persons/who", files={"file": ("x.png", b"not a photo", "image/png")}, headers=AUTH)
+    assert r.status_code == 415
