@@ -38,14 +38,16 @@ SQLITE_BOUNDS_DDL = [
     "CREATE TRIGGER IF NOT EXISTS person_bounds_up AFTER UPDATE OF person_id, embedding ON sightings "
     "WHEN NEW.person_id IS NOT NULL BEGIN DELETE FROM person_bounds WHERE person_id = NEW.person_id; END",
 ]
+_PG_TRIGGER = ("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}' AND tgrelid = "
+               "'sightings'::regclass) THEN CREATE TRIGGER {name} AFTER {event} ON sightings FOR EACH ROW WHEN "
+               "(NEW.person_id IS NOT NULL) EXECUTE FUNCTION person_bounds_drop(); END IF; END $$")
 POSTGRES_BOUNDS_DDL = [
     _TABLE.format(blob="BYTEA"),
     "CREATE OR REPLACE FUNCTION person_bounds_drop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "DELETE FROM person_bounds WHERE person_id = NEW.person_id; RETURN NULL; END $$",
-    "CREATE OR REPLACE TRIGGER person_bounds_in AFTER INSERT ON sightings FOR EACH ROW "
-    "WHEN (NEW.person_id IS NOT NULL) EXECUTE FUNCTION person_bounds_drop()",
-    "CREATE OR REPLACE TRIGGER person_bounds_up AFTER UPDATE OF person_id, embedding ON sightings FOR EACH ROW "
-    "WHEN (NEW.person_id IS NOT NULL) EXECUTE FUNCTION person_bounds_drop()",
+    # made once, not replaced at every open (that would lock the table against the other writers each time)
+    _PG_TRIGGER.format(name="person_bounds_in", event="INSERT"),
+    _PG_TRIGGER.format(name="person_bounds_up", event="UPDATE OF person_id, embedding"),
 ]
 
 
@@ -107,6 +109,7 @@ class PersonBoundsSql:
         """Compute the cones of the people who have none (new people, people who gained faces); returns how many.
         People without archive faces get an empty cone (radius -1), which nothing comes near."""
         with self._tx(write=True) as cur:
+            self._x(cur, "DELETE FROM person_bounds WHERE person_id NOT IN (SELECT id FROM people)")  # people gone
             missing = [int(r[0]) for r in self._x(cur, "SELECT id FROM people WHERE id NOT IN (SELECT person_id "
                                                        "FROM person_bounds)").fetchall()]
             for part in [missing[i:i + PEOPLE_PER_READ] for i in range(0, len(missing), PEOPLE_PER_READ)]:
