@@ -6,7 +6,12 @@ random unit centre + Gaussian noise (sd 0.02 a value: two faces of one person at
 are), given to their people directly in SQL as earlier runs would have. The 1,000 new faces: 900 of known people,
 100 of 20 new people (5 each).
 
-Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=. python bench/people_scale.py --sqlite 100000 1000000 --pg 100000
+The timed run starts with the people's cones built (gallery/person_bounds.py: what the earlier runs would have
+left; the build is timed apart). --real counts how many people's cones come near a new face on the real dlib vectors
+of the sample sets (bench/people_faces.py's cache).
+
+Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=. python bench/people_scale.py --sqlite 100000 1000000 --real
+     OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=. python bench/people_scale.py --sqlite --pg 100000 1000000
 """
 from __future__ import annotations
 
