@@ -101,7 +101,7 @@ def trained_plots(tmp: Path, out_dir: Path) -> str:
     for name in ("confusion_matrix.png", "learning_curves.png"):
         shutil.copyfile(model / "current" / name, out_dir / name)
     return (f"{TRAIN_PHOTOS} photos of each of {TRAIN_PEOPLE} celeb5 people, efficientnet_lite0, `prepare "
-            f"--per-class 30`, `train --epochs1 10 --epochs2 4` (small, so the pages build in seconds; not the "
+            f"--per-class 30`, `train --epochs1 10 --epochs2 4` (small, so the site builds in about a minute; not the "
             f"defaults): val accuracy {metrics['val_accuracy']:.3f} on {len(metrics['val_report']['confusion_matrix'])}"
             f" people")
 
