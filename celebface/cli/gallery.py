@@ -197,7 +197,7 @@ def history(model_dir: Path, limit: int, gallery: Optional[str], as_json: bool) 
 
 @main.command(epilog=examples(
     "celebface compare ada1.jpg ada2.jpg",
-    "celebface compare ada1.jpg ada2.jpg --threshold 0.93 --json"))
+    "celebface compare ada1.jpg ada2.jpg --identity dlib --json"))
 @click.argument("photo_a", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.argument("photo_b", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,
