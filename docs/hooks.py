@@ -54,8 +54,33 @@ def on_files(files, config):
     return files
 
 
+def cli_examples() -> str:
+    """Every command's examples (the end of its `--help`, which mkdocs-click leaves out), from the click group."""
+    import textwrap
+
+    import click
+
+    from celebface.cli import main
+
+    lines: list[str] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        examples = (cmd.epilog or "").replace("\b", "").split("Examples:", 1)
+        if len(examples) == 2 and examples[1].strip():
+            lines.extend([f"`{path}`", "", "```", textwrap.dedent(examples[1]).strip("\n"), "```", ""])
+        if isinstance(cmd, click.Group):
+            for name in sorted(cmd.list_commands(click.Context(cmd))):
+                walk(cmd.get_command(click.Context(cmd), name), f"{path} {name}")
+
+    walk(main, "celebface")
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown, page, config, files):
-    """Replace each `[[figure NAME]]` line with the picture and its caption, or a note saying why it is missing."""
+    """Replace each `[[figure NAME]]` line with the picture and its caption, or a note saying why it is missing;
+    `[[cli examples]]` with every command's examples."""
+    if "[[cli examples]]" in markdown:
+        markdown = markdown.replace("[[cli examples]]", cli_examples())
     figs = _state["figures"]
     up = "../" * page.file.src_uri.count("/")
 

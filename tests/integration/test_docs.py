@@ -22,6 +22,8 @@ def test_the_site_builds_strict_with_its_generated_pages(tmp_path: Path) -> None
     cli = (site / "reference" / "cli" / "index.html").read_text()
     for command in ("prepare", "train", "predict", "enroll", "serve", "index", "cluster"):
         assert f"celebface {command}" in cli, command
+    examples = cli.split('id="examples"', 1)[1]  # every command's --help examples, gathered from the click group
+    assert "celebface prepare " in examples and "celebface person " in examples
     spec = json.loads((site / "reference" / "openapi.json").read_text())
     assert "/api/predict" in spec["paths"] and "post" in spec["paths"]["/api/predict"]
     assert "/api/predict" in (site / "reference" / "rest" / "index.html").read_text()
