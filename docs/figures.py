@@ -78,7 +78,9 @@ def annotated_photo(rec, out: Path) -> str:
     drawn.thumbnail((1000, 1000))
     drawn.save(out)
     names = ", ".join(f.name or f"no name ({f.reason})" for f in result.faces)
-    return f"`celebface predict MODEL {source.parent.name}/{source.name} --annotate OUT`: {names}"
+    return (f"An empty gallery (`celebface init`), {ENROL_PHOTOS} photos of each sports5 person enrolled, then "
+            f"`celebface predict MODEL extras/sports5_new_photos/{source.parent.name}/{source.name} --annotate OUT`, "
+            f"a photo it never saw: {names}")
 
 
 def trained_plots(tmp: Path, out_dir: Path) -> str:
