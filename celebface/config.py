@@ -11,9 +11,8 @@ MIN_PROB = 0.90
 #: Relative margin added on each side of the face box before cropping.
 MARGIN = 0.2
 #: How crop_face fills the parts of a crop outside the photo (faces cut by an edge, margins at the border):
-#: "constant" (PAD_FILL grey), "reflect" (mirrored) or "edge" (smeared edge pixels, the behaviour before issue 11).
-#: Measured in bench/borders.md on faces cut 30-45% by an edge (dlib_face, 160 sports5 and 384 glint12 copies): right
-#: names constant 28.1% / 28.9%, reflect 26.2% / 18.0%, edge 19.4% / 16.9%; wrong names 18.8% -> 11.2%, 8.6% -> 5.7%.
+#: "constant" (PAD_FILL grey), "reflect" (mirrored) or "edge" (smeared edge pixels). Constant named the most faces
+#: cut by an edge right and the fewest wrong (bench/borders.py, figures in bench/borders.md).
 PAD_MODE = "constant"
 PAD_MODES = ("constant", "reflect", "edge")
 #: The grey of constant padding (near the ImageNet mean, so it normalises to about zero).
@@ -127,31 +126,27 @@ class TrainOptions:
     input_size: Optional[int] = None  # side of the CNN's input images in pixels (None: the backbone's own)
     stage2: bool = True
     epochs1: int = 40
-    # Stage 2's epoch cap. 20 against 12, efficientnet_lite0 with 4 stages and act_dropout 0.2, 3 seeds x 3 sets
-    # (bench/accuracy_epochs20.md): glint12 +0.58 (its runs were still improving at 12), sports5 and celeb5 +0.00
-    # (early stopping ends them first). The CLI's defaults are these fields.
+    # Stage 2's epoch cap (bench/accuracy_epochs20.md). The CLI's defaults are these fields.
     epochs2: int = 20
     lr1: float = 1e-3
     lr2: float = 1e-3
     batch_size: int = 64
     weight_decay: float = 1e-4
     patience: int = 5  # stage 1 early stopping; the learning rate is cut after half as many epochs in both stages
-    # Stage 2 early stopping, apart from stage 1's since it costs far more an epoch. Replayed over 3 seeds x 3 sets
-    # (bench/accuracy_defaults.md), 3 stopped a glint12 run that was still improving; 4 saves one epoch on small sets
-    # but ships other weights on celeb5 seed 1 (same accuracy there). So 5, as before.
+    # Stage 2 early stopping, apart from stage 1's since it costs far more an epoch (bench/accuracy_defaults.md).
     patience2: int = 5
     schedule: str = "plateau"  # stage 2's learning rate: "plateau" (cut when val loss stalls) or "cosine"
     # Stage 2: share of the cached activations' channels dropped in training (Dropout2d on what the frozen part
-    # wrote once per image). 0.2 against none, efficientnet_lite0 with 3 stages, 3 seeds x 3 sets
-    # (bench/accuracy_act_dropout.md): celeb5 +1.45, sports5 +0.92, glint12 +0.49 points; no extra work per epoch.
+    # wrote once per image; bench/accuracy_act_dropout.md).
     act_dropout: float = 0.2
     # Stage 2: share of training batches with CutMix on the cached activations (a box of each sample's feature maps
-    # replaced by another sample's, the labels weighted by area). 0 (off) by default.
+    # replaced by another sample's, the labels weighted by area). Experimental, off: it did not win (`train --cutmix`'s
+    # help has the figure).
     cutmix: float = 0.0
     # Stage 2: weight of a second loss that teaches the fine-tuned CNN's pooled features to predict, through a
     # linear layer used in training only, the face embedding of each training image (dlib's ResNet: it ships offline,
-    # and CNN models run it for their "unknown" gate anyway). Measured, not better (bench/accuracy_distill.md: -0.24
-    # points on the mean of the three sets); 0 (off) by default.
+    # and CNN models run it for their "unknown" gate anyway). Experimental, off: it did not win (`train --distill`'s
+    # help has the figure).
     distill: float = 0.0
     seed: int = 0
     device: str = "auto"

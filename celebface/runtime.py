@@ -1,8 +1,7 @@
 """Where and how torch runs: device, precision (bf16 autocast where the hardware is fast), threads.
 
-Thread policy (issue 32, measured in bench/speed.md): OpenMP threads that wait by spinning (libgomp's default,
-OMP_WAIT_POLICY=ACTIVE) collapse as soon as another process takes a core: MTCNN went from 113 ms a photo to
-808-1,217 ms with torch's 2 threads beside one busy process. So every celebface process waits passively
+Thread policy (measured in bench/speed.md): OpenMP threads that wait by spinning (libgomp's default,
+OMP_WAIT_POLICY=ACTIVE) collapse as soon as another process takes a core. So every celebface process waits passively
 (OMP_WAIT_POLICY=PASSIVE, set by `import celebface` before torch loads, inherited by every worker process and
 passed to Ray's workers); one torch thread per core in a single process (CLI commands, one `serve` worker), one
 thread per worker process and one worker per core in process pools. Overrides: a user-set OMP_WAIT_POLICY is
@@ -46,9 +45,9 @@ def bf16_is_fast(device: str) -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """'auto' -> 'fp32'. bf16 autocast trains faster where bf16_is_fast, but it cost 2.3 points of validation
-    accuracy on glint12 (89.80% against 92.13% in fp32, efficientnet_lite0, issue 12), and a default must never cost
-    accuracy: bf16 is used only when asked for (--precision bf16) until bench/accuracy.py shows it costs nothing."""
+    """'auto' -> 'fp32'. bf16 autocast trains faster where bf16_is_fast, but a default must never cost accuracy and
+    bf16 lost some on glint12 (`train --precision`'s help): it is used only when asked for (--precision bf16) until
+    bench/accuracy.py shows it costs nothing."""
     if precision == "auto":
         return "fp32"
     return precision

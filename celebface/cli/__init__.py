@@ -1,11 +1,15 @@
 """The `celebface` command. One module per command group registers its commands on `main`:
 data (prepare), training (train, evaluate), gallery (init, enroll, people, forget, rename, history, undo,
-compare), recognition (predict, backbones), service (serve)."""
+compare), people (person ...), recognition (predict, backbones, identities), data_check (check, cluster),
+scale (index, search), service (serve)."""
 from __future__ import annotations
 
 import sys
 
 import click
+
+from .. import __version__
+from .common import examples
 
 
 class OneLineErrors(click.Group):
@@ -25,8 +29,9 @@ class OneLineErrors(click.Group):
             sys.exit(exc.exit_code)
 
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="celebface")
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=examples("celebface prepare photos/ --out work/", "celebface train work/ --out models/celebs"))
+@click.version_option(__version__, "-V", "--version", prog_name="celebface")
 def main() -> None:
     """celebface: learn people's faces from a folder of photos, then name the faces in new photos."""
 

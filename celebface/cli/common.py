@@ -18,6 +18,15 @@ DEVICE = click.Choice(["auto", "cpu", "cuda"])
 PORT = click.IntRange(0, 65535)
 
 
+def examples(*lines: str) -> str:
+    """A command's help epilog: its examples, printed as written (click's \\b marker keeps the lines unwrapped).
+    tests/unit/test_cli_help.py checks that every command has them and that their options exist.
+
+    :param lines: whole command lines, each starting with `celebface` and the command's name.
+    """
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def threads_option(fn: Callable) -> Callable:
     return click.option("--threads", type=POS_INT, default=None, help=THREADS_HELP)(fn)
 

@@ -7,7 +7,7 @@ import click
 
 from ..config import FILL_MODES, PICK_MODES, PrepareOptions
 from . import main
-from .common import POS_INT, PROB, SHARE, engine_options, run_safely
+from .common import POS_INT, PROB, SHARE, engine_options, examples, run_safely
 
 
 def _print_summary(s: dict, work_dir: Path) -> None:
@@ -26,7 +26,9 @@ def _print_summary(s: dict, work_dir: Path) -> None:
     click.echo(f"wrote {work_dir}/manifest.json, split.json, dataset.json")
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface prepare photos/ --out work/",
+    "celebface prepare photos/ --out work/ --per-class 200 --workers 2"))
 @click.argument("data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "work_dir", required=True, type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
               help="WORK_DIR to write.")
@@ -46,9 +48,10 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--min-prob", type=PROB, default=PrepareOptions.min_prob, show_default=True,
               help="Ignore faces the detector is less sure of.")
 @click.option("--align", is_flag=True,
-              help="Align each face crop on its 5 landmarks (eyes level, fixed eye distance); models trained on "
-                   "such crops cut faces the same way when they name them. Measured on efficientnet_lite0: "
-                   "bench/accuracy_align.md.")
+              help="Experimental, not adopted. Align each face crop on its 5 landmarks (eyes level, fixed eye "
+                   "distance); models trained on such crops cut faces the same way when they name them. With the "
+                   "training defaults it measured -0.23 points of validation accuracy on the mean of celeb5 and "
+                   "sports5 (efficientnet_lite0, 3 seeds; bench/accuracy.py --prep align=1).")
 @click.option("--pick", type=click.Choice(PICK_MODES), default=PrepareOptions.pick, show_default=True,
               help="In photos with several faces: the face matching the person's other photos, or the main face.")
 @click.option("--keep-suspects", is_flag=True, help="Keep photos whose face does not match the person's others.")
@@ -59,7 +62,9 @@ def _print_summary(s: dict, work_dir: Path) -> None:
 @click.option("--zoom", type=click.FloatRange(0, 0.9), default=PrepareOptions.zoom, show_default=True)
 @click.option("--no-flip", is_flag=True)
 @click.option("--gray", type=click.FloatRange(0, 1), default=PrepareOptions.gray, show_default=True,
-              help="Share of the augmented training copies made grayscale (for black-and-white photos).")
+              help="Share of the augmented training copies made grayscale (for black-and-white photos). "
+                   "Experimental, not adopted: 0.2 measured -1.45 points of validation accuracy on celeb5 "
+                   "(efficientnet_lite0, 3 seeds; bench/accuracy.py --prep gray=0.2).")
 @click.option("--no-group-duplicates", is_flag=True,
               help="Split near-duplicate photos independently (leaky; only to measure what grouping changes).")
 @click.option("--workers", type=POS_INT, default=None, help="Worker processes (default: one per core).")

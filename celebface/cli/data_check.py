@@ -7,10 +7,10 @@ from typing import Optional
 import click
 
 from . import main
-from .common import POS_INT, run_safely
+from .common import POS_INT, examples, run_safely
 
 
-@main.command()
+@main.command(epilog=examples("celebface check photos/", "celebface check photos/ --out check-report/ --json"))
 @click.argument("data_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("check-report"),
               show_default=True, help="REPORT_DIR for report.html and report.json (outside DATA_DIR).")
@@ -33,7 +33,9 @@ def check(data_dir: Path, out_dir: Path, work_dir: Optional[Path], as_json: bool
     click.echo(f"wrote {out_dir / 'report.html'} and report.json")
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface cluster party-photos/ --out clusters/ --model models/celebs",
+    "celebface cluster --archive models/celebs --out clusters/"))
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="CLUSTERS_DIR: one folder of face crops per cluster, contact sheets and clusters.json.")

@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import device_option, identity_option, run_safely
+from .common import device_option, examples, identity_option, run_safely
 
 MODEL_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 GALLERY_HELP = "PostgreSQL URL (postgresql://user@host/db; password from PGPASSWORD) instead of MODEL_DIR/gallery.db."
@@ -33,7 +33,9 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface init models/family",
+    "celebface init models/family --gallery postgresql://me@dbhost/faces"))
 @click.argument("model_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--backbone", default="dlib_face", show_default=True, help="An embedding backbone.")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
@@ -81,7 +83,9 @@ def _enrol_one(rec, name: str, photos: list[Path], replace: bool, main_face: boo
     return True
 
 
-@main.command()
+@main.command(epilog=examples(
+    'celebface enroll models/family ada1.jpg ada2.jpg --name "Ada Lovelace"',
+    "celebface enroll models/family --folder known/"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("photos", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--name", default=None, help="The person in PHOTOS.")
@@ -116,7 +120,7 @@ def enroll(model_dir: Path, photos: tuple[Path, ...], name: Optional[str], folde
         raise SystemExit(2)
 
 
-@main.command()
+@main.command(epilog=examples("celebface people models/family", "celebface people models/family --json"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--gallery", default=None, help=GALLERY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list.")
@@ -140,7 +144,9 @@ def _change(model_dir: Path, gallery: Optional[str], op: str, *args: str) -> Non
         click.echo(f"{change.summary} (change {change.id}; `celebface undo {model_dir}` takes it back)")
 
 
-@main.command()
+@main.command(epilog=examples(
+    'celebface forget models/family "Ada Lovelace"',
+    'celebface forget models/family "Ada Lovelace" --purge'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("name")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
@@ -155,7 +161,7 @@ def forget(model_dir: Path, name: str, gallery: Optional[str], purge: bool) -> N
     click.echo(f"{change.summary} (change {change.id})")
 
 
-@main.command()
+@main.command(epilog=examples('celebface rename models/family Ada "Ada Lovelace"'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("old")
 @click.argument("new")
@@ -165,7 +171,7 @@ def rename(model_dir: Path, old: str, new: str, gallery: Optional[str]) -> None:
     _change(model_dir, gallery, "rename", old, new)
 
 
-@main.command()
+@main.command(epilog=examples("celebface undo models/family"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--gallery", default=None, help=GALLERY_HELP)
 def undo(model_dir: Path, gallery: Optional[str]) -> None:
@@ -173,7 +179,7 @@ def undo(model_dir: Path, gallery: Optional[str]) -> None:
     _change(model_dir, gallery, "undo")
 
 
-@main.command()
+@main.command(epilog=examples("celebface history models/family", "celebface history models/family --limit 10 --json"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--gallery", default=None, help=GALLERY_HELP)
@@ -189,7 +195,9 @@ def history(model_dir: Path, limit: int, gallery: Optional[str], as_json: bool) 
         click.echo(f"{c.id}\t{_when(c.at)}\t{c.who}\t{c.action} {c.name}: {c.summary}{undone}")
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface compare ada1.jpg ada2.jpg",
+    "celebface compare ada1.jpg ada2.jpg --identity dlib --json"))
 @click.argument("photo_a", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.argument("photo_b", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=None,

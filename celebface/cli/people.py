@@ -10,7 +10,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import run_safely
+from .common import examples, run_safely
 
 MODEL_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 GALLERY_HELP = "PostgreSQL URL (postgresql://user@host/db; password from PGPASSWORD) instead of MODEL_DIR/gallery.db."
@@ -37,12 +37,16 @@ def _id(store, ref: str) -> int:
     return run_safely(store.person, ref).id
 
 
-@main.group()
+@main.group(epilog=examples(
+    "celebface person list models/celebs",
+    'celebface person name models/celebs 17 "Ada Lovelace"'))
 def person() -> None:
     """People found in the archive's faces: group, list, name, merge, split, correct, suggestions."""
 
 
-@person.command("group")
+@person.command("group", epilog=examples(
+    "celebface person group models/celebs",
+    "celebface person group models/celebs --full"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--full", is_flag=True, help="Regroup every face (except those a user placed), not only new ones.")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
@@ -53,7 +57,9 @@ def group(model_dir: Path, full: bool, gallery: Optional[str]) -> None:
     _done(model_dir, run_safely(group_gallery, _store(model_dir, gallery), full=full, who=_who()))
 
 
-@person.command("list")
+@person.command("list", epilog=examples(
+    "celebface person list models/celebs",
+    "celebface person list models/celebs --json"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--gallery", default=None, help=GALLERY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list.")
@@ -69,7 +75,9 @@ def list_people(model_dir: Path, gallery: Optional[str], as_json: bool) -> None:
     click.echo(f"{len(found)} people", err=True)
 
 
-@person.command("faces")
+@person.command("faces", epilog=examples(
+    "celebface person faces models/celebs 17",
+    'celebface person faces models/celebs "Ada Lovelace" --json'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("who")
 @click.option("--gallery", default=None, help=GALLERY_HELP)
@@ -87,7 +95,7 @@ def faces(model_dir: Path, who: str, gallery: Optional[str], as_json: bool) -> N
         click.echo(f"{o['face']}\t{o['path']}\tface {o['index']}" + ("\tplaced by a user" if o["pinned"] else ""))
 
 
-@person.command("name")
+@person.command("name", epilog=examples('celebface person name models/celebs 17 "Ada Lovelace"'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("who")
 @click.argument("name")
@@ -98,7 +106,9 @@ def name(model_dir: Path, who: str, name: str, gallery: Optional[str]) -> None:
     _done(model_dir, run_safely(store.name_person, _id(store, who), name, who=_who()))
 
 
-@person.command("move")
+@person.command("move", epilog=examples(
+    'celebface person move models/celebs 101 102 --to "Ada Lovelace"',
+    "celebface person move models/celebs 103 --new"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("face_ids", nargs=-1, type=int, required=True)
 @click.option("--to", "to", default=None, help="The person they belong to (" + PERSON_HELP + ").")
@@ -112,7 +122,7 @@ def move(model_dir: Path, face_ids: tuple[int, ...], to: Optional[str], new: boo
     _done(model_dir, run_safely(store.move_faces, list(face_ids), None if new else _id(store, to), who=_who()))
 
 
-@person.command("not")
+@person.command("not", epilog=examples('celebface person not models/celebs "Ada Lovelace" 101 102'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("who")
 @click.argument("face_ids", nargs=-1, type=int, required=True)
@@ -123,7 +133,7 @@ def not_person(model_dir: Path, who: str, face_ids: tuple[int, ...], gallery: Op
     _done(model_dir, run_safely(store.not_person, list(face_ids), _id(store, who), who=_who()))
 
 
-@person.command("merge")
+@person.command("merge", epilog=examples('celebface person merge models/celebs "Ada Lovelace" 23'))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("keep")
 @click.argument("other")
@@ -134,7 +144,7 @@ def merge(model_dir: Path, keep: str, other: str, gallery: Optional[str]) -> Non
     _done(model_dir, run_safely(store.merge_people, _id(store, keep), _id(store, other), who=_who()))
 
 
-@person.command("split")
+@person.command("split", epilog=examples("celebface person split models/celebs 17 101 102"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("who")
 @click.argument("face_ids", nargs=-1, type=int, required=True)
@@ -145,7 +155,7 @@ def split(model_dir: Path, who: str, face_ids: tuple[int, ...], gallery: Optiona
     _done(model_dir, run_safely(store.split_person, _id(store, who), list(face_ids), who=_who()))
 
 
-@person.command("apart")
+@person.command("apart", epilog=examples("celebface person apart models/celebs 17 23"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.argument("a")
 @click.argument("b")
@@ -156,7 +166,9 @@ def apart(model_dir: Path, a: str, b: str, gallery: Optional[str]) -> None:
     _done(model_dir, run_safely(store.keep_apart, _id(store, a), _id(store, b), who=_who()))
 
 
-@person.command("suggest")
+@person.command("suggest", epilog=examples(
+    "celebface person suggest models/celebs",
+    "celebface person suggest models/celebs --json"))
 @click.argument("model_dir", type=MODEL_DIR)
 @click.option("--gallery", default=None, help=GALLERY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="A JSON object.")

@@ -8,7 +8,7 @@ import click
 
 from ..io.video import MAX_DURATION
 from . import main
-from .common import device_option, run_safely, threads_option
+from .common import device_option, examples, run_safely, threads_option
 
 
 def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
@@ -50,7 +50,9 @@ def _echo_result(result, as_json: bool) -> None:
             f"{f.name} ({f.confidence:.2f})" if f.name is not None else f"no name ({f.reason})" for f in result.faces)))
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface predict models/celebs party.jpg",
+    "celebface predict models/celebs photos/ clip.mp4 --annotate annotated/ --json"))
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per photo.")
@@ -100,7 +102,7 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, opts)
 
 
-@main.command()
+@main.command(epilog=examples("celebface backbones"))
 def backbones() -> None:
     """List the backbones and where their weights come from."""
     from ..faces.backbones import REGISTRY
@@ -109,7 +111,7 @@ def backbones() -> None:
         click.echo(f"{spec.name:20} {spec.description}")
 
 
-@main.command()
+@main.command(epilog=examples("celebface identities"))
 def identities() -> None:
     """List the identity embedders (what compares faces), their vector length, weights and whether installed."""
     from ..faces.identity import DEFAULT_IDENTITY, IDENTITIES, identity_ready

@@ -9,10 +9,12 @@ import click
 
 from ..scale.parts import SEGMENT
 from . import main
-from .common import POS_INT, device_option, engine_options, run_safely
+from .common import POS_INT, device_option, engine_options, examples, run_safely
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface index models/celebs archive/ --out results/ --add-to-gallery",
+    "celebface index models/celebs s3://bucket/archive --out s3://bucket/results --engine ray --address auto"))
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--out", "out", required=True, help="RESULTS_DIR: a folder or a pyarrow filesystem URI "
@@ -55,7 +57,9 @@ def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, addr
                    + (f"; people: {g.grouped} (`celebface person list {model_dir}`)" if g.grouped else ""))
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface search models/celebs party.jpg",
+    "celebface search models/celebs party.jpg --top 5 --json"))
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.argument("photo")
 @click.option("--top", type=POS_INT, default=10, show_default=True, help="Archive faces listed per face.")

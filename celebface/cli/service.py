@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import POS_FLOAT, PORT, run_safely, threads_option
+from .common import PORT, POS_FLOAT, examples, run_safely, threads_option
 
 TOKEN_ENV = "CELEBFACE_TOKEN"
 
@@ -24,7 +24,9 @@ def read_token(token_file: Optional[Path]) -> Optional[str]:
     return os.environ.get(TOKEN_ENV) or None
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface serve models/celebs",
+    "celebface serve models/celebs --port 8080 --token-file token.txt"))
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=PORT, default=8000, show_default=True)

@@ -7,10 +7,13 @@ import click
 
 from ..config import PRECISIONS, SCHEDULES, TrainOptions
 from . import main
-from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safely, train_identity_option, threads_option
+from .common import (POS_FLOAT, POS_INT, device_option, engine_options, examples, run_safely, threads_option,
+                     train_identity_option)
 
 
-@main.command()
+@main.command(epilog=examples(
+    "celebface train work/ --out models/celebs",
+    "celebface train work/ --out models/celebs-dlib --backbone dlib_face --strangers strangers/"))
 @click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", "model_dir", required=True, type=click.Path(path_type=Path), help="MODEL_DIR to write "
               "(a new or empty folder, or a celebface model: it is replaced safely, earlier versions kept).")
@@ -40,23 +43,32 @@ from .common import POS_FLOAT, POS_INT, device_option, engine_options, run_safel
               help="Stage 2: epochs without a lower validation loss before stopping (the best epoch's weights ship).")
 @click.option("--schedule", type=click.Choice(SCHEDULES), default=TrainOptions.schedule, show_default=True,
               help="Stage 2's learning rate: cut by 0.3 when the validation loss stalls (plateau), or annealed to 0 "
-                   "over --epochs2 (cosine).")
+                   "over --epochs2 (cosine: experimental, not adopted: -0.50 points of validation accuracy on the "
+                   "mean of celeb5, sports5 and glint12, efficientnet_lite0, 3 seeds; bench/accuracy.py --set "
+                   "schedule=cosine).")
 @click.option("--act-dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainOptions.act_dropout,
               show_default=True,
               help="Stage 2: share of the cached activations' channels dropped at random in each training step "
                    "(a regulariser: the frozen part's output is computed once per image; 0 turns it off).")
 @click.option("--cutmix", type=click.FloatRange(0, 1), default=TrainOptions.cutmix, show_default=True,
-              help="Stage 2: share of training batches with CutMix on the cached activations (a box of each "
-                   "sample's feature maps taken from another sample, the labels weighted by area; 0 turns it off).")
+              help="Experimental, not adopted. Stage 2: share of training batches with CutMix on the cached "
+                   "activations (a box of each sample's feature maps taken from another sample, the labels weighted "
+                   "by area; 0 turns it off). 0.5 measured -1.02 points of validation accuracy on the mean of "
+                   "celeb5, sports5 and glint12 (glint12 -2.60), efficientnet_lite0, 3 seeds (bench/accuracy.py "
+                   "--set cutmix=0.5).")
 @click.option("--distill", type=click.FloatRange(0, 100), default=TrainOptions.distill, show_default=True,
-              help="Stage 2: weight of a second loss teaching the CNN to predict each training face's dlib "
-                   "embedding (a face network's knowledge, through a layer used in training only; 0 turns it off).")
+              help="Experimental, not adopted. Stage 2: weight of a second loss teaching the CNN to predict each "
+                   "training face's dlib embedding (a face network's knowledge, through a layer used in training "
+                   "only; 0 turns it off). 1 measured -0.24 points of validation accuracy on the mean of celeb5, "
+                   "sports5 and glint12 (sports5 -0.92), efficientnet_lite0, 3 seeds (bench/accuracy.py --set "
+                   "distill=1).")
 @click.option("--seed", type=int, default=TrainOptions.seed, show_default=True)
 @device_option
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainOptions.precision,
               show_default=True,
-              help="bf16 autocast for the backbone (faster on CPUs with AVX512-BF16/AMX and on GPUs, but it cost 2.3 points "
-                   "on glint12); auto = fp32.")
+              help="bf16 autocast for the backbone: experimental, faster on CPUs with AVX512-BF16/AMX and on "
+                   "GPUs, but one glint12 run lost 2.3 points of validation accuracy with it (issue 12, one seed), "
+                   "so auto = fp32.")
 @threads_option
 @click.option("--strangers", type=click.Path(exists=True, file_okay=False), default=None,
               help="A folder of photos of people the model must NOT name: calibrates \"unknown\" on real strangers "
@@ -93,7 +105,7 @@ def _print_per_class(rep: dict) -> None:
         click.echo(f"{name:24} {r['precision']:9.3f} {r['recall']:6.3f} {r['f1-score']:6.3f} {int(r['support']):8d}")
 
 
-@main.command()
+@main.command(epilog=examples("celebface evaluate models/celebs work/"))
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.argument("work_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @device_option

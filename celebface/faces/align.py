@@ -25,7 +25,7 @@ def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: 
     :param margin: share of the box's longer side added on each side
     :param size: side of the returned crop (resized to size x size)
     :param pad: how the parts outside the photo are filled: "constant" (config.PAD_FILL grey, the default),
-        "reflect" (mirrored) or "edge" (the nearest edge pixels smeared outwards, as before issue 11)
+        "reflect" (mirrored) or "edge" (the nearest edge pixels smeared outwards)
     :param landmarks: the detector's 5 points (eyes, nose, mouth corners) to align the face on (`prepare
         --align`): the crop is then the face turned and scaled so that they fall on TEMPLATE, inside the same
         margin; None: the plain square crop

@@ -374,11 +374,8 @@ def _lite_spec(variant: int, input_size: int, depth: int, stages: Callable[[], l
 
 
 # Stages fine-tuned in stage 2 by default, and the input side: four (blocks 4, 5 and 6 and the 1x1 head convolution) on
-# 160-px images, decided by issue 12's rule (bench/accuracy.py, 3 seeds x 3 sets). Three on 160 px against two on 224
-# (the defaults until 2026-11-30): sports5 +4.15 points, celeb5 and glint12 the same (bench/accuracy_inputsize.md).
-# Then, with stage 2's channel dropout (--act-dropout 0.2), four against three: glint12 +1.93, celeb5 +0.00, sports5
-# -0.92 (inside its 2.8-point seed spread), +0.34 on the mean (bench/accuracy_u4_drop.md); `make demo` 162 s.
-# Three stages on 224-px images gained more on glint12 without dropout but made `make demo` 383 s on a slower machine.
+# 160-px images, the candidates compared by bench/accuracy.py (3 seeds x 3 sets; figures in bench/accuracy_u4_drop.md
+# and bench/accuracy_inputsize.md).
 LITE0_DEPTH = 4
 LITE0_INPUT = 160
 
@@ -404,10 +401,8 @@ def efficientnet_lite2() -> BackboneSpec:
     return _lite_spec(2, LITE2_INPUT, LITE2_DEPTH, _lite2_stages, _lite2_weights)
 
 
-# Temperature of the dlib similarities in the fusion backbone: the maximum-likelihood fit of a training gallery's
-# own leave-one-out similarities, where they have naming errors to fit (glint12 seeds 0 and 1, sports5 seed 2:
-# 0.0051-0.0055). Swept afterwards on validation faces, 0.01 also beats both backbones alone; 0.02 and up lean on
-# the CNN and lose on sports5 (README, bench/accuracy_fusion.md).
+# Temperature of the dlib similarities in the fusion backbone: the maximum-likelihood fit of training galleries' own
+# leave-one-out similarities, where they have naming errors to fit (bench/accuracy_fusion.md).
 FUSION_TEMPERATURE = 0.005
 
 

@@ -32,12 +32,8 @@ STATS_ENV = "CELEBFACE_IDENTITY_STATS"
 STRANGER_RATE = 0.02
 #: The per-pair false-accept rate of `compare`'s default threshold (one pair of photos).
 PAIR_FAR = 0.01
-#: The cosine used where an identity has no measured statistics, and dlib's pair threshold (its fixed threshold of
-#: before). Not dlib's customary 0.6 Euclidean (0.82 cosine): on celebface's MTCNN crops different people's faces
-#: score 0.83 at the median. With flip-averaged vectors, at 0.91 photo pairs of one person pass 93.2% (celeb5, 113
-#: photos) and 88.5% (glint12, 40 photos of each of 12 people) of the time, pairs of different people 0.6% and 1.7%;
-#: at the old 0.89 different people passed 5.1% and 8.7% (all pairs, seed-0 prepare; single-view at 0.89: 3.3% and
-#: 6.2%).
+#: The cosine used where an identity has no measured statistics, and dlib's pair threshold. Not dlib's customary 0.6
+#: Euclidean (0.82 cosine): on celebface's flip-averaged MTCNN crops that passes too many pairs of different people.
 FALLBACK_THRESHOLD = 0.91
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..faces.identity_stats import FALLBACK_THRESHOLD
 
 #: Cosine similarity used when the gallery is too small to calibrate and its identity has no statistics: dlib's
-#: measured pair threshold (faces/identity_stats.py FALLBACK_THRESHOLD says what it was measured on).
+#: pair threshold (faces/identity_stats.py FALLBACK_THRESHOLD).
 DEFAULT_THRESHOLD = FALLBACK_THRESHOLD
 MIN_KNOWN = 30
 MIN_PEOPLE = 3

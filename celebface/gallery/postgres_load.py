@@ -1,11 +1,9 @@
 """Loading archive sightings into PostgreSQL fast: COPY instead of one INSERT a face, and, for a load that is large
 against what the table holds, the HNSW index built once after the load instead of grown one face at a time.
 
-Measured here (pgvector 0.6.2, 2 cores; probes at 10,000 faces, then bench/gallery_add.md): one INSERT a face into
-the indexed table ~240-320 faces/s; COPY into a staging table then one INSERT ... SELECT ~520/s (the index
-insertions are what cost); COPY without the index ~87,000/s, and building the index afterwards ~2,000 faces/s. So
-the index is rebuilt when the table holds fewer than REBUILD_RATIO times the faces being added: a load of 1,000,000
-faces into an empty table took 841 s (1,188 faces/s) against ~242/s the old way.
+Inserting into the indexed table is bound by the index insertions, while COPY without the index and one index build
+afterwards is several times faster (bench/gallery_add.md). So the index is rebuilt when the table holds fewer than
+REBUILD_RATIO times the faces being added.
 
 The rebuild runs in the load's own transaction: a load that fails leaves the table and its index as they were, and
 other sessions' sighting searches wait for the load to commit (the people gallery is not touched).

@@ -38,8 +38,8 @@ class LinkOptions:
 
     :param max_gap: seconds a track may go unseen and still be continued.
     :param min_iou: box overlap that counts as "the same place".
-    The similarities are cosines of dlib's face embeddings, flip-averaged (the same face in consecutive frames:
-    > 0.95; photo pairs of two different people pass 0.91 0.6-1.7% of the time: gallery/calibrate.py).
+    The similarities are cosines of dlib's face embeddings, flip-averaged, on the scale of dlib's pair threshold
+    (faces/identity_stats.py FALLBACK_THRESHOLD).
 
     :param min_sim: embedding similarity needed together with the overlap.
     :param jump_sim: embedding similarity that links a face anywhere in the frame (the person moved or the

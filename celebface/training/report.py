@@ -77,7 +77,8 @@ def write_plots(metrics: dict, classes: list[str], out: Path) -> dict[str, Path]
     cm = metrics.get("val_report", {}).get("confusion_matrix")
     if cm is not None:
         cm = np.array(cm)
-        fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(classes), 1.0 + 0.6 * len(classes)))
+        side = max(4.0, 1.2 + 0.6 * len(classes))  # wide enough for the title with few classes
+        fig, ax = plt.subplots(figsize=(side, max(3.6, 1.0 + 0.6 * len(classes))))
         ax.imshow(cm, cmap="Blues")
         ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(len(classes)), classes, fontsize=8)
@@ -85,7 +86,7 @@ def write_plots(metrics: dict, classes: list[str], out: Path) -> dict[str, Path]
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(f"validation confusion matrix (accuracy {metrics.get('val_accuracy', 0):.3f})")
+        ax.set_title(f"validation confusion matrix\n(accuracy {metrics.get('val_accuracy', 0):.3f})", fontsize=9)
         fig.tight_layout()
         files["confusion_matrix.png"] = out / "confusion_matrix.png"
         fig.savefig(files["confusion_matrix.png"], dpi=110)

@@ -132,10 +132,9 @@ def stage2_setup(feats: Features, data: TrainData, opts: TrainOptions, device: s
 
 def distill_targets(data: TrainData, progress: bool) -> torch.Tensor:
     """What `--distill` teaches: each image's face embedding, less the training images' mean, at unit length. dlib's
-    embeddings lie in one narrow cone (two people's faces score a cosine of 0.84 on average on celeb5, one
-    person's 0.94), so the raw vectors are matched by predicting their mean; centred (-0.15 and 0.56), what is
-    left is what tells people apart."""
-    emb = face_embeddings(data, progress, identity="dlib")  # measured with dlib's (bench/accuracy_distill.md)
+    embeddings lie in one narrow cone (two different people's faces score a high cosine), so the raw vectors are
+    matched by predicting their mean; centred, what is left is what tells people apart."""
+    emb = face_embeddings(data, progress, identity="dlib")  # the embedder --distill was measured with
     centred = emb - emb[data.rows["train"]].mean(dim=0)
     return torch.nn.functional.normalize(centred, dim=1)
 
