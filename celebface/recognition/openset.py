@@ -114,7 +114,8 @@ def best_per_person(feats: np.ndarray, gallery: np.ndarray, labels: np.ndarray, 
 def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val: np.ndarray, val_labels: np.ndarray,
                            val_pred: np.ndarray, strangers: np.ndarray, stranger_people: Optional[np.ndarray] = None,
                            sources: Optional[dict[str, int]] = None,
-                           stranger_named: Optional[np.ndarray] = None) -> VerifyCalibration:
+                           stranger_named: Optional[np.ndarray] = None,
+                           identity: Optional[str] = None) -> VerifyCalibration:
     """The verification threshold from validation faces (known, and with their person left out) and strangers.
 
     :param gallery: (G, 128) unit dlib embeddings of the training faces; gallery_labels their people
@@ -125,6 +126,8 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
         likely a known person again (a collage, a second copy of the photo, a team-mate who is known) and is left out
     :param stranger_named: the person a head names each stranger (-1: named by the gallery, i.e. the nearest
         person); the gate compares the face with that person's faces only
+    :param identity: the identity embedder that made the vectors (faces/identity.py; None: dlib), whose pair
+        threshold serves when there are too few faces to calibrate on
     """
     n_people = int(max(gallery_labels.max(initial=-1), val_labels.max(initial=-1)) + 1)
     per = best_per_person(val, gallery, gallery_labels, n_people)
@@ -139,14 +142,21 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     sources["left out as likely known people"] = int(len(strangers) - len(real))
     t, trusted, note = _balanced_threshold(known, [u for u in (real, simulated) if len(u)]), True, ""
     if len(known) < MIN_CALIBRATION or len(real) + len(simulated) < MIN_CALIBRATION:
-        from ..gallery.calibrate import DEFAULT_THRESHOLD
-
-        t, trusted = DEFAULT_THRESHOLD, False
+        t, trusted = fallback_threshold(identity), False
         note = (f"only {len(known)} known and {len(real) + len(simulated)} unknown faces to calibrate on (need "
-                f"{MIN_CALIBRATION} of each): using the default threshold {DEFAULT_THRESHOLD}")
+                f"{MIN_CALIBRATION} of each): using {identity or 'dlib'}'s pair threshold {t}")
     return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
                              rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
                              sources, trusted, note)
+
+
+def fallback_threshold(identity: Optional[str]) -> float:
+    """The threshold of a gate too small to calibrate: the identity's own pair threshold (`compare`'s default, on
+    that identity's similarity scale), dlib's for None."""
+    from ..faces.identity import get_identity
+    from ..faces.identity_stats import pair_threshold
+
+    return pair_threshold(get_identity(identity or "dlib"))
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,

@@ -55,7 +55,7 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
-                                 people, strangers.sources, strangers.named)
+                                 people, strangers.sources, strangers.named, identity)
     log(f"unknown threshold (face verification): {cal.threshold:.4f}  known faces accepted "
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "

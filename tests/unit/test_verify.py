@@ -82,4 +82,19 @@ def test_too_few_faces_to_calibrate_fall_back_to_the_default_threshold() -> None
     vecs, labels = people(rng, 3, 6, 0.05)
     cal = calibrate_verification(vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2],
                                  unit(rng.normal(size=(5, 128))))
-    assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "default" in cal.note
+    assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "pair threshold" in cal.note
+
+
+def test_too_few_faces_fall_back_to_the_identitys_own_pair_threshold() -> None:
+    """A fused identity's similarities live on another scale than dlib's: its fallback is its own pair threshold
+    (from its measured impostor statistics), never dlib's 0.91, which would call every known face unknown."""
+    from celebface.faces.identity import get_identity
+    from celebface.faces.identity_stats import pair_threshold
+
+    rng = np.random.default_rng(2)
+    vecs, labels = people(rng, 3, 6, 0.05)
+    cal = calibrate_verification(vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2],
+                                 unit(rng.normal(size=(5, 128))), identity="dlib+faceres")
+    expected = pair_threshold(get_identity("dlib+faceres"))
+    assert not cal.trusted and cal.threshold == pytest.approx(expected, abs=1e-4) and expected < 0.85
+    assert "dlib+faceres" in cal.note
