@@ -33,9 +33,10 @@ def threads_option(fn: Callable) -> Callable:
 
 def identity_option(fn: Callable, for_training: bool = False) -> Callable:
     """--identity: which identity embedder compares faces (faces/identity.py), the registry's names."""
-    from ..faces.identity import DEFAULT_IDENTITY, TRAIN_IDENTITY, identity_names
+    from ..faces.identity import DEFAULT_IDENTITY, NAMING_IDENTITY, TRAIN_IDENTITY, identity_names
 
-    default = TRAIN_IDENTITY if for_training else DEFAULT_IDENTITY
+    default = (f"{TRAIN_IDENTITY} for a CNN's unknown gate, {NAMING_IDENTITY} for dlib_face and the fusion backbones"
+               if for_training else DEFAULT_IDENTITY)
     return click.option("--identity", type=click.Choice(identity_names()), default=None,
                         help=f"The identity embedder that compares faces (default {default}; see "
                              f"`celebface identities`).")(fn)

@@ -27,12 +27,25 @@ from .identity_stats import FALLBACK_THRESHOLD
 #: fused, which named more faces right than either alone at every stranger rate, on all three sample sets, with 1
 #: and 5 photos a person, 3 seeds (bench/identity.md).
 DEFAULT_IDENTITY = "dlib+faceres"
-#: The identity of a training run's "unknown" gate (and of the dlib_face backbone's features) unless --identity says
-#: otherwise: the gate's calibration was measured on dlib's vectors (bench/openset.md); trained with the fused
-#: vectors, the integration tests' small models called known validation faces unknown, which is not understood yet.
-TRAIN_IDENTITY = "dlib"
+#: The identity of a CNN model's "unknown" gate unless --identity says otherwise: the fused vectors (on sports5 seed 0
+#: the gate let 98.6% of known validation faces through and rejected 98.9% of strangers, against dlib's 91.3% and
+#: 90.1%; bench/accuracy_photo.md).
+TRAIN_IDENTITY = "dlib+faceres"
+#: The identity of models whose naming itself uses the vectors, unless --identity says otherwise: the dlib_face
+#: backbone's features, and the fusion backbones' face part (its temperature was fitted on dlib's similarities).
+NAMING_IDENTITY = "dlib"
 #: The identity of every gallery, model and Parquet file made before identities had names.
 LEGACY_IDENTITY = "dlib"
+
+
+def training_identity(requested: Optional[str], names_with_vectors: bool) -> str:
+    """The identity a training run uses: the one asked for, else NAMING_IDENTITY for models that name faces with
+    the identity vectors themselves, else TRAIN_IDENTITY (the "unknown" gate's alone).
+
+    :param requested: `train --identity` (None: not given)
+    :param names_with_vectors: the backbone names faces with the vectors (dlib_face, the fusion backbones)
+    """
+    return requested or (NAMING_IDENTITY if names_with_vectors else TRAIN_IDENTITY)
 
 
 class IdentityEmbedder(Protocol):

@@ -33,9 +33,9 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
         (default: frozen_activations, here; celebface.scale passes one that runs on a Ray cluster)"""
     if spec.fine_tunable:
         return _cnn_features(spec, data, opts, device, progress, log, activations)
-    from ..faces.identity import TRAIN_IDENTITY
+    from ..faces.identity import training_identity
 
-    return _fixed_features(spec, data, progress, opts.identity or TRAIN_IDENTITY)
+    return _fixed_features(spec, data, progress, training_identity(opts.identity, True))
 
 
 def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool, identity: str) -> Features:

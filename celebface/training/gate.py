@@ -34,9 +34,10 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     :param head: the final head, which names the validation faces of CNN backbones
     """
     from ..data.embedding_cache import cached_embeddings
-    from ..faces.identity import TRAIN_IDENTITY, get_identity
+    from ..faces.identity import get_identity, training_identity
 
-    identity = get_identity(opts.identity or TRAIN_IDENTITY).name
+    by_vectors = not spec.fine_tunable or bool(getattr(spec, "face_fusion", None))
+    identity = get_identity(training_identity(opts.identity, by_vectors)).name
     log(f"unknown gate: {identity} vectors of the training, validation and strangers' faces")
     if spec.fine_tunable:
         keep = [it for it in data.splits["train"] if not it["augmented"]]

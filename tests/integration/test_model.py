@@ -47,7 +47,12 @@ def test_cnn_model_verifies_its_names_against_the_gallery(lite0_model: Path) -> 
     """The CNN names a face; the face must also look like that person's own training faces, else "unknown"."""
     cfg = json.loads((lite0_model / "current" / "config.json").read_text())
     m = json.loads((lite0_model / "current" / "metrics.json").read_text())
-    assert cfg["gallery_backbone"] == "dlib_face" and cfg["verify"]["threshold"] == m["open_set"]["threshold"]
+    from celebface.faces.identity import TRAIN_IDENTITY, get_identity
+
+    # a CNN's gate compares faces with the training identity (the fused dlib+faceres vectors), recorded as such
+    assert cfg["identity"] == TRAIN_IDENTITY == "dlib+faceres"
+    assert cfg["gallery_backbone"] == get_identity(TRAIN_IDENTITY).recorded_as
+    assert cfg["verify"]["threshold"] == m["open_set"]["threshold"]
     o = m["open_set"]
     # the README's real strangers: the other faces in the training photos (the multi-face photo has several), some
     # left out as likely known people; no --strangers folder was given, so there is no other source
