@@ -1,6 +1,6 @@
 """Where and how torch runs: device, precision (bf16 autocast where the hardware is fast), threads.
 
-Thread policy (measured in bench/speed.md): OpenMP threads that wait by spinning (libgomp's default,
+Thread policy (measured in bench/threads.md and bench/speed.md): OpenMP threads that wait by spinning (libgomp's default,
 OMP_WAIT_POLICY=ACTIVE) collapse as soon as another process takes a core. So every celebface process waits passively
 (OMP_WAIT_POLICY=PASSIVE, set by `import celebface` before torch loads, inherited by every worker process and
 passed to Ray's workers); one torch thread per core in a single process (CLI commands, one `serve` worker), one
