@@ -41,6 +41,19 @@ class ServiceContext:
             finally:
                 self.budget.release(taken)
 
+    @contextlib.contextmanager
+    def uploaded_photo(self, file: UploadFile) -> Iterator[tuple]:
+        """(the decoded photo, its name) of one upload, held in a decoding slot and the pixel budget while the body
+        runs; an upload whose header already shows it will be refused gets its 413/415 at once, without a slot."""
+        name = upload_name(file)
+        data = read_upload(file, self.max_upload_bytes)
+        if refused_early(data, self.max_pixels):
+            decode_upload(data, name, self.max_pixels)  # raises the 413/415 with its message
+        with self.decoding(data):
+            img = decode_upload(data, name, self.max_pixels)
+            del data
+            yield img, name
+
     def decode_all(self, files: list[UploadFile]) -> tuple[list, list[str]]:
         """Decode uploads one at a time (the pixels of one photo at a time are held while it is read).
 

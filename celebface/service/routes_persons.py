@@ -113,15 +113,7 @@ def _who_route(router: APIRouter, ctx: Any) -> None:
     def who(file: UploadFile = File(..., description="The photo (JPEG, PNG, WebP, ...)")) -> WhoIsResult:
         """Each face of the photo (main face first) with the person a grouping run would give it to (the same
         vote among the nearest known faces), or person null when nobody in the gallery clearly is."""
-        from .guard import decode_upload, read_upload, refused_early, upload_name
-
-        name = upload_name(file)
-        data = read_upload(file, ctx.max_upload_bytes)
-        if refused_early(data, ctx.max_pixels):
-            decode_upload(data, name, ctx.max_pixels)  # raises the 413/415 with its message at once
-        with ctx.decoding(data):  # at most `workers` photos, and the server's pixel budget, at a time
-            img = decode_upload(data, name, ctx.max_pixels)
-            del data
+        with ctx.uploaded_photo(file) as (img, name):  # at most `workers` photos, within the pixel budget
             return _call(who_is_in, ctx.rec, img, name)
 
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, File, HTTPException, UploadFile
 
 from ..errors import CelebfaceError
 from .context import ServiceContext
-from .guard import decode_upload, read_upload, refused_early, upload_name
 from .schemas import Health, PhotoResult
 
 log = logging.getLogger("celebface.serve")
@@ -29,13 +28,7 @@ def photo_routes(ctx: ServiceContext, auth: list) -> APIRouter:
     def predict(file: UploadFile = File(..., description="The photo (JPEG, PNG, WebP, ...)")) -> PhotoResult:
         """Faces (main face first) with box [x1, y1, x2, y2] in pixels, name ("unknown" below the
         threshold), confidence, open-set score and top-3."""
-        name = upload_name(file)
-        data = read_upload(file, ctx.max_upload_bytes)
-        if refused_early(data, ctx.max_pixels):
-            decode_upload(data, name, ctx.max_pixels)  # raises the 413/415 with its message at once
-        with ctx.decoding(data):  # at most `workers` photos, and the server's pixel budget, at a time
-            img = decode_upload(data, name, ctx.max_pixels)
-            del data
+        with ctx.uploaded_photo(file) as (img, name):  # at most `workers` photos, within the pixel budget
             try:
                 return ctx.rec.predict_pil(img, name)
             except CelebfaceError:
