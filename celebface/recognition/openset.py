@@ -142,9 +142,12 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     sources["left out as likely known people"] = int(len(strangers) - len(real))
     t, trusted, note = _balanced_threshold(known, [u for u in (real, simulated) if len(u)]), True, ""
     if len(known) < MIN_CALIBRATION or len(real) + len(simulated) < MIN_CALIBRATION:
+        from ..faces.identity import LEGACY_IDENTITY
+
+        identity = identity or LEGACY_IDENTITY
         t, trusted = fallback_threshold(identity), False
         note = (f"only {len(known)} known and {len(real) + len(simulated)} unknown faces to calibrate on (need "
-                f"{MIN_CALIBRATION} of each): using {identity or 'dlib'}'s pair threshold {t}")
+                f"{MIN_CALIBRATION} of each): using {identity}'s pair threshold {t}")
     return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
                              rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
                              sources, trusted, note)
@@ -153,10 +156,10 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
 def fallback_threshold(identity: Optional[str]) -> float:
     """The threshold of a gate too small to calibrate: the identity's own pair threshold (`compare`'s default, on
     that identity's similarity scale), dlib's for None."""
-    from ..faces.identity import get_identity
+    from ..faces.identity import LEGACY_IDENTITY, get_identity
     from ..faces.identity_stats import pair_threshold
 
-    return pair_threshold(get_identity(identity or "dlib"))
+    return pair_threshold(get_identity(identity or LEGACY_IDENTITY))
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,

@@ -33,9 +33,15 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
         (default: frozen_activations, here; celebface.scale passes one that runs on a Ray cluster)"""
     if spec.fine_tunable:
         return _cnn_features(spec, data, opts, device, progress, log, activations)
+    return _fixed_features(spec, data, progress, model_identity(spec, opts))
+
+
+def model_identity(spec: BackboneSpec, opts: TrainOptions) -> str:
+    """The identity embedder a training run compares faces with (faces.identity.training_identity): dlib_face and
+    the fusion backbones name faces with its vectors, a CNN's gate alone uses them otherwise."""
     from ..faces.identity import training_identity
 
-    return _fixed_features(spec, data, progress, training_identity(opts.identity, True))
+    return training_identity(opts.identity, not spec.fine_tunable or bool(spec.face_fusion))
 
 
 def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool, identity: str) -> Features:

@@ -12,7 +12,7 @@ from ..config import TrainOptions
 from ..recognition.fusion import fused_log_scores
 from ..recognition.openset import VerifyCalibration, best_per_person, calibrate_verification
 from .data import TrainData
-from .features import Features
+from .features import Features, model_identity
 from .loop import predict_logits
 from .strangers import collect_strangers
 
@@ -34,10 +34,9 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     :param head: the final head, which names the validation faces of CNN backbones
     """
     from ..data.embedding_cache import cached_embeddings
-    from ..faces.identity import get_identity, training_identity
+    from ..faces.identity import get_identity
 
-    by_vectors = not spec.fine_tunable or bool(getattr(spec, "face_fusion", None))
-    identity = get_identity(training_identity(opts.identity, by_vectors)).name
+    identity = get_identity(model_identity(spec, opts)).name
     log(f"unknown gate: {identity} vectors of the training, validation and strangers' faces")
     if spec.fine_tunable:
         keep = [it for it in data.splits["train"] if not it["augmented"]]
