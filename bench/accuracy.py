@@ -112,7 +112,7 @@ def result_row(dataset: str, seed: int, bb: str, overrides: dict | None, group: 
             "photo_acc": b.get("accuracy"), "photo_f1": b.get("macro_f1"), "n_photo": b.get("n"),
             "photo_suspects": b.get("suspects"), "predict_s_per_photo": b.get("predict_seconds_per_photo"),
             "single_acc": c.get("accuracy"), "single_f1": c.get("macro_f1"), "n_single": c.get("n"),
-            "photo_wrong": b.get("wrong")}
+            "photo_wrong": b.get("wrong"), "photo_missed_as": b.get("missed_as")}
 
 
 def shipped_figures(model: Path, work: Path) -> tuple[float, float, int]:
@@ -141,6 +141,13 @@ def spread(xs: list) -> str:
     return f" ({100 * min(xs):.1f}-{100 * max(xs):.1f})" if xs else ""
 
 
+def misses(rs: list[dict]) -> str:
+    """(b)'s wrong photos over the seeds by cause (training/photo_eval.missed_as); "-" for rows from before."""
+    got = [r["photo_missed_as"] for r in rs if r.get("photo_missed_as")]
+    keys = ("unknown", "another person", "no name", "not found")
+    return " / ".join(str(sum(m.get(k, 0) for m in got)) for k in keys) if got else "-"
+
+
 def table_row(ds: str, bb: str, rs: list[dict], mean, f1) -> str:
     """One row of the table: a dataset and backbone over the seeds (means, with the seeds' min-max)."""
     acc, photo = [r["val_acc"] for r in rs], [r.get("photo_acc") for r in rs]
@@ -152,7 +159,7 @@ def table_row(ds: str, bb: str, rs: list[dict], mean, f1) -> str:
             f"{mean([r['stage1_val_acc'] for r in rs])} | {mean([r['stage2_val_acc'] for r in rs])} | "
             f"{mean(acc)}{spread(acc)} | {f1([r['val_f1'] for r in rs])} | {mean(photo)}{spread(photo)} | "
             f"{f1([r.get('photo_f1') for r in rs])} | {mean([r.get('single_acc') for r in rs])} | {gap} | "
-            f"{f'{min(secs):.0f}-{max(secs):.0f}' if secs else '-'} | "
+            f"{misses(rs)} | {f'{min(secs):.0f}-{max(secs):.0f}' if secs else '-'} | "
             f"{f'{statistics.mean(pred):.3f}' if pred else '-'} |")
 
 
@@ -274,8 +281,9 @@ def main() -> None:
              f"Command: `.venv/bin/python bench/accuracy.py {' '.join(sys.argv[1:])}`", "",
              "| dataset | backbone | stage 1 val acc | stage 2 val acc | (a) final val acc, as shipped (min-max) | "
              "(a) macro-F1 | (b) photos through predict (min-max) | (b) macro-F1 | (c) single-face photos | "
-             "(b) - (a) | train s | predict s/photo |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(b) - (a) | (b) misses, all seeds: unknown / another person / no name / not found | train s | "
+             "predict s/photo |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if overrides or prep or args.no_group:
         lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; prepare options changed: "
                       f"{prep or 'none'}; near-duplicate photos "

@@ -6,10 +6,16 @@ bench/people_faces.py) are streamed in a seeded random order, 50 photos a batch,
 `index --add-to-gallery` stores them, each batch followed by one grouping run. A photo's folder names its main face
 only; its other faces are scored nowhere but count for same-photo violations.
 
-Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=. python bench/people.py
+Each identity (default: dlib+faceres, what new galleries use, and dlib) gets its own section; grids and defaults
+are dlib-measured distances carried to the identity's vectors at the same false-accept rate
+(gallery/grouping.settings_for), so "0.08" means as strict for every identity.
+
+Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 PYTHONPATH=. python bench/people.py [--identities dlib+faceres dlib]
 """
 from __future__ import annotations
 
+import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,15 +28,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from people_faces import SETS, BenchFaces, load  # noqa: E402
 
 from celebface.data.clustering import score_clusters  # noqa: E402
-from celebface.gallery.grouping import GroupingSettings, group_faces, group_gallery  # noqa: E402
+from celebface.faces.identity_stats import same_strictness  # noqa: E402
+from celebface.gallery.grouping import GroupingSettings, group_faces, group_gallery, settings_for  # noqa: E402
 from celebface.gallery.people import Assignment, GalleryFaces, photo_key  # noqa: E402
 
 SEED = 0
 BATCH = 50
 HELD_BACK = 3  # batches streamed after the simulated corrections
 CORRECTIONS = 20
-GRID = (0.07, 0.08, 0.09, 0.10)
+GRID = (0.07, 0.08, 0.09, 0.10)  # dlib distances, carried to each identity
 IMMICH_GRID = (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12)
+IDENTITIES = ("dlib+faceres", "dlib")
+
+
+def carried(distances: tuple[float, ...], identity: str) -> tuple[float, ...]:
+    """dlib distances carried to `identity`'s vectors at the same false-accept rate."""
+    return tuple(round(same_strictness(d, "dlib", identity), 4) for d in distances)
 OUT = Path(__file__).resolve().parent / "people.md"
 
 
@@ -140,12 +153,12 @@ def run_memory(s: Stream, settings: GroupingSettings) -> np.ndarray:
     return out
 
 
-def tune(f: BenchFaces, sets: tuple[str, ...]) -> tuple[GroupingSettings, float]:
+def tune(f: BenchFaces, sets: tuple[str, ...], grid: tuple[float, ...]) -> tuple[GroupingSettings, float]:
     """The grid's settings with the best mean BCubed F over the streams of `sets`, each streamed alone."""
     best = (GroupingSettings(), -1.0)
     streams = [make_stream(f, (ds,)) for ds in sets]
-    for a in GRID:
-        for c in GRID:
+    for a in grid:
+        for c in grid:
             st = GroupingSettings(attach_distance=a, cluster_distance=c)
             fs = [score(sub, run_memory(sub, st), np.ones(len(sub.keys), bool)).f for sub in streams]
             if np.mean(fs) > best[1]:
@@ -184,12 +197,12 @@ def immich(s: Stream, distance: float, min_faces: int = 3) -> np.ndarray:
 class GalleryRun:
     """A SQLite gallery fed batch by batch, grouped after each."""
 
-    def __init__(self, s: Stream, folder: Path, settings: GroupingSettings) -> None:
+    def __init__(self, s: Stream, folder: Path, settings: GroupingSettings, identity: str) -> None:
         from celebface.gallery import open_gallery
 
         self.s, self.settings = s, settings
         folder.mkdir(parents=True, exist_ok=True)
-        self.store = open_gallery(folder, identity="dlib")
+        self.store = open_gallery(folder, identity=identity)
         self.index = {k: j for j, k in enumerate(s.keys)}
         self.sid: dict[int, int] = {}  # stream index -> sighting id
         self.seconds: list[float] = []
@@ -333,12 +346,14 @@ HEAD = ["| run | BCubed P | BCubed R | BCubed F | clusters joining 2 people | sa
         "faces left out |", "|---|---|---|---|---|---|---|---|"]
 
 
-def generalisation(f: BenchFaces) -> list[str]:
+def generalisation(f: BenchFaces, identity: str) -> list[str]:
     """Each set streamed alone with the settings tuned on the other two."""
-    lines = ["## Each set with settings tuned on the other two sets (in memory, the same grouping functions)", "",
-             f"Grid: attach_distance x cluster_distance in {GRID}.", ""] + HEAD
+    grid = carried(GRID, identity)
+    lines = [f"### {identity}: each set with settings tuned on the other two sets (in memory, the same grouping "
+             "functions)", "", f"Grid: attach_distance x cluster_distance in {grid} (dlib's {GRID} carried).",
+             ""] + HEAD
     for ds in SETS:
-        settings, f_other = tune(f, tuple(x for x in SETS if x != ds))
+        settings, f_other = tune(f, tuple(x for x in SETS if x != ds), grid)
         s = make_stream(f, (ds,))
         sc = score(s, run_memory(s, settings), np.ones(len(s.keys), bool))
         lines.append(_row(f"{ds} (attach {settings.attach_distance}, cluster {settings.cluster_distance}; "
@@ -347,41 +362,65 @@ def generalisation(f: BenchFaces) -> list[str]:
     return lines + [""]
 
 
-def main() -> None:
-    f = load()
-    s = make_stream(f, SETS)
-    settings = GroupingSettings()
-    main_batches, held = s.batches[:-HELD_BACK], s.batches[-HELD_BACK:]
-    work = Path(tempfile.mkdtemp(prefix="celebface-bench-people-"))
-    lines = ["# People from a stream of photos (bench/people.py)", "",
-             f"{len(s.keys)} faces ({int((s.truth != '').sum())} main faces with a true person) of "
-             f"{len(set(s.photo.tolist()))} photos of {', '.join(SETS)}; batches of {BATCH} photos in a random order "
-             f"(seed {SEED}); dlib vectors; default settings {settings}.", ""]
-    run = GalleryRun(s, work / "incremental", settings)
+def streamed(s: Stream, identity: str, work: Path) -> tuple[list[str], GalleryRun, np.ndarray]:
+    """The incremental run, the full regroup and Immich's rule over the main batches; (lines, the run, added)."""
+    settings = settings_for(identity)
+    main_batches = s.batches[:-HELD_BACK]
+    run = GalleryRun(s, work / "incremental", settings, identity)
     for b in main_batches:
         run.add(b)
     added = np.zeros(len(s.keys), bool)
     added[[j for b in main_batches for j in b]] = True
     inc = run.people()
-    full = GalleryRun(s, work / "full", settings)
+    full = GalleryRun(s, work / "full", settings, identity)
     full.add([j for b in main_batches for j in b], full=True)
-    lines += [f"## After {len(main_batches)} batches (SQLite gallery, one grouping run per batch)", ""] + HEAD
+    lines = [f"### {identity}: after {len(main_batches)} batches (SQLite gallery, one grouping run per batch)", "",
+             f"Default settings for {identity}: {settings}.", ""] + HEAD
     lines.append(_row("incremental, all sets", score(s, inc, added)))
     for ds in SETS:
         lines.append(_row(f"incremental, {ds}", score(s, inc, added & (s.dataset == ds))))
     lines.append(_row("full regroup of everything at once", score(s, full.people(), added)))
     sub = Stream(s.keys, s.photo, s.truth, s.dataset, s.vecs, main_batches)
-    best = max(((d, score(s, immich(sub, d), added)) for d in IMMICH_GRID), key=lambda t: t[1].f)
-    lines.append(_row(f"Immich rule, distance {best[0]} (best of {IMMICH_GRID} on this data)", best[1]))
+    grid = carried(IMMICH_GRID, identity)
+    best = max(((d, score(s, immich(sub, d), added)) for d in grid), key=lambda t: t[1].f)
+    lines.append(_row(f"Immich rule, distance {best[0]} (best of {grid} on this data)", best[1]))
     lines += ["", f"Grouping run time per batch (SQLite, 2 shared cores): median {np.median(run.seconds):.2f} s, "
                   f"max {max(run.seconds):.2f} s.", ""]
     print("\n".join(lines), flush=True)
+    return lines, run, added
+
+
+def report(identity: str) -> list[str]:
+    """The page's section for one identity."""
+    f = load(identity)
+    s = make_stream(f, SETS)
+    held = s.batches[-HELD_BACK:]
+    lines = [f"## {identity} vectors", "",
+             f"{len(s.keys)} faces ({int((s.truth != '').sum())} main faces with a true person) of "
+             f"{len(set(s.photo.tolist()))} photos of {', '.join(SETS)}; batches of {BATCH} photos in a random order "
+             f"(seed {SEED}).", ""]
+    more, run, added = streamed(s, identity, Path(tempfile.mkdtemp(prefix="celebface-bench-people-")))
+    lines += more
     made, back, kinds = simulate_user(run, held, np.random.default_rng(SEED))
     added[[j for b in held for j in b]] = True
-    lines += [f"## {made} simulated corrections ({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}), then "
-              f"{len(held)} more batches", "", f"Corrections undone by later runs: {back} of {made}.", ""] + HEAD
-    lines += [_row("incremental after the corrections and the last batches", score(s, run.people(), added)), ""]
-    lines += generalisation(f)
+    lines += [f"### {identity}: {made} simulated corrections ({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}"
+              f"), then {len(held)} more batches", "", f"Corrections undone by later runs: {back} of {made}.", ""]
+    lines += HEAD + [_row("incremental after the corrections and the last batches", score(s, run.people(), added)), ""]
+    return lines + generalisation(f, identity)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--identities", nargs="+", default=list(IDENTITIES))
+    args = ap.parse_args()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    lines = ["# People from a stream of photos (bench/people.py)", "",
+             "> **Measures**: people from a stream of photos: incremental grouping against a full regroup and Immich's "
+             "rule, corrections kept, for each identity. **Command**: `OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 "
+             f"python bench/people.py --identities {' '.join(args.identities)}`. **Commit**: {commit} "
+             f"({time.strftime('%Y-%m-%d')}).", ""]
+    for identity in args.identities:
+        lines += report(identity)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

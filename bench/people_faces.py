@@ -1,7 +1,8 @@
-"""The faces of glint12, sports5 and celeb5 for bench/people.py: every photo's faces (MTCNN, main face first),
-their boxes and dlib vectors, computed once and cached in the temp dir (detection is the slow part).
+"""The faces of glint12, sports5 and celeb5 for bench/people.py: every photo's faces (MTCNN, main face first) and
+their vectors of one identity (dlib, dlib+faceres, ...), computed once per identity and cached in the temp dir
+(detection is the slow part).
 
-Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 python bench/people_faces.py
+Run: OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 python bench/people_faces.py [IDENTITY]
 """
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 SETS = ("glint12", "sports5", "celeb5")
-CACHE = Path(tempfile.gettempdir()) / "celebface-bench-people" / "faces.npz"
+CACHE_DIR = Path(tempfile.gettempdir()) / "celebface-bench-people"
 
 
 @dataclass
 class BenchFaces:
     """One row per detected face: its set, the folder's person (true only for the main face: face 0), photo hash,
-    photo path, face index in the photo, and its unit dlib vector."""
+    photo path, face index in the photo, and its unit vector of the identity it was computed with."""
     dataset: np.ndarray
     person: np.ndarray
     sha256: np.ndarray
@@ -41,8 +42,8 @@ def _photos() -> list[tuple[str, str, Path]]:
     return out
 
 
-def compute() -> BenchFaces:
-    """Detect and embed every photo's faces (slow: minutes on 2 cores)."""
+def compute(identity: str = "dlib") -> BenchFaces:
+    """Detect and embed every photo's faces with `identity` (slow: minutes on 2 cores)."""
     import torch
 
     from celebface.faces.align import crop_face
@@ -51,7 +52,7 @@ def compute() -> BenchFaces:
     from celebface.io.images import load_image
 
     torch.set_num_threads(1)
-    det, emb = FaceDetector(), identity_embedder("dlib")
+    det, emb = FaceDetector(), identity_embedder(identity)
     rows: list[tuple] = []
     vecs: list[np.ndarray] = []
     photos = _photos()
@@ -75,18 +76,24 @@ def compute() -> BenchFaces:
                       np.array(cols[4], np.int64), np.concatenate(vecs))
 
 
-def load() -> BenchFaces:
-    """The cached faces (computed and cached on first use)."""
-    if not CACHE.is_file():
-        faces = compute()
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        tmp = CACHE.with_suffix(".tmp.npz")
+def cache_path(identity: str) -> Path:
+    """Where the faces of `identity` are cached."""
+    return CACHE_DIR / ("faces.npz" if identity == "dlib" else f"faces-{identity.replace('+', '_')}.npz")
+
+
+def load(identity: str = "dlib") -> BenchFaces:
+    """The cached faces of `identity` (computed and cached on first use)."""
+    cache = cache_path(identity)
+    if not cache.is_file():
+        faces = compute(identity)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, **faces.__dict__)
-        tmp.replace(CACHE)
-    with np.load(CACHE) as z:
+        tmp.replace(cache)
+    with np.load(cache) as z:
         return BenchFaces(**{k: z[k] for k in BenchFaces.__dataclass_fields__})
 
 
 if __name__ == "__main__":
-    f = load()
+    f = load(sys.argv[1] if len(sys.argv) > 1 else "dlib")
     print(f"{len(f.vecs)} faces in {len(set(f.sha256))} photos")

@@ -4,7 +4,9 @@ pipeline, on the same photos in the same run, each quiet and beside one competin
 Rows (each run in a fresh process, so that each sees the environment a user's run would see):
 - detection: celebface's FaceDetector (photos shrunk to 800 px, batched MTCNN) against facenet-pytorch's
   `MTCNN(keep_all=True).detect` on the photos as they are, and on the same 800 px copies;
-- prepare: `celebface prepare` against a plain MTCNN loop that saves every face's crop (`mtcnn(img, save_path)`);
+- prepare: `celebface prepare` against a plain MTCNN loop that saves every face's crop (`mtcnn(img, save_path)`),
+  both on a whole data set (--prepare-photos; prepare is a whole-set job: its fixed costs, balancing every person to
+  400 images and loading its networks, are paid once a set);
 - warm predict: a dlib_face model (people enrolled from other photos) naming the photos with `predict_many`,
   against face_recognition's own pipeline (HOG `face_locations`, `face_encodings`, `face_distance` to the same
   enrolment photos' encodings), and with the thread policy's alternatives (1 torch thread; OMP_WAIT_POLICY=ACTIVE,
@@ -39,11 +41,15 @@ def say(msg: str) -> None:
 # --- children: one measurement each, in a fresh process; print one JSON line -------------------------------
 
 def plain_image(path: str):
-    """A photo as a plain user opens it (EXIF orientation applied, RGB), without celebface."""
+    """A photo as a plain user opens it (EXIF orientation applied where its EXIF can be read, RGB), without
+    celebface (one sports5 photo's EXIF block is broken: PIL's exif_transpose raises on it)."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
-        return ImageOps.exif_transpose(im).convert("RGB")
+        try:
+            return ImageOps.exif_transpose(im).convert("RGB")
+        except (SyntaxError, ValueError, OSError):
+            return im.convert("RGB")
 
 
 def child_detect(photos: list[str], device: str, kind: str) -> dict:
@@ -262,17 +268,23 @@ def have_face_recognition() -> bool:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True).returncode == 0
 
 
-def all_rows(photos: list[str], known: dict, tmp: Path, device: str) -> dict[str, dict]:
-    """Every row, quiet and busy, same photos; keyed by a short name."""
-    spec = tmp / "spec.json"
+def write_spec(tmp: Path, name: str, photos: list[str], device: str, known: dict, model: str) -> tuple[Path, Path]:
+    """A data folder of `photos` (tmp/data-NAME/<person>/...) and the children's spec for them (tmp/spec-NAME.json)."""
     by_person: dict[str, list[str]] = {}
     for p in photos:
         by_person.setdefault(Path(p).parent.name, []).append(p)
-    data = link_folder(tmp / "data", by_person)
-    (tmp / "plain").mkdir()
+    data, spec = link_folder(tmp / f"data-{name}", by_person), tmp / f"spec-{name}.json"
+    (tmp / f"plain-{name}").mkdir()
+    spec.write_text(json.dumps({"photos": photos, "device": device, "known": known, "model": model,
+                                "out": str(tmp / f"plain-{name}")}))
+    return data, spec
+
+
+def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device: str) -> dict[str, dict]:
+    """Every row, quiet and busy, same photos (the prepare rows: `prep`); keyed by a short name."""
     model = make_model(tmp, known, device)
-    spec.write_text(json.dumps({"photos": photos, "device": device, "known": known, "model": str(model),
-                                "out": str(tmp / "plain")}))
+    data, spec = write_spec(tmp, "rows", photos, device, known, str(model))
+    prep_data, prep_spec = write_spec(tmp, "prepare", prep, device, known, str(model))
     env = child_env()
     plan = [("detect", "detection: celebface FaceDetector (800 px copy, batched MTCNN)",
              child_cmd("detect-celebface", spec), env),
@@ -282,9 +294,9 @@ def all_rows(photos: list[str], known: dict, tmp: Path, device: str) -> dict[str
              "(same input and thread policy as celebface: the batched stages' own gain)",
              child_cmd("detect-facenet-800", spec), child_env({"OMP_WAIT_POLICY": "PASSIVE"})),
             ("prepare", "prepare: `celebface prepare` (all its steps, worker processes)",
-             cli_cmd("prepare", str(data), "--out", str(tmp / "prep-{tag}"), "--quiet"), env),
+             cli_cmd("prepare", str(prep_data), "--out", str(tmp / "prep-{tag}"), "--quiet"), env),
             ("prepare_plain", "prepare: plain loop, MTCNN(keep_all=True)(photo, save_path), one process",
-             child_cmd("plain-prepare", spec), env),
+             child_cmd("plain-prepare", prep_spec), env),
             ("predict", "warm predict: celebface dlib_face model, `predict_many`", child_cmd("predict", spec), env),
             ("predict_t1", "warm predict, CELEBFACE_THREADS=1", child_cmd("predict", spec),
              child_env({"CELEBFACE_THREADS": "1"})),
@@ -298,7 +310,8 @@ def all_rows(photos: list[str], known: dict, tmp: Path, device: str) -> dict[str
     plan.append(("index", "`celebface index --engine local` (worker processes)",
                  cli_cmd("index", str(model), str(data), "--out", str(tmp / "index-{tag}"), "--engine", "local",
                          "--device", device, "--quiet"), env))
-    return {key: row(label, cmd, e, tmp, len(photos)) for key, label, cmd, e in plan}
+    return {key: row(label, cmd, e, tmp, len(prep) if key.startswith("prepare") else len(photos))
+            for key, label, cmd, e in plan}
 
 
 # --- report ------------------------------------------------------------------------------------------------
@@ -345,10 +358,13 @@ def table(rows: dict) -> list[str]:
 
 def render(info: dict, runs: list[dict]) -> str:
     L = ["# celebface speed, quiet and beside one busy process (issue 32)", "",
+         "> **Measures**: detection, prepare, warm predict and index, quiet and beside one busy process, against "
+         f"facenet-pytorch and face_recognition. **Command**: `make bench`. **Commit**: {info['commit']} "
+         f"({info['date'][:10]}).", "",
          f"- date: {info['date']}; commit {info['commit']}; command: `{info['command']}`",
          f"- machine: {info['cores']} cores, {info['cpu']}; device: **{info['device']}**",
          f"- photos: {info['photos']} of `{info['data']}` (every k-th, spread over the people); enrolment: "
-         f"{info['known']} other photos a person",
+         f"{info['known']} other photos a person; the prepare rows: {info['prepare_photos']} photos",
          f"- load average (1 min) at start / end: {info['load_start']:.1f} / {info['load_end']:.1f}"
          + (" (above the core count: other jobs shared the CPU during the run; the figures are noisy)"
             if max(info["load_start"], info["load_end"]) > info["cores"] else ""),
@@ -382,6 +398,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(prog="python bench/speed.py", description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "sports5")
     ap.add_argument("--photos", type=int, default=40, help="photos timed in every row")
+    ap.add_argument("--prepare-photos", type=int, default=0,
+                    help="photos of the prepare rows (default 0: every photo of --data, as prepare is run on a set)")
     ap.add_argument("--known", type=int, default=3, help="enrolment photos a person (not among the timed ones)")
     ap.add_argument("--runs", type=int, default=1, help="repeat every row this many times")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (MTCNN, dlib's network, the CNN on the GPU)")
@@ -389,15 +407,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args(argv)
     photos, known = pick_photos(args.data.resolve(), args.photos, args.known)
+    prep = pick_photos(args.data.resolve(), args.prepare_photos or 10 ** 9, 0)[0]
     info = {**machine(args.device), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python bench/speed.py " + " ".join(argv), "photos": len(photos), "data": args.data,
-            "known": args.known, "load_start": os.getloadavg()[0]}
+            "known": args.known, "prepare_photos": len(prep), "load_start": os.getloadavg()[0]}
     say(f"{len(photos)} photos, device {info['device']}, {info['cores']} cores")
     runs = []
     for k in range(args.runs):
         tmp = Path(tempfile.mkdtemp(prefix="celebface-speed-"))
         try:
-            runs.append(all_rows(photos, known, tmp, args.device))
+            runs.append(all_rows(photos, prep, known, tmp, args.device))
         finally:
             if args.keep:
                 say(f"kept {tmp}")

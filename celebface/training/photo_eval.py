@@ -45,7 +45,8 @@ class PhotoOutcome:
 
     case: PhotoCase
     right: bool
-    named: str  # the labelled face's name ("" when predict found no face there)
+    named: str  # the labelled face's name ("" when predict found no face there, or gave it no name)
+    found: bool = True  # predict found a face on the labelled one
 
 
 def _drawn(file: str, seed: int, share: float) -> bool:
@@ -95,11 +96,11 @@ def judge(case: PhotoCase, faces: list) -> PhotoOutcome:
     """
     names = [f.name for f in faces]
     overlaps = [_iou(case.box, f.box) for f in faces] if case.box is not None else []
-    named = ""
-    if overlaps and max(overlaps) >= SAME_FACE_IOU:
+    named, found = "", bool(overlaps) and max(overlaps) >= SAME_FACE_IOU
+    if found:
         named = names[overlaps.index(max(overlaps))] or ""
     other_person = named not in ("", UNKNOWN, case.person)
-    return PhotoOutcome(case, case.person in names and not other_person, named)
+    return PhotoOutcome(case, case.person in names and not other_person, named, found)
 
 
 def photo_level(rec, work_dir: Path, progress: bool = False) -> dict:
@@ -123,6 +124,18 @@ def photo_level(rec, work_dir: Path, progress: bool = False) -> dict:
             "single_face": _figures([o for o in outcomes if o.case.faces == 1], rec.classes, None)}
 
 
+def missed_as(outcomes: list[PhotoOutcome]) -> dict[str, int]:
+    """Why the wrong photos among `outcomes` were wrong, by what predict made of the labelled face: called "unknown"
+    (the gate), named as another person (the classifier), found but given no name (too small or blurred to name), or
+    not found (no detected face overlaps it, or prepare found no face to label)."""
+    out = {"unknown": 0, "another person": 0, "no name": 0, "not found": 0}
+    for o in (o for o in outcomes if not o.right):
+        key = ("not found" if not o.found else "unknown" if o.named == UNKNOWN else "no name" if not o.named
+               else "another person")
+        out[key] += 1
+    return out
+
+
 def _figures(outcomes: list[PhotoOutcome], classes: list[str], seconds: Optional[float]) -> dict:
     """Accuracy and macro-F1 (each photo's answer: its person when right, else the labelled face's name or
     "missed"), with the counts a reader needs to weigh them."""
@@ -136,7 +149,8 @@ def _figures(outcomes: list[PhotoOutcome], classes: list[str], seconds: Optional
            "macro_f1": float(f1_score(truth, answer, labels=classes, average="macro", zero_division=0)),
            "n": len(outcomes), "suspects": sum(o.case.suspect for o in outcomes),
            "outside_split": sum(not o.case.in_split for o in outcomes),
-           "wrong": [o.case.file for o in outcomes if not o.right]}
+           "wrong": [o.case.file for o in outcomes if not o.right],
+           "missed_as": missed_as(outcomes)}
     if seconds is not None:
         out["predict_seconds_per_photo"] = round(seconds / len(outcomes), 4)
     return out

@@ -119,6 +119,9 @@ def _photo_rows(metrics: dict, pct: Callable, f1: Callable) -> list[str]:
             extra = f"n={r['n']}, {r['suspects']} suspect, {r['outside_split']} left out by prepare"
             if r.get("predict_seconds_per_photo") is not None:
                 extra += f", {r['predict_seconds_per_photo']:.3f} s/photo"
+            missed = {k: v for k, v in (r.get("missed_as") or {}).items() if v}
+            if missed:
+                extra += "; missed: " + ", ".join(f"{v} {k}" for k, v in missed.items())
             rows.append(f"{name:34} {'':>9} {pct(r['accuracy']):>8} {f1(r['macro_f1']):>12}   ({extra})")
     if rows:
         b, a = metrics["val_photo_level"]["accuracy"], metrics.get("val_accuracy")

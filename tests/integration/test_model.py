@@ -86,6 +86,7 @@ def test_evaluate_writes_report_and_plots(lite0_model: Path, work_dir: Path, tmp
     photos, single = m["val_photo_level"], m["val_single_face"]  # (b) and (c): whole photos through predict
     assert photos["n"] >= m["val_report"]["n"] and 0 < single["n"] <= photos["n"]  # every val photo, and more
     assert 0.5 <= photos["accuracy"] <= 1 and len(photos["wrong"]) == round((1 - photos["accuracy"]) * photos["n"])
+    assert sum(photos["missed_as"].values()) == len(photos["wrong"])  # each miss has its one reason
     assert photos["predict_seconds_per_photo"] > 0 and f"{100 * photos['accuracy']:6.2f}%" in out.stdout
     rep = m["val_report"]
     assert set(PEOPLE) <= set(rep["per_class"]) and len(rep["confusion_matrix"]) == len(PEOPLE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from celebface.training.photo_eval import judge, validation_photos
+from celebface.training.photo_eval import judge, missed_as, validation_photos
 from celebface.types import FaceResult
 
 
@@ -50,3 +50,15 @@ def test_a_photo_is_right_when_its_person_is_named_and_the_labelled_face_is_no_o
     assert not judge(case, [_face(other, "b")]).right
     assert not judge(case, []).right
     assert judge(case, [_face([0, 0, 10, 10], None), _face(other, "a")]).named == ""
+
+
+def test_each_wrong_photo_is_put_down_to_one_cause(tmp_path: Path) -> None:
+    _, cases = validation_photos(_work_dir(tmp_path, n_outside=0))
+    case = next(c for c in cases if c.file == "a/2.jpg")
+    here, other = [1, 1, 10, 10], [50, 50, 60, 60]
+    wrong = [judge(case, faces) for faces in ([_face(here, "unknown")], [_face(here, "b")], [_face(here, None)],
+                                               [_face(other, "b")], [])]
+    assert not any(o.right for o in wrong)
+    assert missed_as(wrong) == {"unknown": 1, "another person": 1, "no name": 1, "not found": 2}
+    assert missed_as([judge(case, [_face(here, "a")])]) == {"unknown": 0, "another person": 0, "no name": 0,
+                                                             "not found": 0}
