@@ -210,16 +210,23 @@ def who_is(store, vecs: np.ndarray, settings: Optional[GroupingSettings] = None)
     return out
 
 
+#: How strict each identity's grouping is, as dlib distances (attach, cluster) carried to its vectors at the same
+#: false-accept rates; measured in bench/people.md, where every set's tuning on the other two sets chose these for
+#: its identity. An identity not listed gets GroupingSettings' (measured on dlib's vectors).
+STRICTNESS = {"dlib+faceres": (0.08, 0.06)}
+
+
 def settings_for(identity: str) -> GroupingSettings:
-    """The default settings (measured on dlib's vectors, bench/people.md) carried to `identity`'s vectors at the same
-    false-accept rates of different people's pairs (faces/identity_stats.same_strictness)."""
+    """The default settings for `identity`'s vectors: its measured strictness (STRICTNESS, dlib distances) carried to
+    its vectors at the same false-accept rates of different people's pairs (faces/identity_stats.same_strictness)."""
     from dataclasses import replace
 
     from ..faces.identity_stats import same_strictness
 
     base = GroupingSettings()
-    return replace(base, attach_distance=same_strictness(base.attach_distance, "dlib", identity),
-                   cluster_distance=same_strictness(base.cluster_distance, "dlib", identity))
+    attach, cluster = STRICTNESS.get(identity, (base.attach_distance, base.cluster_distance))
+    return replace(base, attach_distance=same_strictness(attach, "dlib", identity),
+                   cluster_distance=same_strictness(cluster, "dlib", identity))
 
 
 def group_gallery(store, full: bool = False, settings: Optional[GroupingSettings] = None,

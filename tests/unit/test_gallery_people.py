@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from celebface.errors import GalleryError
-from celebface.gallery.grouping import group_gallery
+from celebface.gallery.grouping import GroupingSettings, group_gallery
 from celebface.gallery.sightings import Sighting
 from celebface.gallery.suggest import suggest
 
@@ -334,3 +334,16 @@ def test_who_is_names_the_person_a_run_would_give_a_face_to_and_nobody_for_a_str
         assert found[k] is not None and {found[k].person_id} == their and 0.9 < found[k].similarity <= 1.0
     assert found[2] is None  # the third person is in no photo of the archive
     assert g.history() == before  # a question, not a change
+
+
+def test_each_identity_groups_at_its_measured_strictness() -> None:
+    from celebface.faces.identity_stats import same_strictness
+    from celebface.gallery.grouping import STRICTNESS, settings_for
+
+    assert settings_for("dlib") == GroupingSettings()  # dlib's own distances, as measured
+    fused = settings_for("dlib+faceres")
+    attach, cluster = STRICTNESS["dlib+faceres"]
+    assert fused.attach_distance == same_strictness(attach, "dlib", "dlib+faceres")
+    assert fused.cluster_distance == same_strictness(cluster, "dlib", "dlib+faceres")
+    # the fused vectors spread wider: dlib's distances mean more of them at the same false-accept rate
+    assert fused.cluster_distance > cluster and fused.attach_distance > attach
