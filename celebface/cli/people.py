@@ -176,9 +176,9 @@ def suggest(model_dir: Path, gallery: Optional[str], as_json: bool) -> None:
     """People likely one, faces likely given to the wrong person, unnamed people worth naming first."""
     from dataclasses import asdict
 
-    from ..gallery.suggest import suggest as find
+    from ..gallery.suggest import suggest_for
 
-    found = run_safely(lambda: find(_store(model_dir, gallery).gallery_faces()))
+    found = run_safely(lambda: suggest_for(_store(model_dir, gallery)))
     if as_json:
         click.echo(json.dumps(asdict(found)))
         return

@@ -93,31 +93,51 @@ def _seen_together(g: GalleryFaces) -> set[tuple[int, int]]:
     return {(a, b) for ps in by_photo.values() if len(ps) > 1 for a in ps for b in ps if a < b}
 
 
-def misassigned_faces(g: GalleryFaces) -> list[FaceSuggestion]:
-    """Faces that fit their person badly, by `check`'s mislabel rule (data/mislabels.py); faces the user placed
-    are left out.
+def misassigned_faces(g: GalleryFaces, identity: str = "dlib") -> list[FaceSuggestion]:
+    """Faces that fit their person badly, by `check`'s mislabel rule (data/mislabels.py, its dlib distances carried to
+    `identity`'s vectors); faces the user placed are left out.
 
     :param g: the gallery's faces
+    :param identity: the identity that made the gallery's vectors
     """
-    from ..data.mislabels import find_mislabels
+    from ..data.mislabels import MISLABEL_DISTANCE, OTHER_DISTANCE, find_mislabels
+    from ..faces.identity_stats import same_strictness
 
     idx = np.nonzero(g.person >= 0)[0]
     if not len(idx):
         return []
     persons = [str(int(p)) for p in g.person[idx]]
-    hits = find_mislabels(g.vecs[idx], np.ones(len(idx), bool), persons, {})
+    hits = find_mislabels(g.vecs[idx], np.ones(len(idx), bool), persons, {},
+                          same_strictness(MISLABEL_DISTANCE, "dlib", identity),
+                          same_strictness(OTHER_DISTANCE, "dlib", identity))
     return [FaceSuggestion(int(g.ids[idx[h.index]]), int(g.person[idx[h.index]]), h.distance_own,
                            None if h.best_other is None else int(h.best_other), h.distance_other)
             for h in hits if not g.pinned[idx[h.index]]]
 
 
-def suggest(g: GalleryFaces, max_distance: float = PAIR_DISTANCE) -> Suggestions:
+def suggest(g: GalleryFaces, max_distance: Optional[float] = None, identity: str = "dlib") -> Suggestions:
     """Everything worth a look, each list most useful first.
 
     :param g: the gallery's faces (PeopleSql.gallery_faces)
-    :param max_distance: the largest median cosine distance of a suggested pair
+    :param max_distance: the largest median cosine distance of a suggested pair (default PAIR_DISTANCE, a dlib
+        distance, carried to `identity`'s vectors at the same false-accept rate)
+    :param identity: the identity that made the gallery's vectors
     """
+    from ..faces.identity_stats import same_strictness
+
+    if max_distance is None:
+        max_distance = same_strictness(PAIR_DISTANCE, "dlib", identity)
     counts = np.bincount(g.person[g.person >= 0]) if (g.person >= 0).any() else np.zeros(0, np.int64)
     unnamed = [(p, int(counts[p])) for p, named in g.named.items() if not named and p < len(counts) and counts[p]]
-    return Suggestions(same_person_pairs(g, max_distance), misassigned_faces(g),
+    return Suggestions(same_person_pairs(g, max_distance), misassigned_faces(g, identity),
                        sorted(unnamed, key=lambda t: (-t[1], t[0])))
+
+
+def suggest_for(store) -> Suggestions:
+    """`suggest` on an open gallery's faces, at the strictness of the identity that made its vectors.
+
+    :param store: an open gallery (gallery.open_gallery)
+    """
+    from ..faces.identity import identity_name_of_gallery
+
+    return suggest(store.gallery_faces(), identity=identity_name_of_gallery(store.backbone))

@@ -87,9 +87,9 @@ def persons_routes(ctx: Any, auth: list) -> APIRouter:
 
     @router.get("/api/persons/suggestions", summary="People likely one, faces likely misassigned, who to name next")
     def suggestions() -> dict:
-        from ..gallery.suggest import suggest
+        from ..gallery.suggest import suggest_for
 
-        return asdict(_call(lambda: suggest(store().gallery_faces())))
+        return asdict(_call(lambda: suggest_for(store())))
 
     @router.get("/api/persons/{pid}/faces", summary="A person's archive faces", response_model=list[FaceOut])
     def faces(pid: int) -> list[FaceOut]:

@@ -13,15 +13,16 @@ import pytest
 from celebface.errors import GalleryError
 from celebface.gallery.grouping import GroupingSettings, group_gallery
 from celebface.gallery.sightings import Sighting
-from celebface.gallery.suggest import suggest
+from celebface.gallery.suggest import suggest_for
 
 GLINT = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "glint12"
 PER_PERSON = 8
 
 
-@lru_cache(maxsize=1)
-def _glint_vectors() -> tuple[np.ndarray, np.ndarray]:
-    """dlib vectors of PER_PERSON glint12 crops of each of 3 people (padded as crop_face pads), and their people."""
+@lru_cache(maxsize=2)
+def _glint_vectors(identity: str = "dlib") -> tuple[np.ndarray, np.ndarray]:
+    """`identity`'s vectors of PER_PERSON glint12 crops of each of 3 people (padded as crop_face pads), and their
+    people."""
     from PIL import Image
 
     from celebface.faces.identity import identity_embedder
@@ -33,7 +34,7 @@ def _glint_vectors() -> tuple[np.ndarray, np.ndarray]:
             crop.paste(Image.open(f).convert("RGB").resize((160, 160)), (32, 32))
             crops.append(crop)
             labels.append(k)
-    return identity_embedder("dlib").embed(crops).astype(np.float32), np.array(labels)
+    return identity_embedder(identity).embed(crops).astype(np.float32), np.array(labels)
 
 
 @pytest.fixture
@@ -174,9 +175,15 @@ def test_a_merge_holds_and_every_change_is_undone_in_turn(open_gallery, glint_fa
     assert [p.id for p in g.people_overview()] == [pid]
 
 
-def test_suggestions_find_one_person_split_in_two_and_a_stray_face(open_gallery, glint_faces):
-    vecs, labels = glint_faces
-    g = open_gallery()
+@pytest.mark.parametrize("identity", ["dlib", "dlib+faceres"])
+def test_suggestions_find_one_person_split_in_two_and_a_stray_face(open_gallery, glint_faces, identity):
+    from celebface.faces.identity import get_identity, identity_ready
+
+    if identity_ready(identity):
+        pytest.skip(identity_ready(identity))
+    spec = get_identity(identity)
+    vecs, labels = _glint_vectors(identity)
+    g = open_gallery(spec.recorded_as, spec.dim)
     a = add(g, vecs, np.nonzero(labels == 0)[0][:8])
     b = add(g, vecs, np.nonzero(labels == 1)[0][:8])
     c = add(g, vecs, np.nonzero(labels == 2)[0][:8])
@@ -184,13 +191,13 @@ def test_suggestions_find_one_person_split_in_two_and_a_stray_face(open_gallery,
 
     g.apply_assignment(Assignment({}, [a[:4], a[4:], b[1:] + c[:1], c[1:] + b[:1]], []))
     p = person_of(g)
-    found = suggest(g.gallery_faces())
+    found = suggest_for(g)  # at the strictness of the gallery's identity
     assert (min(p[a[0]], p[a[4]]), max(p[a[0]], p[a[4]])) == (found.same_person[0].a, found.same_person[0].b)
     stray = {m.sighting: m.better for m in found.misassigned}
     assert stray.get(c[0]) == p[c[1]] and stray.get(b[0]) == p[b[1]]
     assert [n for _, n in found.to_name] == [8, 8, 4, 4]
     g.keep_apart(p[a[0]], p[a[4]])
-    assert all({x.a, x.b} != {p[a[0]], p[a[4]]} for x in suggest(g.gallery_faces()).same_person)
+    assert all({x.a, x.b} != {p[a[0]], p[a[4]]} for x in suggest_for(g).same_person)
 
 
 def test_forget_frees_the_faces_and_undo_gives_them_back(open_gallery, glint_faces):
