@@ -35,7 +35,7 @@ def identity_option(fn: Callable, for_training: bool = False) -> Callable:
     """--identity: which identity embedder compares faces (faces/identity.py), the registry's names."""
     from ..faces.identity import DEFAULT_IDENTITY, NAMING_IDENTITY, TRAIN_IDENTITY, identity_names
 
-    default = (f"{TRAIN_IDENTITY} for a CNN's unknown gate, {NAMING_IDENTITY} for dlib_face and the fusion backbones"
+    default = (f"{TRAIN_IDENTITY} for a CNN's unknown gate and the fusion backbones, {NAMING_IDENTITY} for dlib_face"
                if for_training else DEFAULT_IDENTITY)
     return click.option("--identity", type=click.Choice(identity_names()), default=None,
                         help=f"The identity embedder that compares faces (default {default}; see "

@@ -37,11 +37,11 @@ def compute_features(spec: BackboneSpec, data: TrainData, opts: TrainOptions, de
 
 
 def model_identity(spec: BackboneSpec, opts: TrainOptions) -> str:
-    """The identity embedder a training run compares faces with (faces.identity.training_identity): dlib_face and
-    the fusion backbones name faces with its vectors, a CNN's gate alone uses them otherwise."""
+    """The identity embedder a training run compares faces with (faces.identity.training_identity): dlib_face's
+    features are its vectors; a CNN's gate, and the fusion backbones' face part, compare faces with them."""
     from ..faces.identity import training_identity
 
-    return training_identity(opts.identity, not spec.fine_tunable or bool(spec.face_fusion))
+    return training_identity(opts.identity, not spec.fine_tunable)
 
 
 def _fixed_features(spec: BackboneSpec, data: TrainData, progress: bool, identity: str) -> Features:
