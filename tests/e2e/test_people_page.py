@@ -39,7 +39,9 @@ def server_url(tmp_path):
 
 
 @pytest.fixture
-def page():
+def page(server_url):
+    """A Chromium page; it asks for the server so that the browser closes before the server stops (a page still
+    loading thumbnails from a stopped server logs connection errors)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
