@@ -429,7 +429,7 @@ def report(identity: str) -> list[str]:
 def goals(identity: str, scores: dict[str, Scores], per_set: dict[str, float], undone_: int) -> list[str]:
     """Issue 35's goals against this identity's figures above."""
     inc, full, imm = scores["incremental"], scores["full"], scores["immich"]
-    rows = [(f"BCubed F >= 0.95 on each set, settings tuned on the other two",
+    rows = [("BCubed F >= 0.95 on each set, settings tuned on the other two",
              ", ".join(f"{ds} {v:.3f}" for ds, v in per_set.items()), min(per_set.values()) >= 0.95),
             ("incremental F >= full regroup's - 0.01", f"{inc.f:.3f} vs {full.f:.3f}", inc.f >= full.f - 0.01),
             ("incremental F >= Immich rule's + 0.03", f"{inc.f:.3f} vs {imm.f:.3f}", inc.f >= imm.f + 0.03),

@@ -34,20 +34,20 @@ TRAIN_IDENTITY = "dlib+faceres"
 #: The identity of the dlib_face backbone, whose features are the vectors themselves, unless --identity says
 #: otherwise. The fusion backbones' face part uses TRAIN_IDENTITY: with the fused vectors, whole validation photos
 #: through predict were named right in 96.82% (sports5) and 100% (celeb5) of cases over 3 seeds, against the CNN
-#: alone's 94.07% / 95.65% (bench/accuracy_fusion_identity.md).
+#: alone's 94.08% / 95.65% (bench/accuracy_fusion_identity.md).
 NAMING_IDENTITY = "dlib"
 #: The identity of every gallery, model and Parquet file made before identities had names.
 LEGACY_IDENTITY = "dlib"
 
 
-def training_identity(requested: Optional[str], names_with_vectors: bool) -> str:
+def training_identity(requested: Optional[str], features_are_vectors: bool) -> str:
     """The identity a training run uses: the one asked for, else NAMING_IDENTITY for models whose features are the
     identity vectors themselves, else TRAIN_IDENTITY (the "unknown" gate's, and the fusion backbones' face part).
 
     :param requested: `train --identity` (None: not given)
-    :param names_with_vectors: the backbone's features are the vectors (dlib_face)
+    :param features_are_vectors: the backbone's features are the vectors (dlib_face)
     """
-    return requested or (NAMING_IDENTITY if names_with_vectors else TRAIN_IDENTITY)
+    return requested or (NAMING_IDENTITY if features_are_vectors else TRAIN_IDENTITY)
 
 
 class IdentityEmbedder(Protocol):
