@@ -143,9 +143,10 @@ def spread(xs: list) -> str:
 
 def misses(rs: list[dict]) -> str:
     """(b)'s wrong photos over the seeds by cause (training/photo_eval.missed_as); "-" for rows from before."""
+    from celebface.training.photo_eval import MISS_CAUSES
+
     got = [r["photo_missed_as"] for r in rs if r.get("photo_missed_as")]
-    keys = ("unknown", "another person", "no name", "not found")
-    return " / ".join(str(sum(m.get(k, 0) for m in got)) for k in keys) if got else "-"
+    return " / ".join(str(sum(m.get(k, 0) for m in got)) for k in MISS_CAUSES) if got else "-"
 
 
 def table_row(ds: str, bb: str, rs: list[dict], mean, f1) -> str:
@@ -243,6 +244,8 @@ def open_set(work_root: Path, per_class: int, only: list[str] | None = None) -> 
 
 
 def main() -> None:
+    from celebface.training.photo_eval import MISS_CAUSES
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", nargs="+", default=["celeb5", "sports5", "glint12"])
     ap.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "dlib_face", "fusion"])
@@ -281,8 +284,7 @@ def main() -> None:
              f"Command: `.venv/bin/python bench/accuracy.py {' '.join(sys.argv[1:])}`", "",
              "| dataset | backbone | stage 1 val acc | stage 2 val acc | (a) final val acc, as shipped (min-max) | "
              "(a) macro-F1 | (b) photos through predict (min-max) | (b) macro-F1 | (c) single-face photos | "
-             "(b) - (a) | (b) misses, all seeds: unknown / another person / no name / not found | train s | "
-             "predict s/photo |",
+             f"(b) - (a) | (b) misses, all seeds: {' / '.join(MISS_CAUSES)} | train s | predict s/photo |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if overrides or prep or args.no_group:
         lines[2:2] = [f"Training options changed from the defaults: {overrides or 'none'}; prepare options changed: "

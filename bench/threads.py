@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed import Busy  # noqa: E402  (one competing busy process, started before and stopped after a row)
+
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = {"passive (celebface's default)": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0"},
             "spin 10,000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "10000"},
@@ -61,14 +64,9 @@ def child(data: Path, photos: int, steps: int) -> None:
 def run_row(env: dict, busy: bool, args: argparse.Namespace) -> tuple[float, float]:
     cmd = [sys.executable, __file__, "--child", "--data", str(args.data), "--photos", str(args.photos),
            "--steps", str(args.steps)]
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
-    try:
+    with Busy(int(busy)):
         out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True,
                              text=True, check=True).stdout.split()
-    finally:
-        if hog:
-            hog.kill()
-            hog.wait()
     return float(out[-2]), float(out[-1])
 
 

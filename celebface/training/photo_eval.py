@@ -23,6 +23,8 @@ from typing import Optional, Sequence
 
 from ..config import UNKNOWN
 
+#: Why a photo was missed, by what predict made of its labelled face (missed_as).
+MISS_CAUSES = ("unknown", "another person", "no name", "not found")
 #: A predicted face is the labelled face when their boxes overlap at least this much (intersection over union).
 SAME_FACE_IOU = 0.3
 
@@ -128,7 +130,7 @@ def missed_as(outcomes: list[PhotoOutcome]) -> dict[str, int]:
     """Why the wrong photos among `outcomes` were wrong, by what predict made of the labelled face: called "unknown"
     (the gate), named as another person (the classifier), found but given no name (too small or blurred to name), or
     not found (no detected face overlaps it, or prepare found no face to label)."""
-    out = {"unknown": 0, "another person": 0, "no name": 0, "not found": 0}
+    out = dict.fromkeys(MISS_CAUSES, 0)
     for o in (o for o in outcomes if not o.right):
         key = ("not found" if not o.found else "unknown" if o.named == UNKNOWN else "no name" if not o.named
                else "another person")
