@@ -10,11 +10,12 @@ kept; CELEBFACE_THREADS (or --threads) sets torch's threads per process.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from .errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def resolve_device(device: str) -> str:
@@ -86,6 +87,49 @@ def threads_per_process(processes: int) -> int:
     """Torch threads for each of `processes` processes sharing this machine: the cores split between them, at
     least one (no more threads than cores in all, so none waits for another's core)."""
     return max(1, (os.cpu_count() or 1) // max(1, processes))
+
+
+def ordered_thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """fn over items by `workers` threads at once, results in the items' order; at most 2 x workers items are taken
+    ahead of the caller (a long folder is never all decoded at once). The torch threads in force (torch's
+    intra-op threads of the calling thread) are shared out: each worker runs its ops on threads // workers of
+    them, at least one, so the work uses as many cores as before, spread over items instead of inside each op
+    (detection's many small ops gain little from a second thread: bench/speed.md).
+
+    :param fn: what to compute for one item (must be safe to run in several threads at once)
+    :param items: the inputs, read lazily
+    :param workers: threads; 1 runs fn in the calling thread, as a plain loop"""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    threads = torch.get_num_threads()
+    with ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
+                            initargs=(max(1, threads // workers),)) as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+            torch.set_num_threads(threads)  # the workers' setting also became torch's default for new threads
+
+
+def photo_workers() -> int:
+    """Photos named at once by predict's loops: one per torch thread in force (CELEBFACE_THREADS / --threads, else
+    one per core), each photo's ops on one thread."""
+    import torch
+
+    return max(1, torch.get_num_threads())
 
 
 def set_threads(threads: Optional[int]) -> None:

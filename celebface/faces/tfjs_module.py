@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .tfjs_fold import fold_graph
 from .tfjs_graph import GraphNode, TfjsGraph
 from .tfjs_ops import build_op
 
@@ -51,11 +52,15 @@ def needed_nodes(graph: TfjsGraph, outputs: Sequence[str]) -> list[GraphNode]:
 class GraphModule(nn.Module):
     """Evaluates a TF.js graph in PyTorch: forward(x) -> the `outputs` nodes' values (one tensor, or a tuple)."""
 
-    def __init__(self, graph: TfjsGraph, outputs: Sequence[str], input_name: str | None = None) -> None:
+    def __init__(self, graph: TfjsGraph, outputs: Sequence[str], input_name: str | None = None,
+                 fold: bool = True) -> None:
         """:param graph: the graph model (weights already dequantised)
         :param outputs: names of the nodes to return
-        :param input_name: the Placeholder fed by forward's argument (default: the graph's only one)"""
+        :param input_name: the Placeholder fed by forward's argument (default: the graph's only one)
+        :param fold: fold batch norms and activations into the convolutions first (tfjs_fold.fold_graph)"""
         super().__init__()
+        if fold:
+            graph = fold_graph(graph, outputs)
         if input_name is None:
             if len(graph.inputs) != 1:
                 raise ValueError(f"the graph has inputs {graph.inputs}: name the one to feed")

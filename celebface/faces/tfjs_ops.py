@@ -67,6 +67,10 @@ def _activation(name: str, node: Any, extra: list[Callable[[], torch.Tensor]]) -
     raise NotImplementedError(f"fused activation {name!r} of node {node.name} is not supported")
 
 
+#: In-place forms of the activations, for a convolution's freshly made output (saves one pass of allocation).
+_IN_PLACE: dict[str, Fn] = {"Relu": F.relu_, "Relu6": lambda x: x.clamp_(0.0, 6.0)}
+
+
 def _fused_tail(node: Any) -> tuple[bool, str | None]:
     """(has BiasAdd, activation name or None) of a fused node's `fused_ops`."""
     ops = node.get("fused_ops", [])
@@ -88,9 +92,15 @@ def _conv(m: Any, node: Any, depthwise: bool, fused: bool) -> Fn:
     bias = m.const(node.inputs[2]) if has_bias else None
     extra = [m.const(n) for n in node.inputs[3:]]  # a fused Prelu's alpha
     act = _activation(act_name, node, [lambda e=e: m.buffer(e) for e in extra]) if act_name else None
+    act = _IN_PLACE.get(act_name or "", act)
+
+    pointwise = not depthwise and s == (1, 1) and m.buffer(w).shape[2:] == (1, 1)
 
     def run(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
         weight = m.buffer(w)
+        if pointwise:  # a 1x1 convolution is a matmul over NHWC's last axis: no layout change, no im2col
+            y = F.linear(x, weight[:, :, 0, 0], m.buffer(bias) if bias is not None else None)
+            return act(y) if act is not None else y
         xc, pad = x.permute(0, 3, 1, 2), (0, 0)  # NCHW view of the NHWC tensor (channels-last strides)
         if padding == "SAME":
             (top, bottom), (left, right) = (same_padding(xc.shape[2 + i], weight.shape[2 + i], s[i], d[i])
@@ -98,7 +108,7 @@ def _conv(m: Any, node: Any, depthwise: bool, fused: bool) -> Fn:
             if top == bottom and left == right:
                 pad = (top, left)  # symmetric: the convolution pads (no copy)
             else:
-                xc = F.pad(xc, (left, right, top, bottom))
+                xc = F.pad(x, (0, 0, left, right, top, bottom)).permute(0, 3, 1, 2)  # padded as NHWC: stays channels-last
         elif padding != "VALID":
             raise ValueError(f"{node.name}: padding {padding!r} is not supported")
         g = xc.shape[1] if depthwise else 1

@@ -24,9 +24,10 @@ from .matchers import HeadMatcher, Matcher
 
 
 class Recognizer:
-    """A loaded model: detector + embedder + matcher, ready to name faces. Safe to share between threads:
-    each stage has its own lock, so one request's detection runs beside another's embedding, and the matcher
-    is swapped in one assignment when people change."""
+    """A loaded model: detector + embedder + matcher, ready to name faces. Safe to share between threads: the
+    networks keep no state between calls, so several photos are named at once (predict_many's threads, serve's
+    requests); the parts made on first use are made once, under a lock; the matcher is swapped in one assignment
+    when people change."""
 
     def __init__(self, model_dir: Path, device: str = "auto", threshold: Optional[float] = None,
                  gallery: Optional[str] = None) -> None:
@@ -50,6 +51,7 @@ class Recognizer:
         self.detector = FaceDetector(detect_size=int(pp["detect_size"]), min_prob=float(pp["min_prob"]),
                                      device=self.device)
         self._threshold, self._looked = threshold, time.monotonic()
+        self._lazy_lock = threading.Lock()  # the gallery and the identity embedder are made once, on first use
         self._gallery_url, self._gallery = gallery, None
         self._face_embedder = None  # the identity embedder, made on first use for models with a CNN backbone
         self.matcher: Matcher = self._make_matcher(threshold)
@@ -58,7 +60,6 @@ class Recognizer:
             self.embedder = self._face_embedder = identity_embedder(self.identity.name, self.margin)
         else:
             self.embedder = self.spec.make_embedder(cfg, self.bundle.state, self.device, self.margin)
-        self._detect_lock, self._embed_lock = threading.Lock(), threading.Lock()
 
     @property
     def names_by_gallery(self) -> bool:
@@ -97,7 +98,10 @@ class Recognizer:
         if self._gallery is None:
             from ..gallery.attach import open_model_gallery
 
-            self._gallery = open_model_gallery(self.model_dir, self.bundle, self._gallery_url, self.identity.name)
+            with self._lazy_lock:
+                if self._gallery is None:
+                    self._gallery = open_model_gallery(self.model_dir, self.bundle, self._gallery_url,
+                                                       self.identity.name)
         return self._gallery
 
     def enroll(self, name: str, photos: Sequence[ImageSource], replace: bool = False, main_face: bool = False,
@@ -170,16 +174,14 @@ class Recognizer:
 
     def detect(self, img: Image.Image) -> list[Face]:
         """The photo's faces, main face first."""
-        with self._detect_lock:
-            return order_faces(self.detector.detect(img), img.size)
+        return order_faces(self.detector.detect(img), img.size)
 
     def assess(self, img: Image.Image, faces: Sequence[Face],
                second_look: Optional[Sequence[bool]] = None) -> list[FaceQuality]:
         """Each face's quality (faces/quality.py): faces with a `reason` are not to be named.
 
         :param second_look: per face, whether the detector looks at it again (default: every face)"""
-        with self._detect_lock:  # the second look runs the detector
-            return face_qualities(img, faces, self.detector, second_look)
+        return face_qualities(img, faces, self.detector, second_look)
 
     def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
         """Crops of the faces, cut as the model's training crops were (square, or aligned on the landmarks)."""
@@ -193,8 +195,7 @@ class Recognizer:
 
     def embed(self, crops: Sequence[Image.Image]) -> np.ndarray:
         """The backbone's features (N, D) of face crops."""
-        with self._embed_lock:
-            return self.embedder.embed(crops)
+        return self.embedder.embed(crops)
 
     def face_embeddings(self, img: Image.Image) -> tuple[list[Face], np.ndarray]:
         """The photo's faces and their identity vectors (unit length), whatever the model's backbone."""
@@ -208,10 +209,11 @@ class Recognizer:
             that name by the gallery)"""
         if feats is not None and self.names_by_gallery:
             return feats
-        with self._embed_lock:
-            if self._face_embedder is None:
-                self._face_embedder = identity_embedder(self.identity.name, self.margin)
-            return self._face_embedder.embed(crops)
+        if self._face_embedder is None:
+            with self._lazy_lock:
+                if self._face_embedder is None:
+                    self._face_embedder = identity_embedder(self.identity.name, self.margin)
+        return self._face_embedder.embed(crops)
 
     def classify(self, feats: np.ndarray) -> list[Match]:
         """What the matcher says of each feature row (without the verification gate: see name_crops)."""
@@ -264,28 +266,29 @@ class Recognizer:
 
         return predict_video(self, path, fps=fps, **kwargs)
 
-    def predict_many(self, sources: Iterable[ImageSource]) -> Iterator[PhotoResult]:
-        """One result per photo, in order; photos are decoded in a background thread while faces are named."""
-        for result, _ in self.predict_many_with_images(sources):
+    def predict_many(self, sources: Iterable[ImageSource], workers: Optional[int] = None) -> Iterator[PhotoResult]:
+        """One result per photo, in order; several photos are decoded and named at once (see
+        predict_many_with_images)."""
+        for result, _ in self.predict_many_with_images(sources, workers):
             yield result
 
-    def predict_many_with_images(self, sources: Iterable[ImageSource]
+    def predict_many_with_images(self, sources: Iterable[ImageSource], workers: Optional[int] = None
                                  ) -> Iterator[tuple[PhotoResult, Optional[Image.Image]]]:
-        """Like predict_many, with each decoded photo (None when unreadable), e.g. to draw on it."""
-        from concurrent.futures import ThreadPoolExecutor
+        """Like predict_many, with each decoded photo (None when unreadable), e.g. to draw on it.
 
-        def decode(src: ImageSource):
+        :param sources: photos (paths, bytes or arrays), read lazily
+        :param workers: photos decoded and named at once, by threads sharing the torch threads in force
+            (runtime.ordered_thread_map); default runtime.photo_workers(): one per thread, i.e. per core"""
+        from ..runtime import ordered_thread_map, photo_workers
+
+        def one(src: ImageSource) -> tuple[PhotoResult, Optional[Image.Image]]:
             try:
-                return src, load_image(src, max_side=WORK_SIDE), None
+                img = load_image(src, max_side=WORK_SIDE)
             except ImageError as exc:
-                return src, None, str(exc)
+                return PhotoResult(image=str(src), error=str(exc)), None
+            return self.predict_pil(img, str(src)), img
 
-        with ThreadPoolExecutor(1) as pool:
-            for src, img, err in pool.map(decode, sources):
-                if img is None:
-                    yield PhotoResult(image=str(src), error=err), None
-                else:
-                    yield self.predict_pil(img, str(src)), img
+        yield from ordered_thread_map(one, sources, photo_workers() if workers is None else workers)
 
 
 def face_result(face: Face, quality: FaceQuality, match: Optional[Match], size: tuple[int, int],

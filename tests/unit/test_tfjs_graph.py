@@ -91,3 +91,51 @@ def test_graph_runs_like_tf_same_conv_fused_relu_and_mean() -> None:
     np.testing.assert_allclose(m, ref_d1.mean(axis=(1, 2)), rtol=1e-4, atol=1e-4)
     with pytest.raises(NotImplementedError, match="NoSuchOp"):
         GraphModule(graph_from_parts(topology, weights), ["dead"])
+
+
+def _batchnorm_relu6_graph(rng: np.random.Generator) -> tuple[dict, dict]:
+    """Keras MobileNet as faceres is exported: depthwise conv -> Mul -> Add -> Relu -> Minimum(6) -> Maximum(0),
+    then a 1x1 conv -> Add -> Relu whose Relu is also read by a second node (so only conv and Add may fold)."""
+    def n(name: str, op: str, inputs: list[str]) -> dict:
+        return {"name": name, "op": op, "input": inputs}
+
+    topology = {"node": [
+        n("x", "Placeholder", []), *(n(c, "Const", []) for c in ("dw", "scale", "shift", "six", "zero", "pw", "b2")),
+        _conv_node("d", ["x", "dw"], "DepthwiseConv2dNative", 2), n("mul", "Mul", ["d", "scale"]),
+        n("add", "Add", ["mul", "shift"]), n("relu", "Relu", ["add"]), n("min", "Minimum", ["relu", "six"]),
+        n("max", "Maximum", ["min", "zero"]), _conv_node("p", ["max", "pw"], "Conv2D", 1),
+        n("add2", "Add", ["p", "b2"]), n("relu2", "Relu", ["add2"]), n("sq", "Square", ["relu2"]),
+        n("out", "Add", ["relu2", "sq"])]}
+    weights = {"dw": rng.normal(size=(3, 3, 4, 1)), "scale": rng.normal(size=(1, 1, 1, 4)),
+               "shift": rng.normal(size=4) * 3, "six": np.array(6.0), "zero": np.array(0.0),
+               "pw": rng.normal(size=(1, 1, 4, 5)), "b2": rng.normal(size=5)}
+    return topology, {k: np.asarray(v, np.float32) for k, v in weights.items()}
+
+
+def test_folding_batchnorm_and_relu6_into_convolutions_keeps_the_outputs() -> None:
+    import torch
+
+    from celebface.faces.tfjs_fold import fold_graph
+    from celebface.faces.tfjs_graph import graph_from_parts
+    from celebface.faces.tfjs_module import GraphModule
+
+    rng = np.random.default_rng(1)
+    graph = graph_from_parts(*_batchnorm_relu6_graph(rng))
+    folded = fold_graph(graph, ["out"])
+    ops = {node.name: node.op for node in folded.nodes}
+    # the depthwise chain became one fused node named as its last node; its five elementwise nodes are gone
+    assert ops["max"] == "FusedDepthwiseConv2dNative" and folded.node("max").get("fused_ops") == ["BiasAdd", "Relu6"]
+    assert not {"d", "mul", "add", "relu", "min"} & set(ops)
+    # the 1x1 conv takes its bias and its Relu; the Relu's two readers still read "relu2"
+    assert ops["relu2"] == "_FusedConv2D" and folded.node("relu2").get("fused_ops") == ["BiasAdd", "Relu"]
+    assert [node.op for node in graph.nodes].count("Mul") == 1  # the caller's graph is left as it was
+    x = torch.from_numpy((rng.normal(size=(2, 9, 8, 4)) * 4).astype(np.float32))
+    with torch.no_grad():
+        plain = GraphModule(graph, ["out"], fold=False)(x).numpy()
+        fused = GraphModule(graph, ["out"])(x).numpy()
+        pre = GraphModule(graph, ["add"], fold=False)(x).numpy()
+    assert (pre > 6).any() and (pre < 0).any()  # both ends of Relu6 are exercised
+    assert (plain > 0).any() and plain.shape == (2, 5, 4, 5)
+    np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5)
+    kept = fold_graph(graph, ["out", "add"])  # a node that is read as an output is never absorbed
+    assert "add" in {node.name for node in kept.nodes}
