@@ -86,13 +86,21 @@ def photo_hash(path: os.PathLike) -> PhotoHash:
     """
     from ..io.images import ImageError, load_image
 
-    sha = file_sha256(path)
     try:
         img = load_image(path)
     except ImageError:
-        return PhotoHash(sha, None, None)
-    img.thumbnail((512, 512))  # the hashes look at 32x32 / 9x8 copies: decoding smaller loses nothing
-    return PhotoHash(sha, *image_hashes(img))
+        return PhotoHash(file_sha256(path), None, None)
+    return decoded_photo_hash(path, img)
+
+
+def decoded_photo_hash(path: os.PathLike, img: Image.Image) -> PhotoHash:
+    """photo_hash of a photo already decoded (load_image(path), not at a reduced scale).
+
+    :param path: the photo file (its bytes give the file hash)
+    :param img: its decoded image (not changed)"""
+    thumb = img.copy()
+    thumb.thumbnail((512, 512))  # the hashes look at 32x32 / 9x8 copies: decoding smaller loses nothing
+    return PhotoHash(file_sha256(path), *image_hashes(thumb))
 
 
 def hash_files(paths: Sequence[os.PathLike], workers: Optional[int] = None) -> Iterator[PhotoHash]:
@@ -273,6 +281,35 @@ def group_pairs(n: int, pairs: Sequence[Pair]) -> list[list[int]]:
     return uf.groups()
 
 
+def _hash_cache(work_dir: Optional[Path]) -> Optional[Path]:
+    return Path(work_dir) / "cache" / "photo_hashes.json" if work_dir else None
+
+
+def _read_hashes(cache_path: Optional[Path]) -> dict[str, list]:
+    """The cached hashes by stat_key ({} when there is no readable cache)."""
+    from ..io.fileio import read_json
+
+    if not cache_path or not cache_path.exists():
+        return {}
+    try:
+        return read_json(cache_path)
+    except (OSError, ValueError):
+        return {}
+
+
+def remember_hashes(work_dir: Path, hashes: dict[str, PhotoHash]) -> None:
+    """Add hashes computed elsewhere (by prepare's extraction workers, from their own decode of each photo) to
+    WORK_DIR's cache, so hashes_for finds them.
+
+    :param work_dir: the work folder
+    :param hashes: each photo's hashes by its file's io.fileio.stat_key"""
+    from ..io.fileio import write_json
+
+    if hashes:
+        path = _hash_cache(work_dir)
+        write_json(path, {**_read_hashes(path), **{k: [h.sha256, h.phash, h.dhash] for k, h in hashes.items()}})
+
+
 def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: Optional[int] = None
                ) -> list[PhotoHash]:
     """Hashes of photo files, cached in WORK_DIR/cache/photo_hashes.json (by path, size, mtime) when given.
@@ -281,15 +318,10 @@ def hashes_for(paths: Sequence[Path], work_dir: Optional[Path] = None, workers: 
     :param work_dir: optional folder whose cache/ keeps the hashes across runs.
     :param workers: processes for new photos.
     """
-    from ..io.fileio import read_json, stat_key, write_json
+    from ..io.fileio import stat_key, write_json
 
-    cache_path = Path(work_dir) / "cache" / "photo_hashes.json" if work_dir else None
-    cache: dict[str, list] = {}
-    if cache_path and cache_path.exists():
-        try:
-            cache = read_json(cache_path)
-        except (OSError, ValueError):
-            cache = {}
+    cache_path = _hash_cache(work_dir)
+    cache = _read_hashes(cache_path)
     keys = [stat_key(p) for p in paths]
     todo = [i for i, k in enumerate(keys) if k not in cache]
     for i, h in zip(todo, hash_files([paths[i] for i in todo], workers)):

@@ -11,7 +11,10 @@ import multiprocessing as mp
 import os
 import re
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional
+
+import numpy as np
 
 from ..config import ExtractSettings
 from ..errors import ImageError
@@ -21,6 +24,7 @@ from ..io.fileio import atomic_open, save_image
 from ..io.images import load_image
 from ..io.sources import PhotoJob
 from ..types import Face
+from .duplicates import PhotoHash
 from .manifest import FaceCrop, PhotoRecord, read_records
 
 #: At most this many faces of one photo are kept as candidates for the person's face.
@@ -32,20 +36,53 @@ def photo_id(job: PhotoJob) -> str:
     return f"{stem}_{hashlib.sha1(job.file.encode()).hexdigest()[:8]}"
 
 
+@dataclass(frozen=True)
+class PhotoExtras:
+    """What the near-duplicate search of `prepare` needs of a photo (duplicates.py, same_picture.py), computed by
+    the extraction worker from the decode it made anyway instead of decoding every photo twice more."""
+
+    key: str  # io.fileio.stat_key of the photo file: the caches' key
+    hash: PhotoHash
+    look: np.ndarray  # unit look vector (1280,) float16
+
+
 _detector: Optional[FaceDetector] = None
+_look_net = None  # same_picture.LookNet, in workers asked for extras
 
 
-def _init_worker(settings: ExtractSettings, threads: int) -> None:
+def _init_worker(settings: ExtractSettings, threads: int, extras: bool = False) -> None:
     import torch
 
-    global _detector
+    global _detector, _look_net
     torch.set_num_threads(threads)
     _detector = FaceDetector(detect_size=settings.detect_size, min_prob=settings.min_prob)
+    if extras:
+        from .same_picture import LookNet
+
+        _look_net = LookNet()
 
 
-def _extract_one(args: tuple) -> PhotoRecord:
+def _photo_extras(job: PhotoJob, img) -> PhotoExtras:
+    from ..io.fileio import stat_key
+    from .duplicates import decoded_photo_hash
+    from .same_picture import look_pixels
+
+    assert _look_net is not None
+    return PhotoExtras(stat_key(job.path), decoded_photo_hash(job.path, img), _look_net.looks([look_pixels(img)])[0])
+
+
+def _extract_with_extras(args: tuple) -> tuple[PhotoRecord, Optional[PhotoExtras]]:
+    """_extract_one, and the photo's PhotoExtras when faces were found (photos without one are never grouped)."""
+    seen: list = []
+    rec = _extract_one(args, seen.append)
+    return rec, (_photo_extras(args[0], seen[0]) if seen and rec.faces else None)
+
+
+def _extract_one(args: tuple, decoded: Optional[Callable] = None) -> PhotoRecord:
     """(job, work_dir, settings[, previous record]) -> the photo's record; with a previous record of the same photo
-    and detector settings, its faces are cropped again without detecting them again."""
+    and detector settings, its faces are cropped again without detecting them again.
+
+    :param decoded: called with the decoded photo (for more work on the same decode)"""
     job, work_dir, settings, *previous = args
     rec = PhotoRecord(job.file, job.person, job.bytes, job.mtime_ns, settings.key())
     try:
@@ -53,6 +90,8 @@ def _extract_one(args: tuple) -> PhotoRecord:
     except ImageError as exc:
         rec.status, rec.error = "unreadable", str(exc)
         return rec
+    if decoded is not None:
+        decoded(img)
     rec.width, rec.height = img.size
     if previous and previous[0] is not None:
         faces = [Face(f.box, f.prob, f.landmarks) for f in previous[0].faces]
@@ -96,11 +135,14 @@ Runner = Callable[[list, int], Iterable[PhotoRecord]]
 
 
 def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSettings = ExtractSettings(),
-                  workers: Optional[int] = None, progress: bool = True, runner: Optional[Runner] = None) -> list[PhotoRecord]:
+                  workers: Optional[int] = None, progress: bool = True, runner: Optional[Runner] = None,
+                  extras: bool = False) -> list[PhotoRecord]:
     """Detect and crop the faces of every photo; returns one record per photo in `jobs` order.
 
     :param runner: where the per-photo work runs (default: this machine's worker processes; celebface.scale
         passes a Ray Data actor pool)
+    :param extras: the local workers also hash each photo with faces and compute its look, from the same decode,
+        into WORK_DIR's caches for the near-duplicate search (`prepare`; see PhotoExtras)
     """
     from ..runtime import progress_bar
 
@@ -121,33 +163,48 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     # Photos whose crops alone changed (margin, size, padding) are cropped again from their stored boxes.
     args = [(j, str(work_dir), settings, old[j.file] if j.file in old and _same_detection(old[j.file], j, settings)
              else None) for j in todo]
+    found: list[PhotoExtras] = []
+    results = runner(args, workers) if runner else _run(args, workers, extras)
     with open(log_path, "a", encoding="utf-8") as log:
-        for rec in (runner or _run)(args, workers):
+        for item in results:
+            rec, more = item if isinstance(item, tuple) else (item, None)
+            found.extend([more] if more is not None else [])
             done[rec.file] = rec
             log.write(json.dumps(rec.to_dict()) + "\n")
             log.flush()
             bar.update(1)
     bar.close()
+    _remember(work_dir, found)
     return [done[j.file] for j in jobs]
 
 
-def _run(args: list, workers: int) -> Iterable[PhotoRecord]:
+def _remember(work_dir: Path, found: list[PhotoExtras]) -> None:
+    """The workers' hashes and looks into WORK_DIR's caches (duplicates.hashes_for, same_picture.looks_for)."""
+    from .duplicates import remember_hashes
+    from .same_picture import remember_looks
+
+    if found:
+        remember_hashes(work_dir, {e.key: e.hash for e in found})
+        remember_looks(work_dir, {e.key: e.look for e in found})
+
+
+def _run(args: list, workers: int, extras: bool = False) -> Iterable:
     if not args:
         return iter(())
     if workers == 1:
-        return _run_here(args)
-    return _run_pool(args, workers)
+        return _run_here(args, extras)
+    return _run_pool(args, workers, extras)
 
 
-def _run_here(args: list) -> Iterator[PhotoRecord]:
+def _run_here(args: list, extras: bool = False) -> Iterator:
     import torch
 
-    _init_worker(args[0][2], torch.get_num_threads())
+    _init_worker(args[0][2], torch.get_num_threads(), extras)
     for a in args:
-        yield _extract_one(a)
+        yield _extract_with_extras(a) if extras else _extract_one(a)
 
 
-def _run_pool(args: list, workers: int) -> Iterator[PhotoRecord]:
+def _run_pool(args: list, workers: int, extras: bool = False) -> Iterator:
     ctx = mp.get_context("spawn")  # safe beside an already-threaded torch in the parent
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(args[0][2], 1)) as pool:
-        yield from pool.imap_unordered(_extract_one, args, chunksize=1)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(args[0][2], 1, extras)) as pool:
+        yield from pool.imap_unordered(_extract_with_extras if extras else _extract_one, args, chunksize=1)

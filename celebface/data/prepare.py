@@ -40,7 +40,8 @@ def prepare(data_dir: Path, work_dir: Path, options: PrepareOptions = PrepareOpt
     if work_dir == data_dir or data_dir in work_dir.parents:
         raise DataError("WORK_DIR must be outside DATA_DIR (otherwise crops would be read as photos).")
     jobs = list_photos(data_dir)
-    records = extract_faces(jobs, work_dir, options.extract, options.workers, progress, runner)
+    records = extract_faces(jobs, work_dir, options.extract, options.workers, progress, runner,
+                            extras=options.group_duplicates)
     if options.pick == "embedding":
         from .select import choose_faces
 

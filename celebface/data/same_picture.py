@@ -47,42 +47,103 @@ class PictureFeatures:
     descriptors: np.ndarray
 
 
-def _look_batch(paths: Sequence[str], net, torch) -> np.ndarray:
+def look_pixels(img) -> np.ndarray:
+    """A decoded photo as its look network sees it: the whole photo squeezed to LOOK_SIZE x LOOK_SIZE, uint8 RGB.
+
+    :param img: an RGB PIL image (any size: a full decode or one at a reduced scale)"""
     from PIL import Image
 
+    return np.asarray(img.resize((LOOK_SIZE, LOOK_SIZE), Image.BILINEAR), np.uint8)
+
+
+class LookNet:
+    """The look network: ImageNet EfficientNet-Lite0's pooled features (offline weights from a pip package)."""
+
+    def __init__(self) -> None:
+        import torch
+
+        from ..faces.backbones import build_backbone
+
+        net, _ = build_backbone("efficientnet_lite0", depth=0)
+        self.net = net.eval().to(memory_format=torch.channels_last)
+
+    def looks(self, pixels: Sequence[Optional[np.ndarray]]) -> np.ndarray:
+        """Unit look vectors (N, 1280, float16) of look_pixels arrays; None (an unreadable photo) gives a zero
+        vector, which never pairs.
+
+        :param pixels: (LOOK_SIZE, LOOK_SIZE, 3) uint8 arrays, or None"""
+        import torch
+
+        out = np.zeros((len(pixels), 1280), np.float16)
+        have = [i for i, p in enumerate(pixels) if p is not None]
+        if not have:
+            return out
+        x = torch.from_numpy(np.stack([pixels[i] for i in have])).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        with torch.inference_mode():
+            vecs = self.net(x.contiguous(memory_format=torch.channels_last)).numpy()
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        out[have] = np.where(norms > 0, vecs / np.maximum(norms, 1e-12), 0.0).astype(np.float16)
+        return out
+
+
+def _file_pixels(path: str) -> Optional[np.ndarray]:
+    """look_pixels of a photo file (decoded at a reduced scale); None when it cannot be read."""
     from ..io.images import ImageError, load_image
 
-    arrays = []
-    for p in paths:
-        try:
-            img = load_image(p, max_side=2 * LOOK_SIZE).resize((LOOK_SIZE, LOOK_SIZE), Image.BILINEAR)
-            arrays.append(np.asarray(img, np.uint8))
-        except ImageError:
-            arrays.append(np.zeros((LOOK_SIZE, LOOK_SIZE, 3), np.uint8))
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-    with torch.inference_mode():
-        vecs = net(x.contiguous(memory_format=torch.channels_last)).numpy()
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    return np.where(norms > 0, vecs / np.maximum(norms, 1e-12), 0.0).astype(np.float16)
+    try:
+        return look_pixels(load_image(path, max_side=2 * LOOK_SIZE))
+    except ImageError:
+        return None
 
 
-def compute_looks(paths: Sequence[str], batch: int = 32, progress: bool = False) -> np.ndarray:
+def compute_looks(paths: Sequence[str], batch: int = 8, progress: bool = False) -> np.ndarray:
     """Unit look vectors (N, 1280, float16) of whole photos; an unreadable photo gets a zero vector.
 
     :param paths: photo files.
     :param batch: photos per forward pass.
     :param progress: show a progress bar.
     """
-    import torch
     from ..runtime import progress_bar
 
-    from ..faces.backbones import build_backbone
-
-    net, _ = build_backbone("efficientnet_lite0", depth=0)
-    net = net.eval().to(memory_format=torch.channels_last)
-    out = [_look_batch(paths[s:s + batch], net, torch)
+    if not len(paths):
+        return np.zeros((0, 1280), np.float16)
+    net = LookNet()
+    out = [net.looks([_file_pixels(p) for p in paths[s:s + batch]])
            for s in progress_bar(range(0, len(paths), batch), desc="looks", disable=not progress, unit="batch")]
-    return np.concatenate(out) if out else np.zeros((0, 1280), np.float16)
+    return np.concatenate(out)
+
+
+def _looks_cache(work_dir: Optional[Path]) -> Optional[Path]:
+    return Path(work_dir) / "cache" / "photo_looks.npz" if work_dir else None
+
+
+def _read_looks(cache_path: Optional[Path]) -> dict[str, np.ndarray]:
+    """The cached looks by stat_key ({} when there is no readable cache)."""
+    if not cache_path or not cache_path.exists():
+        return {}
+    try:
+        with np.load(cache_path) as z:
+            return dict(zip(z["keys"].tolist(), z["vecs"]))
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _write_looks(cache_path: Path, cached: dict[str, np.ndarray]) -> None:
+    from ..io.fileio import atomic_open
+
+    with atomic_open(cache_path, "wb") as f:
+        np.savez(f, keys=np.array(list(cached)), vecs=np.stack(list(cached.values())))
+
+
+def remember_looks(work_dir: Path, looks: dict[str, np.ndarray]) -> None:
+    """Add looks computed elsewhere (by prepare's extraction workers, from their own decode of each photo) to
+    WORK_DIR's cache, so looks_for finds them.
+
+    :param work_dir: the work folder
+    :param looks: unit look vectors by the photo file's io.fileio.stat_key"""
+    if looks:
+        path = _looks_cache(work_dir)
+        _write_looks(path, {**_read_looks(path), **looks})
 
 
 def looks_for(paths: Sequence[Path], work_dir: Optional[Path] = None, progress: bool = False) -> np.ndarray:
@@ -93,24 +154,17 @@ def looks_for(paths: Sequence[Path], work_dir: Optional[Path] = None, progress: 
     :param work_dir: optional folder whose cache/ keeps the looks across runs.
     :param progress: show a progress bar for new photos.
     """
-    from ..io.fileio import atomic_open, stat_key
+    from ..io.fileio import stat_key
 
     keys = [stat_key(p) for p in paths]
-    cache_path = Path(work_dir) / "cache" / "photo_looks.npz" if work_dir else None
-    cached: dict[str, np.ndarray] = {}
-    if cache_path and cache_path.exists():
-        try:
-            with np.load(cache_path) as z:
-                cached = dict(zip(z["keys"].tolist(), z["vecs"]))
-        except (OSError, ValueError, KeyError):
-            cached = {}
+    cache_path = _looks_cache(work_dir)
+    cached = _read_looks(cache_path)
     todo = [i for i, k in enumerate(keys) if k not in cached]
     new = compute_looks([str(paths[i]) for i in todo], progress=progress)
     for i, v in zip(todo, new):
         cached[keys[i]] = v
     if cache_path and todo:
-        with atomic_open(cache_path, "wb") as f:
-            np.savez(f, keys=np.array(list(cached)), vecs=np.stack(list(cached.values())))
+        _write_looks(cache_path, cached)
     return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, 1280), np.float16)
 
 

@@ -36,6 +36,28 @@ def test_manifest_records_every_photo_with_status(work_dir: Path, data_dir: Path
             assert (work_dir / face["crop"]).is_file()
 
 
+def test_extraction_workers_leave_each_photos_hashes_and_look_for_the_duplicate_search(work_dir: Path) -> None:
+    """prepare's workers hash each photo with faces and compute its look from their own decode (PhotoExtras): the
+    caches hold them, equal to what the duplicate search would compute from the file itself."""
+    import numpy as np
+
+    from celebface.data.duplicates import photo_hash
+    from celebface.data.same_picture import compute_looks
+    from celebface.io.fileio import read_json, stat_key
+
+    data_dir = Path(json.loads((work_dir / "manifest.json").read_text())["data_dir"])
+    with_faces = [data_dir / f for f, r in manifest(work_dir).items() if r["status"] in ("ok", "several_faces")]
+    hashes = read_json(work_dir / "cache" / "photo_hashes.json")
+    with np.load(work_dir / "cache" / "photo_looks.npz") as z:
+        looks = dict(zip(z["keys"].tolist(), z["vecs"]))
+    assert len(with_faces) > 20 and all(stat_key(p) in hashes and stat_key(p) in looks for p in with_faces)
+    sample = with_faces[::7]
+    assert [hashes[stat_key(p)] for p in sample] == [[h.sha256, h.phash, h.dhash] for h in map(photo_hash, sample)]
+    again = compute_looks([str(p) for p in sample]).astype(np.float32)  # decoded at a reduced scale
+    cos = (again * np.stack([looks[stat_key(p)] for p in sample]).astype(np.float32)).sum(1)
+    assert cos.min() > 0.97, cos
+
+
 def test_multi_face_photo_picks_the_labelled_person(work_dir: Path) -> None:
     r = manifest(work_dir)[MULTI_FACE]
     # Nadal's face is the main (largest, central) one; Federer stands on the left of the photo.
