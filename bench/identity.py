@@ -1,8 +1,11 @@
-"""Issue 31's figures: each identity embedder (dlib, faceres, their fusion) on the three sample sets, and the goals
-with the default identity. Writes bench/identity.md.
+"""Issue 31's figures: each identity embedder (dlib, faceres, sface and their fusions) on the three sample sets, and
+the goals with the default identity. Writes bench/identity.md.
 
     python bench/identity.py --fit     # fit celebface/faces/identity_stats.json on all three sets, then measure
     python bench/identity.py           # measure with statistics fitted without the faces measured
+
+Both act on every registered identity unless --identities names some; --fit rewrites the whole statistics file, so
+it refuses to leave out an identity that is registered (its vectors could no longer be made).
 
 Faces: each photo's main face (MTCNN, the square 224-px crop with a 20% margin that prediction cuts); labelled
 figures use one-face photos only (a photo with several faces has no sure label), strangers are the one-face photos of
@@ -116,7 +119,8 @@ def fit(sets: list[FaceSet], identities: list[str]) -> dict:
     fusions = {i: get_identity(i).parts for i in identities if get_identity(i).parts}
     faces = sum(len(fs.labels) for fs in sets)
     return {"data": f"main faces of every photo of {', '.join(fs.name for fs in sets)} ({faces} faces of {offset} "
-                    f"people)", "command": "python bench/identity.py --fit", "made": time.strftime("%Y-%m-%d"),
+                    f"people)", "command": f"python bench/identity.py --fit --identities {' '.join(identities)}",
+            "made": time.strftime("%Y-%m-%d"),
             "identities": fit_stats(raw, np.concatenate(people), centred, fusions)}
 
 
@@ -152,10 +156,16 @@ def leave_out_stats(sets: dict[str, FaceSet], identities: list[str], measured: t
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--identities", nargs="+", default=["dlib", "faceres", "dlib+faceres"])
+    ap.add_argument("--identities", nargs="+", help="registry names (default: every registered identity)")
     ap.add_argument("--fit", action="store_true", help="fit celebface/faces/identity_stats.json on all three sets")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "identity.md")
     args = ap.parse_args()
+    from celebface.faces.identity import identity_names
+
+    args.identities = args.identities or identity_names()
+    left_out = [n for n in identity_names() if n not in args.identities]
+    if args.fit and left_out:
+        ap.error(f"--fit rewrites every identity's statistics: add {' '.join(left_out)} to --identities")
     sets = {s: detect_set(s) for s in SETS}
     if args.fit:
         from celebface.faces.identity_stats import STATS_FILE

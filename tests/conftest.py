@@ -37,6 +37,28 @@ def photos(person: str) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def sports5_crops() -> list:
+    """(person, 224-px square crop with MARGIN) of the main face of 2 photos each of 3 sports5 people."""
+    from celebface.config import MARGIN
+    from celebface.faces.align import crop_face
+    from celebface.faces.detect import FaceDetector, main_face_index
+    from celebface.io.images import load_image
+
+    detector, out = FaceDetector(), []
+    for person in PEOPLE:
+        for p in photos(person):
+            img = load_image(p)
+            faces = detector.detect(img)
+            i = main_face_index(faces, img.size)
+            if i is not None and faces[i].prob > 0.99:
+                out.append((person, crop_face(img, faces[i].box, MARGIN)))
+            if sum(o[0] == person for o in out) == 2:
+                break
+    assert len(out) == 6
+    return out
+
+
+@pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """DATA_DIR with 3 people x 12 real photos (links), the multi-face photo, a corrupt photo and a cat."""
     root = tmp_path_factory.mktemp("data")

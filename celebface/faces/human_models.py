@@ -24,10 +24,10 @@ import numpy as np
 from PIL import Image
 
 from ..config import MARGIN, PAD_FILL
-from .align import TEMPLATE, face_box_in_crop
+from .chips import ChipCutter, aligned_chip
 from .human_files import NETWORKS, ensure_converted, load_graph, weights_path
 
-__all__ = ["NetSpec", "SPECS", "network_input", "FaceresEmbedder", "FaceresDeepEmbedder", "MobileFaceEmbedder", "weights_path",
+__all__ = ["NetSpec", "SPECS", "network_input", "FaceresEmbedder", "FaceresDeepEmbedder", "MobileFaceEmbedder", "aligned_chip", "weights_path",
            "NETWORKS", "main"]
 
 BATCH = 8  # images per forward pass (measured on 1 CPU thread: 2-8 cost least a face; 32 more)
@@ -74,22 +74,6 @@ def recrop(crop: Image.Image, margin: float, want: float, size: int) -> Image.Im
         crop = canvas
     crop = crop.convert("RGB")
     return crop if crop.size == (size, size) else crop.resize((size, size), Image.BICUBIC)
-
-
-def aligned_chip(img: np.ndarray, points: Sequence[Sequence[float]], size: int = 112) -> np.ndarray:
-    """The size x size face chip whose 5 landmarks fall on ArcFace's template (insightface's alignment).
-
-    :param img: RGB image (H, W, 3) uint8
-    :param points: the face's 5 landmarks (eyes, nose tip, mouth corners) in img's pixels
-    :param size: the chip's side (the template is for 112)"""
-    import cv2
-
-    dst = TEMPLATE * (size / 112.0)
-    m, _ = cv2.estimateAffinePartial2D(np.asarray(points, np.float32), dst, method=cv2.LMEDS)
-    if m is None:
-        raise ValueError("no similarity transform fits these landmarks")
-    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(PAD_FILL,) * 3)
 
 
 def network_input(spec: NetSpec, rgb: np.ndarray) -> np.ndarray:
@@ -166,27 +150,13 @@ class FaceresDeepEmbedder(TfjsEmbedder):
 class MobileFaceEmbedder(TfjsEmbedder):
     """becauseofAI's MobileFace: 256-d, on the 112-px chip aligned on 5 landmarks (ArcFace's template), RGB 0-255.
 
-    The landmarks are found in each crop by MTCNN (faces.detect), the face nearest the crop's centre; a crop where
-    none is found is fed as its face box, resized (unaligned)."""
+    The chips are cut by chips.ChipCutter (landmarks found again in each crop by MTCNN)."""
 
     spec = SPECS["mobileface"]
 
     def __init__(self, margin: float = MARGIN, flip: bool = True, raw: bool = True) -> None:
         super().__init__(margin, flip, raw)
-        self._detector = None
-
-    def landmarks(self, crop: Image.Image) -> Optional[list[list[float]]]:
-        """MTCNN's 5 landmarks of the face nearest the crop's centre (None: no face found)."""
-        from .detect import FaceDetector
-
-        if self._detector is None:
-            self._detector = FaceDetector(detect_size=max(crop.size), min_prob=0.5)
-        faces = self._detector.detect(crop.convert("RGB"))
-        if not faces:
-            return None
-        c = crop.width / 2
-        best = min(faces, key=lambda f: abs((f.box[0] + f.box[2]) / 2 - c) + abs((f.box[1] + f.box[3]) / 2 - c))
-        return best.landmarks
+        self.cutter = ChipCutter(margin)
 
     def embed(self, crops: Sequence[Image.Image], landmarks: Optional[Sequence] = None) -> np.ndarray:
         """(N, 256) float32 vectors for N face crops.
@@ -199,16 +169,7 @@ class MobileFaceEmbedder(TfjsEmbedder):
 
     def inputs(self, crops: Sequence[Image.Image], landmarks: Optional[Sequence] = None) -> np.ndarray:
         """(N, 112, 112, 3) aligned RGB chips; `landmarks`: each crop's 5 points if known (else MTCNN's)."""
-        chips = []
-        for i, crop in enumerate(crops):
-            pts = landmarks[i] if landmarks is not None else self.landmarks(crop)
-            arr = np.ascontiguousarray(np.asarray(crop.convert("RGB")))
-            if pts is None:
-                x1, y1, x2, y2 = face_box_in_crop(self.margin, crop.width)
-                chips.append(np.asarray(Image.fromarray(arr[y1:y2, x1:x2]).resize((112, 112), Image.BICUBIC)))
-            else:
-                chips.append(aligned_chip(arr, pts))
-        return np.stack(chips)
+        return self.cutter.chips(crops, landmarks)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

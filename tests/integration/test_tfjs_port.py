@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PEOPLE, photos
-
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tfjs_reference.js"
 #: The port's outputs may differ from TF.js's by float32 rounding only: at most this share of the output's range
 #: (measured: about 1e-6 relative on these faces).
@@ -50,25 +48,9 @@ def run_reference(model_json: Path, x: np.ndarray, output: str, tmp: Path) -> np
 
 
 @pytest.fixture(scope="module")
-def crops() -> list[tuple[str, Image.Image]]:
-    """(person, 224-px square crop with MARGIN) of the main face of 2 photos each of 3 sports5 people."""
-    from celebface.config import MARGIN
-    from celebface.faces.align import crop_face
-    from celebface.faces.detect import FaceDetector, main_face_index
-    from celebface.io.images import load_image
-
-    detector, out = FaceDetector(), []
-    for person in PEOPLE:
-        for p in photos(person):
-            img = load_image(p)
-            faces = detector.detect(img)
-            i = main_face_index(faces, img.size)
-            if i is not None and faces[i].prob > 0.99:
-                out.append((person, crop_face(img, faces[i].box, MARGIN)))
-            if sum(o[0] == person for o in out) == 2:
-                break
-    assert len(out) == 6
-    return out
+def crops(sports5_crops) -> list[tuple[str, Image.Image]]:
+    """(person, crop) of 2 photos each of 3 sports5 people (conftest's sports5_crops)."""
+    return sports5_crops
 
 
 @pytest.mark.parametrize("name", ["faceres", "faceres-deep", "mobileface", "mobilefacenet"])
