@@ -47,6 +47,7 @@ class FaceSet:
     photos: list[str]
     boxes: list[list[float]]
     single: np.ndarray
+    landmarks: list  # each main face's 5 points in the photo, carried into its crop as recognition carries them
 
 
 def detect_set(name: str) -> FaceSet:
@@ -54,14 +55,16 @@ def detect_set(name: str) -> FaceSet:
     cache = CACHE / f"{name}-faces.json"
     if cache.is_file():
         d = json.loads(cache.read_text())
-        return FaceSet(name, d["people"], np.array(d["labels"]), d["photos"], d["boxes"], np.array(d["single"]))
+        if "landmarks" in d:  # caches written before the landmarks were kept are detected again
+            return FaceSet(name, d["people"], np.array(d["labels"]), d["photos"], d["boxes"], np.array(d["single"]),
+                           d["landmarks"])
     from celebface.errors import ImageError
     from celebface.faces.detect import FaceDetector, order_faces
     from celebface.io.images import is_image_name, load_image
 
     detector = FaceDetector(device="cpu")
     people = sorted(p.name for p in (DATASETS / name).iterdir() if p.is_dir())
-    labels, photos, boxes, single = [], [], [], []
+    labels, photos, boxes, single, points = [], [], [], [], []
     for k, person in enumerate(people):
         for f in sorted(f for f in (DATASETS / name / person).iterdir() if is_image_name(f)):
             try:
@@ -71,10 +74,10 @@ def detect_set(name: str) -> FaceSet:
             faces = order_faces(detector.detect(img), img.size)
             if faces:
                 labels.append(k), photos.append(str(f)), boxes.append(list(faces[0].box))
-                single.append(len(faces) == 1)
+                single.append(len(faces) == 1), points.append(faces[0].landmarks)
     CACHE.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"people": people, "labels": labels, "photos": photos, "boxes": boxes,
-                                 "single": single}))
+                                 "single": single, "landmarks": points}))
     return detect_set(name)
 
 
@@ -90,8 +93,8 @@ def raw_vectors(fs: FaceSet, network: str) -> np.ndarray:
 
     embedder, out = raw_embedder(network, MARGIN, flip=True), []
     for i in range(0, len(fs.photos), 32):
-        crops = [crop_face(load_image(p), b, MARGIN, CROP_SIZE) for p, b in
-                 zip(fs.photos[i:i + 32], fs.boxes[i:i + 32])]
+        crops = [crop_face(load_image(p), b, MARGIN, CROP_SIZE, points=pts) for p, b, pts in
+                 zip(fs.photos[i:i + 32], fs.boxes[i:i + 32], fs.landmarks[i:i + 32])]
         out.append(embedder.embed(crops))
     vecs = np.concatenate(out).astype(np.float32)
     np.save(cache, vecs)

@@ -135,7 +135,9 @@ def report(args, sets: dict, fns: dict) -> None:
              f"open-set naming, small galleries, cost. **Command**: `python bench/identity.py`. **Commit**: {commit} "
              f"({time.strftime('%Y-%m-%d')}).", "", CAVEAT, "",
              f"`python bench/identity.py` on commit {commit}, {time.strftime('%Y-%m-%d')}; 2-core machine. Faces: each "
-             f"photo's main face (MTCNN, 224-px square crop, 20% margin), flip-averaged. Labelled figures use one-face "
+             f"photo's main face (MTCNN, 224-px square crop, 20% margin; its 5 landmarks carried into the crop, as "
+             f"recognition carries them, where the face's square lies inside the photo), flip-averaged. Labelled "
+             f"figures use one-face "
              f"photos; strangers are the other two sets' one-face photos. Statistics (centres, fusion weights, "
              f"impostor statistics) are fitted without the faces measured (column or text says on what). "
              f"Seeds {', '.join(map(str, SEEDS))}: mean (min-max).", "",

@@ -16,8 +16,13 @@ TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
 _WIDE = 0.75  # margin of the unrotated first cut of an aligned crop: room for any rotation
 
 
+#: Key of a plain crop's `info` holding the face's 5 landmarks in the crop's pixels (crop_face's `points`)
+POINTS_KEY = "celebface_landmarks"
+
+
 def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: int = CROP_SIZE,
-              pad: str = PAD_MODE, landmarks: Optional[Sequence[Sequence[float]]] = None) -> Image.Image:
+              pad: str = PAD_MODE, landmarks: Optional[Sequence[Sequence[float]]] = None,
+              points: Optional[Sequence[Sequence[float]]] = None) -> Image.Image:
     """Square crop centred on the face box, its side the box's longer side plus `margin` on each side.
 
     :param img: the RGB photo
@@ -29,6 +34,9 @@ def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: 
     :param landmarks: the detector's 5 points (eyes, nose, mouth corners) to align the face on (`prepare
         --align`): the crop is then the face turned and scaled so that they fall on TEMPLATE, inside the same
         margin; None: the plain square crop
+    :param points: the detector's 5 points, carried into a plain crop's `info[POINTS_KEY]` in the crop's pixels,
+        so that networks aligning on them (chips.ChipCutter) need not find them again in the crop (only for faces
+        whose square lies inside the photo: see _square_inside)
     """
     if landmarks is not None:
         return aligned_crop(img, box, landmarks, margin, size, pad)
@@ -48,7 +56,20 @@ def crop_face(img: Image.Image, box: list[float], margin: float = MARGIN, size: 
     patch = _pad(inside, widths, pad)
     patch = patch[max(0, -pads[0][0]):, max(0, -pads[1][0]):][:s, :s]
     out = Image.fromarray(np.ascontiguousarray(patch))
-    return out.resize((size, size), Image.BICUBIC) if s != size else out
+    out = out.resize((size, size), Image.BICUBIC) if s != size else out
+    if points is not None and _square_inside(box, img.size):
+        out.info[POINTS_KEY] = [[(x - left) * size / s, (y - top) * size / s] for x, y in points]
+    return out
+
+
+def _square_inside(box: Sequence[float], size: tuple[int, int]) -> bool:
+    """Whether the square around the box (MTCNN's last stage looks at it) lies inside the photo: MTCNN stretches the
+    part of a square that is inside the photo to its input, so the landmarks of a face at the photo's edge are off
+    (on glint12's tight 112-px chips by up to 10 px); such faces' landmarks are found again in the crop instead."""
+    x1, y1, x2, y2 = box
+    half = max(x2 - x1, y2 - y1) / 2
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return cx - half >= 0 and cy - half >= 0 and cx + half <= size[0] and cy + half <= size[1]
 
 
 def _pad(arr: np.ndarray, widths: list[tuple[int, int]], mode: str) -> np.ndarray:

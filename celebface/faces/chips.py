@@ -1,8 +1,9 @@
 """The 112-px face chip that ArcFace-style networks (MobileFace, SFace) take: the face warped so that its 5 landmarks
 fall on ArcFace's template (insightface's alignment), cut from the square crops identity embedders are given.
 
-The landmarks are found again in each crop by MTCNN (faces.detect), the face nearest the crop's centre; a crop where
-none is found is fed as its face box, resized (unaligned)."""
+The landmarks are those a crop carries from the photo's own detection (align.crop_face's `points`: recognition and
+enrolment pass them), else found again in the crop by MTCNN (faces.detect), the face nearest the crop's centre; a
+crop where none is found is fed as its face box, resized (unaligned)."""
 from __future__ import annotations
 
 import threading
@@ -12,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ..config import MARGIN, PAD_FILL
-from .align import TEMPLATE, face_box_in_crop
+from .align import POINTS_KEY, TEMPLATE, face_box_in_crop
 
 CHIP = 112  # the template's side
 
@@ -67,10 +68,11 @@ class ChipCutter:
         """(N, size, size, 3) uint8 RGB chips of N crops.
 
         :param crops: square face crops with `margin`
-        :param landmarks: each crop's 5 points in the crop's pixels, if known (else MTCNN finds them)"""
+        :param landmarks: each crop's 5 points in the crop's pixels, if known (else those the crop carries from the
+            photo's detection, align.crop_face's `points`, else MTCNN finds them in the crop)"""
         out = []
         for i, crop in enumerate(crops):
-            pts = landmarks[i] if landmarks is not None else self.landmarks(crop)
+            pts = landmarks[i] if landmarks is not None else crop.info.get(POINTS_KEY) or self.landmarks(crop)
             arr = np.ascontiguousarray(np.asarray(crop.convert("RGB")))
             if pts is None:
                 x1, y1, x2, y2 = face_box_in_crop(self.margin, crop.width)

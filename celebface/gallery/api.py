@@ -36,7 +36,7 @@ class FaceEmbedder:
         from ..faces.detect import order_faces
 
         faces = order_faces(self.detector.detect(img), img.size)
-        crops = [crop_face(img, f.box, self.margin, self.size) for f in faces]
+        crops = [crop_face(img, f.box, self.margin, self.size, points=f.landmarks) for f in faces]
         return faces, self.embedder.embed(crops) if crops else np.zeros((0, self.identity.dim), np.float32)
 
 

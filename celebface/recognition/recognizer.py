@@ -185,8 +185,8 @@ class Recognizer:
 
     def crop(self, img: Image.Image, faces: Sequence[Face]) -> list[Image.Image]:
         """Crops of the faces, cut as the model's training crops were (square, or aligned on the landmarks)."""
-        return [crop_face(img, f.box, self.margin, self.crop_size, landmarks=f.landmarks if self.align else None)
-                for f in faces]
+        return [crop_face(img, f.box, self.margin, self.crop_size, landmarks=f.landmarks if self.align else None,
+                          points=f.landmarks) for f in faces]
 
     def face_crops(self, img: Image.Image) -> tuple[list[Face], list[Image.Image]]:
         """The photo's faces, main face first, and their crops."""
