@@ -38,7 +38,7 @@ HELD_BACK = 3  # batches streamed after the simulated corrections
 CORRECTIONS = 20
 GRID = (0.06, 0.07, 0.08, 0.09, 0.10)  # dlib distances, carried to each identity
 IMMICH_GRID = (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11, 0.12)
-IDENTITIES = ("dlib+faceres", "dlib")
+IDENTITIES = ("dlib+sface", "dlib+faceres", "dlib")
 
 
 def carried(distances: tuple[float, ...], identity: str) -> tuple[float, ...]:
