@@ -23,14 +23,14 @@ from ..config import MARGIN
 from ..errors import ConfigError
 from .identity_stats import FALLBACK_THRESHOLD
 
-#: The identity a new gallery, `init` model, `compare`, `cluster`, `check` and `index` use unless told otherwise:
-#: dlib's and SFace's vectors fused (bench/identity.md, 3 sets x 3 seeds). It is the one that keeps strangers out of a
-#: small new gallery: 12 glint12 people enrolled from one photo each name 91.2% of their other photos right and 1.8%
-#: of the strangers' faces (dlib+faceres 70.5% / 4.0%, dlib+sface+faceres 88.2% / 3.7%); celeb5 from 2 photos a
-#: person 98.1% (95.5%); verification at 1e-3 false accepts .937 / .954 / .929 on sports5 / celeb5 / glint12
-#: (dlib+faceres .896 / .957 / .655). It gives up a point on sports5 with 5 gallery photos (96.8% named right at 1%
-#: strangers, dlib+faceres 97.8%, within the seeds' spread) and some speed (warm predict 0.86x dlib+faceres's).
-DEFAULT_IDENTITY = "dlib+sface"
+#: The identity a new gallery, `init` model, `compare` and `index` use unless told otherwise: dlib's and faceres's
+#: vectors fused (bench/identity.md, 3 sets x 3 seeds). `dlib+sface` keeps strangers out of a small new gallery
+#: better (12 glint12 people from one photo each: 91.2% of their photos named right, 1.8% of strangers named, against
+#: 70.5% / 4.0%) and verifies better on sports5 and glint12, but it groups people worse (bench/people.md: incremental
+#: BCubed F 0.953 against a full regroup's 0.998 and Immich's rule's 0.990, where dlib+faceres meets issue 35's goals
+#: with 0.971 / 0.969 / 0.931) and names a point fewer on sports5 with 5 gallery photos: choose it with
+#: `--identity dlib+sface` for small galleries that must keep strangers out.
+DEFAULT_IDENTITY = "dlib+faceres"
 #: The identity of a CNN model's "unknown" gate unless --identity says otherwise: the fused vectors (on sports5 seed 0
 #: the gate let 98.6% of known validation faces through and rejected 98.9% of strangers, against dlib's 91.3% and
 #: 90.1%; bench/accuracy_photo.md).

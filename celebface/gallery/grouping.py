@@ -211,9 +211,10 @@ def who_is(store, vecs: np.ndarray, settings: Optional[GroupingSettings] = None)
 
 
 #: How strict each identity's grouping is, as dlib distances (attach, cluster) carried to its vectors at the same
-#: false-accept rates; measured in bench/people.md, where every set's tuning on the other two sets chose these for
-#: its identity. An identity not listed gets GroupingSettings' (measured on dlib's vectors).
-STRICTNESS = {"dlib+faceres": (0.08, 0.06)}
+#: false-accept rates; measured in bench/people.md, where the sets' tuning on the other two sets chose these for its
+#: identity (every set for dlib+faceres; glint12 and sports5 for dlib+sface, celeb5 (0.07, 0.06)). An identity not
+#: listed gets GroupingSettings' (measured on dlib's vectors).
+STRICTNESS = {"dlib+faceres": (0.08, 0.06), "dlib+sface": (0.08, 0.06)}
 
 
 def settings_for(identity: str) -> GroupingSettings:
