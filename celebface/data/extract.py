@@ -10,9 +10,9 @@ import json
 import multiprocessing as mp
 import os
 import re
-from pathlib import Path
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from ..io.sources import PhotoJob
 from ..types import Face
 from .duplicates import PhotoHash
 from .manifest import FaceCrop, PhotoRecord, read_records
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: At most this many faces of one photo are kept as candidates for the person's face.
 MAX_CANDIDATES = 4
@@ -62,7 +65,7 @@ def _init_worker(settings: ExtractSettings, threads: int, extras: bool = False) 
         _look_net = LookNet()
 
 
-def _photo_extras(job: PhotoJob, img) -> PhotoExtras:
+def _photo_extras(job: PhotoJob, img: "Image.Image") -> PhotoExtras:
     from ..io.fileio import stat_key
     from .duplicates import decoded_photo_hash
     from .same_picture import look_pixels
@@ -168,7 +171,8 @@ def extract_faces(jobs: list[PhotoJob], work_dir: Path, settings: ExtractSetting
     with open(log_path, "a", encoding="utf-8") as log:
         for item in results:
             rec, more = item if isinstance(item, tuple) else (item, None)
-            found.extend([more] if more is not None else [])
+            if more is not None:
+                found.append(more)
             done[rec.file] = rec
             log.write(json.dumps(rec.to_dict()) + "\n")
             log.flush()
