@@ -30,6 +30,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 f"../shared/datasets (tests/unit runs without it)")
 
 
+def cosines(a, b):
+    """Cosine similarities of every row of a with every row of b (numpy arrays)."""
+    import numpy as np
+
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    return a @ b.T
+
+
 def photos(person: str) -> list[Path]:
     from celebface.io.images import is_image_name
 

@@ -9,15 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import cosines
+
 #: The folded float32 network may differ from the int8 one by float32 rounding only: at most this share of the
 #: outputs' range (measured: about 5e-7 on these faces).
 REL_TOL = 1e-5
-
-
-def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    return a @ b.T
 
 
 def test_sface_tells_people_apart_and_is_nearly_mirror_invariant(sports5_crops) -> None:
@@ -29,8 +25,8 @@ def test_sface_tells_people_apart_and_is_nearly_mirror_invariant(sports5_crops) 
     a = emb.embed(images)
     m = emb.embed([c.transpose(Image.FLIP_LEFT_RIGHT) for c in images])
     assert a.shape == (6, emb.dim) == (6, 128) and a.dtype == np.float32
-    sims = _cos(a, a)
-    mirror = np.diag(_cos(a, m))
+    sims = cosines(a, a)
+    mirror = np.diag(cosines(a, m))
     other = sims[people[:, None] != people[None]]
     same = sims[(people[:, None] == people[None]) & ~np.eye(6, dtype=bool)]
     assert mirror.min() > 0.8 and mirror.min() > other.max() + 0.3, (mirror, other.max())

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import cosines
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tfjs_reference.js"
 #: The port's outputs may differ from TF.js's by float32 rounding only: at most this share of the output's range
 #: (measured: about 1e-6 relative on these faces).
@@ -73,12 +75,6 @@ def test_port_matches_tfjs_on_real_faces(name: str, crops, tmp_path: Path) -> No
     assert err <= REL_TOL * np.abs(ref).max(), (name, err, np.abs(ref).max())
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    return a @ b.T
-
-
 def test_faceres_tells_people_apart_and_ignores_mirroring(crops) -> None:
     from celebface.faces.human_models import FaceresEmbedder
 
@@ -89,8 +85,8 @@ def test_faceres_tells_people_apart_and_ignores_mirroring(crops) -> None:
     m = emb.embed([c.transpose(Image.FLIP_LEFT_RIGHT) for c in images])
     assert a.shape == (6, emb.dim) == (6, 1024) and a.dtype == np.float32
     centre = np.concatenate([a, m]).mean(0)  # its pooled features are all >= 0: compare them centred
-    sims = _cos(a - centre, a - centre)
-    mirror = np.diag(_cos(a - centre, m - centre))
+    sims = cosines(a - centre, a - centre)
+    mirror = np.diag(cosines(a - centre, m - centre))
     other = sims[people[:, None] != people[None]]
     same = sims[(people[:, None] == people[None]) & ~np.eye(6, dtype=bool)]
     assert mirror.min() > other.max() + 0.2, (mirror, other.max())
