@@ -127,8 +127,8 @@ def ordered_thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -
 def photo_workers() -> int:
     """Photos named at once by predict's loops, each photo's ops on one thread: two per torch thread in force
     (CELEBFACE_THREADS / --threads, else one per core), so that while one photo holds the GIL (decoding, Python-side
-    steps) another's ops run (40 sports5 photos, 2 cores: 4 at once 8.96 photos/s, 2 at once 7.53); one, a plain
-    loop, when one thread is asked for."""
+    steps) another's ops run (40 sports5 photos, 2 cores, two runs: 4 at once 7.88 / 8.96 photos/s, 2 at once
+    6.18 / 7.53); one, a plain loop, when one thread is asked for."""
     import torch
 
     threads = max(1, torch.get_num_threads())
