@@ -119,19 +119,14 @@ class TfjsEmbedder:
         :param rgb: the inputs (uint8 or float)"""
         import torch
 
-        x = network_input(self.spec, rgb)
-        views = 2 if self.flip else 1
-        step = max(1, BATCH // views)
-        out = np.zeros((len(x), self.dim), np.float32)
+        from .identity_fusion import flip_averaged, unit
+
+        def run(images: np.ndarray) -> np.ndarray:
+            return self.net(torch.from_numpy(images)).reshape(len(images), -1).numpy()
+
         with torch.inference_mode():
-            for i in range(0, len(x), step):
-                chunk = x[i:i + step]
-                both = np.concatenate([chunk, chunk[:, :, ::-1]]) if self.flip else chunk  # one pass for both views
-                y = self.net(torch.from_numpy(np.ascontiguousarray(both))).reshape(len(both), -1).numpy()
-                out[i:i + step] = y.reshape(views, len(chunk), -1).mean(0)
-        if not self.raw:
-            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
-        return out
+            out = flip_averaged(run, network_input(self.spec, rgb), self.dim, BATCH, self.flip)
+        return out if self.raw else unit(out)
 
 
 class FaceresEmbedder(TfjsEmbedder):

@@ -8,7 +8,7 @@ parts' z-normalised cosines does, and every vector index (exact, HNSW, pgvector)
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -17,6 +17,26 @@ def unit(vecs: np.ndarray) -> np.ndarray:
     """Rows at unit length (float32)."""
     vecs = np.asarray(vecs, np.float32)
     return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
+
+
+def flip_averaged(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, dim: int, batch: int,
+                  flip: bool = True) -> np.ndarray:
+    """(N, dim) outputs of a network on N images, each averaged with its mirror image's; a chunk of faces and their
+    mirror images go through the network in one call of at most `batch` images.
+
+    :param run: (M, H, W, C) float32 images -> (M, dim) outputs (the network, fed as it wants)
+    :param images: (N, H, W, C) images
+    :param dim: the outputs' length
+    :param batch: images per call
+    :param flip: False: the images alone (no mirror image)"""
+    views = 2 if flip else 1
+    step = max(1, batch // views)
+    out = np.zeros((len(images), dim), np.float32)
+    for i in range(0, len(images), step):
+        chunk = images[i:i + step]
+        both = np.concatenate([chunk, chunk[:, :, ::-1]]) if flip else chunk
+        out[i:i + step] = np.asarray(run(np.ascontiguousarray(both))).reshape(views, len(chunk), -1).mean(0)
+    return out
 
 
 def centred_unit(vecs: np.ndarray, center: Optional[np.ndarray]) -> np.ndarray:

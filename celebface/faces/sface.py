@@ -79,18 +79,13 @@ class SFaceEmbedder:
         """(N, 128) vectors of aligned chips already cut: (N, 112, 112, 3) RGB, 0-255.
 
         :param chips: the chips (uint8 or float)"""
-        x = np.ascontiguousarray(np.asarray(chips, np.float32).transpose(0, 3, 1, 2))
-        views = 2 if self.flip else 1
-        step = max(1, BATCH // views)
-        out = np.zeros((len(x), self.dim), np.float32)
-        for i in range(0, len(x), step):
-            chunk = x[i:i + step]
-            both = np.concatenate([chunk, chunk[..., ::-1]]) if self.flip else chunk  # one run for both views
-            y = self.session.run(None, {self.input: np.ascontiguousarray(both)})[0]
-            out[i:i + step] = y.reshape(views, len(chunk), -1).mean(0)
-        if not self.raw:
-            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
-        return out
+        from .identity_fusion import flip_averaged, unit
+
+        def run(images: np.ndarray) -> np.ndarray:  # NHWC chips -> the graph's NCHW input
+            return self.session.run(None, {self.input: np.ascontiguousarray(images.transpose(0, 3, 1, 2))})[0]
+
+        out = flip_averaged(run, np.asarray(chips, np.float32), self.dim, BATCH, self.flip)
+        return out if self.raw else unit(out)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
