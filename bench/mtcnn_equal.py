@@ -39,6 +39,7 @@ def check(paths: Sequence[Path]) -> dict:
     from celebface.io.images import load_image
 
     det, plain = FaceDetector(), MTCNN(keep_all=True, select_largest=False)
+    plain_look = MTCNN(keep_all=True, select_largest=False, min_face_size=det.recheck_min_face())  # the second look
     out = {"photos": 0, "faces": 0, "crops": 0, "differ": [], "box": 0.0, "points": 0.0, "prob": 0.0,
            "ours_s": 0.0, "theirs_s": 0.0}
     for path in paths:
@@ -57,8 +58,9 @@ def check(paths: Sequence[Path]) -> dict:
         faces = det.detect(img)
         if faces:
             crops = [crop_face(img, f.box, margin=0.5, size=RECHECK_SIZE, pad="constant") for f in faces]
-            b, p, pts = plain.detect(crops, landmarks=True)
-            pairs += [(o, (b[k], p[k], pts[k])) for k, o in enumerate(det.mtcnn.detect(crops))]
+            b, p, pts = plain_look.detect(crops, landmarks=True)
+            again = det.mtcnn.detect(crops, min_face_size=det.recheck_min_face())
+            pairs += [(o, (b[k], p[k], pts[k])) for k, o in enumerate(again)]
             out["crops"] += len(crops)
         out["photos"] += 1
         out["faces"] += len(found)

@@ -112,7 +112,7 @@ def area_resample(table: "torch.Tensor", image_inds: "torch.Tensor", y0: "torch.
     return _average(at(re, ce) - at(rs, ce) - at(re, cs) + at(rs, cs), kh, kw)
 
 
-def pyramid_scales(h: int, w: int, min_face_size: int, factor: float) -> list[float]:
+def pyramid_scales(h: int, w: int, min_face_size: float, factor: float) -> list[float]:
     """The first stage's scales, as facenet-pytorch computes them (smallest detectable face -> 12 px)."""
     m = 12.0 / min_face_size
     minl = min(h, w) * m
@@ -152,17 +152,18 @@ class BatchedMTCNN:
             for net in (self.pnet, self.rnet, self.onet):
                 net.to(memory_format=torch.channels_last)
 
-    def detect(self, imgs) -> list[Detections]:
+    def detect(self, imgs, min_face_size: Optional[float] = None) -> list[Detections]:
         """The faces of each image (all images of one size: PIL images, or (B, H, W, 3) uint8 arrays).
 
         :param imgs: one PIL image, a list of same-size PIL images, or an array of them
+        :param min_face_size: smallest face searched for in these images (None: the detector's own)
         """
         import torch
 
         batch = self.to_tensor(imgs)
         with torch.inference_mode():
             table = summed_area(batch)
-            found = self.stage_pnet(table, batch.shape[1], batch.shape[2])
+            found = self.stage_pnet(table, batch.shape[1], batch.shape[2], min_face_size or self.min_face_size)
             found = self.stage_rnet(table, found, batch.shape[1], batch.shape[2])
             boxes, points, inds = self.stage_onet(table, found, batch.shape[1], batch.shape[2])
         return split_by_image(boxes, points, inds, batch.shape[0])
@@ -179,15 +180,17 @@ class BatchedMTCNN:
             arr = arr[None]
         return torch.as_tensor(arr, device=self.device).to(torch.float32)
 
-    def stage_pnet(self, table, h: int, w: int) -> Candidates:
+    def stage_pnet(self, table, h: int, w: int, min_face_size: float) -> Candidates:
         """PNet over the pyramid: candidate boxes after NMS within each scale (0.5) and each image (0.7),
-        refined by PNet's regression and squared (facenet-pytorch's first stage)."""
+        refined by PNet's regression and squared (facenet-pytorch's first stage).
+
+        :param min_face_size: smallest face searched for (sets the pyramid's first scale)"""
         import torch
         from facenet_pytorch.models.utils.detect_face import generateBoundingBox, rerec
         from torchvision.ops.boxes import batched_nms
 
         boxes, inds = [], []
-        for scale in pyramid_scales(h, w, self.min_face_size, self.factor):
+        for scale in pyramid_scales(h, w, min_face_size, self.factor):
             level = area_resize(table, (int(h * scale + 1), int(w * scale + 1)))
             reg, probs = self.pnet((level - 127.5) * 0.0078125)
             b, i = generateBoundingBox(reg, probs[:, 1], scale, self.thresholds[0])
