@@ -82,8 +82,11 @@ def detect_set(name: str) -> FaceSet:
 
 
 def raw_vectors(fs: FaceSet, network: str) -> np.ndarray:
-    """A single network's raw flip-averaged vectors of the set's main faces (cached)."""
-    cache = CACHE / f"{fs.name}-{network}.npy"
+    """A single network's raw flip-averaged vectors of the set's main faces (cached, apart for each precision)."""
+    from celebface.runtime import identity_precision
+
+    precision = identity_precision()
+    cache = CACHE / f"{fs.name}-{network}{'' if precision == 'fp32' else '-' + precision}.npy"
     if cache.is_file():
         return np.load(cache)
     from celebface.config import CROP_SIZE, MARGIN

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,12 +130,19 @@ def predict_rows(sets: dict, idents: list[str], photos: int = 20) -> list[str]:
 
 def report(args, sets: dict, fns: dict) -> None:
     idents = args.identities
+    from celebface.runtime import identity_precision
+
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    lines = [f"# Identity embedders (issue 31)", "",
+    precision = identity_precision()
+    command = " ".join(["python bench/identity.py"] + sys.argv[1:])
+    if precision != "fp32":
+        command = f"CELEBFACE_PRECISION={precision} {command}"
+    lines = [f"# Identity embedders (issue 31)" + ("" if precision == "fp32" else f", {precision}"), "",
              f"> **Measures**: each identity embedder ({', '.join(idents)}) on the three sets: verification, "
-             f"open-set naming, small galleries, cost. **Command**: `python bench/identity.py`. **Commit**: {commit} "
+             f"open-set naming, small galleries, cost. **Command**: `{command}`. **Commit**: {commit} "
              f"({time.strftime('%Y-%m-%d')}).", "", CAVEAT, "",
-             f"`python bench/identity.py` on commit {commit}, {time.strftime('%Y-%m-%d')}; 2-core machine. Faces: each "
+             f"`{command}` on commit {commit}, {time.strftime('%Y-%m-%d')}; 2-core machine; identity networks in "
+             f"{precision} (`--precision`; MTCNN and SFace always fp32). Faces: each "
              f"photo's main face (MTCNN, 224-px square crop, 20% margin; its 5 landmarks carried into the crop, as "
              f"recognition carries them, where the face's square lies inside the photo), flip-averaged. Labelled "
              f"figures use one-face "

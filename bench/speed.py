@@ -188,7 +188,8 @@ class Busy:
 
 
 def child_env(extra: Optional[dict] = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CELEBFACE_THREADS")}
+    own = ("OMP_WAIT_POLICY", "CELEBFACE_THREADS", "CELEBFACE_PRECISION")  # each row sets its own
+    env = {k: v for k, v in os.environ.items() if k not in own}
     env.update({"PYTHONPATH": str(ROOT), "CELEBFACE_OFFLINE": "1", "NO_ALBUMENTATIONS_UPDATE": "1"})
     env.update(extra or {})
     return env
@@ -301,7 +302,9 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
             ("predict_t1", "warm predict, CELEBFACE_THREADS=1", child_cmd("predict", spec),
              child_env({"CELEBFACE_THREADS": "1"})),
             ("predict_active", "warm predict, OMP_WAIT_POLICY=ACTIVE (OpenMP's default: the policy before issue 32)",
-             child_cmd("predict", spec), child_env({"OMP_WAIT_POLICY": "ACTIVE"}))]
+             child_cmd("predict", spec), child_env({"OMP_WAIT_POLICY": "ACTIVE"})),
+            ("predict_bf16", "warm predict, `--precision bf16` (CELEBFACE_PRECISION=bf16: dlib's ResNet and faceres "
+             "in bf16 autocast; opt-in)", child_cmd("predict", spec), child_env({"CELEBFACE_PRECISION": "bf16"}))]
     if have_face_recognition():
         plan.append(("predict_fr", "warm predict: face_recognition 1.3.0's pipeline (HOG, dlib, CPU)",
                      child_cmd("fr", spec), env))
@@ -341,6 +344,8 @@ def goals(rows: dict) -> list[str]:
     out.append(line("prepare / plain MTCNN loop, quiet", ratio(pps(rows, "prepare"), pps(rows, "prepare_plain")), 2.0))
     out.append(line("warm predict / face_recognition's pipeline, quiet",
                     ratio(pps(rows, "predict"), pps(rows, "predict_fr")), 6.0))
+    out.append(line("(warm predict with `--precision bf16`, opt-in / face_recognition's pipeline), quiet",
+                    ratio(pps(rows, "predict_bf16"), pps(rows, "predict_fr")), 6.0))
     return out
 
 

@@ -62,6 +62,41 @@ def autocast(device: str, precision: str):
                           enabled=precision == "bf16")
 
 
+#: Environment variable: the precision the identity networks (dlib's ResNet, faceres) name faces in, "fp32" (the
+#: default) or "bf16" (`--precision bf16`; worker processes and Ray's workers inherit it).
+ENV_PRECISION = "CELEBFACE_PRECISION"
+
+
+def identity_precision() -> str:
+    """The identity networks' precision in force: CELEBFACE_PRECISION, "fp32" when unset or "auto"."""
+    value = os.environ.get(ENV_PRECISION, "").strip().lower()
+    if value in ("", "auto"):
+        return "fp32"
+    if value not in ("fp32", "bf16"):
+        raise ConfigError(f"{ENV_PRECISION} must be auto, fp32 or bf16, not {value!r}")
+    return value
+
+
+def set_identity_precision(precision: Optional[str]) -> None:
+    """Name faces in `precision` from now on, in this process and the worker processes it starts ("auto" = fp32:
+    bf16 moves identity vectors a little and is used only when asked for, see docs/how/speed.md).
+
+    :param precision: "auto", "fp32", "bf16", or None to keep what is in force"""
+    if not precision:
+        return
+    if precision.strip().lower() not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"{ENV_PRECISION} / --precision must be auto, fp32 or bf16, not {precision!r}")
+    os.environ[ENV_PRECISION] = precision
+
+
+def identity_autocast(tensor: Any):
+    """The context the identity networks run in on `tensor`'s device: bf16 autocast where CELEBFACE_PRECISION asks
+    for it, else nothing changes.
+
+    :param tensor: the network's input"""
+    return autocast(str(tensor.device), identity_precision())
+
+
 #: Environment variable: torch threads per celebface process (overrides the default; --threads overrides it).
 ENV_THREADS = "CELEBFACE_THREADS"
 #: The OpenMP settings every celebface process starts with, unless the user set them (see the module docstring).
@@ -70,11 +105,11 @@ OMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 def thread_env() -> dict[str, str]:
     """Put OMP_ENV into this process's environment where the user has not set those variables (a user's value
-    wins) and return what is now in force. Takes effect only before torch (OpenMP) is loaded: `import celebface`
+    wins) and return what is now in force (with CELEBFACE_PRECISION where set, for Ray's workers). Takes effect only before torch (OpenMP) is loaded: `import celebface`
     calls it first thing; worker processes inherit the environment."""
     for key, value in OMP_ENV.items():
         os.environ.setdefault(key, value)
-    return {key: os.environ[key] for key in OMP_ENV}
+    return {key: os.environ[key] for key in (*OMP_ENV, ENV_PRECISION) if key in os.environ}
 
 
 def env_threads() -> Optional[int]:

@@ -9,6 +9,9 @@ import click
 from ..errors import CelebfaceError, printable, shown
 
 THREADS_HELP = "Torch threads (default: one per core); 1 is faster when other jobs share the CPU."
+PRECISION_HELP = ("Precision of the identity networks (dlib's ResNet, faceres; not MTCNN, not SFace): bf16 names "
+                  "faces faster on CPUs with AVX512-BF16 or AMX (slower on others) and moves the identity vectors "
+                  "a little (docs/how/speed.md); auto = fp32.")
 #: Positive integers, probabilities, shares: click refuses anything else with one line naming the option.
 POS_INT = click.IntRange(min=1)
 SHARE = click.FloatRange(0.0, 1.0, max_open=True)
@@ -29,6 +32,12 @@ def examples(*lines: str) -> str:
 
 def threads_option(fn: Callable) -> Callable:
     return click.option("--threads", type=POS_INT, default=None, help=THREADS_HELP)(fn)
+
+
+def precision_option(fn: Callable) -> Callable:
+    """--precision of the identity networks at inference (runtime.set_identity_precision)."""
+    return click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+                        show_default=True, help=PRECISION_HELP)(fn)
 
 
 def identity_option(fn: Callable, for_training: bool = False) -> Callable:

@@ -8,7 +8,7 @@ import click
 
 from ..io.video import MAX_DURATION
 from . import main
-from .common import device_option, examples, run_safely, threads_option
+from .common import device_option, examples, precision_option, run_safely, threads_option
 
 
 def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
@@ -72,17 +72,19 @@ def _echo_result(result, as_json: bool) -> None:
                    "seconds (0: in every sampled frame).")
 @device_option
 @threads_option
+@precision_option
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
             threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, min_frames: int,
-            reembed: float, device: str, threads: Optional[int]) -> None:
+            reembed: float, device: str, threads: Optional[int], precision: str) -> None:
     """Name every face in the photos, and who appears when in the videos (files or folders)."""
     from ..io.fileio import save_image
     from ..io.sources import expand_paths, is_video_name
     from ..recognition.annotate import annotate
     from ..recognition.recognizer import load
-    from ..runtime import set_threads
+    from ..runtime import set_identity_precision, set_threads
 
     set_threads(threads)
+    set_identity_precision(precision)
     run_safely(_some_path_exists, paths)
     run_safely(_check_annotate_dir, annotate_dir)
     rec = run_safely(load, model_dir, device, threshold)

@@ -9,7 +9,7 @@ import click
 
 from ..scale.parts import SEGMENT
 from . import main
-from .common import POS_INT, device_option, engine_options, examples, run_safely
+from .common import POS_INT, device_option, engine_options, examples, precision_option, run_safely
 
 
 @main.command(epilog=examples(
@@ -36,13 +36,17 @@ from .common import POS_INT, device_option, engine_options, examples, run_safely
               help="postgresql://... gallery for --add-to-gallery (default: CELEBFACE_GALLERY, MODEL_DIR/gallery.json, "
                    "else MODEL_DIR/gallery.db).")
 @device_option
+@precision_option
 @click.option("--quiet", is_flag=True)
 def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, address: Optional[str],
           workers: Optional[int], shard_size: int, batch_size: int, fps: float, segment: float, add_to_gallery: bool,
-          gallery_url: Optional[str], device: str, quiet: bool) -> None:
+          gallery_url: Optional[str], device: str, precision: str, quiet: bool) -> None:
     """Name the faces of every photo and video under SOURCE... (files, folders or URIs) into Parquet shards in
     RESULTS_DIR; run it again to resume: finished shards are kept."""
+    from ..runtime import set_identity_precision
     from ..scale.index import IndexOptions, index as run
+
+    set_identity_precision(precision)  # worker processes and Ray's workers inherit it
 
     opts = IndexOptions(engine, address, workers, shard_size, batch_size,
                         "cpu" if device == "auto" else device, quiet, fps, segment)

@@ -177,6 +177,8 @@ class TorchDescriber:
 
         if not len(chips):
             return np.zeros((0, EMBED_DIM), np.float32)
+        from ..runtime import identity_autocast
+
         batch = torch.from_numpy(np.stack([np.asarray(c, np.uint8) for c in chips]))
-        with torch.inference_mode():
-            return self.net(batch).numpy().astype(np.float32)
+        with torch.inference_mode(), identity_autocast(batch):
+            return self.net(batch).float().numpy()

@@ -119,10 +119,13 @@ class TfjsEmbedder:
         :param rgb: the inputs (uint8 or float)"""
         import torch
 
+        from ..runtime import identity_autocast
         from .identity_fusion import flip_averaged, unit
 
         def run(images: np.ndarray) -> np.ndarray:
-            return self.net(torch.from_numpy(images)).reshape(len(images), -1).numpy()
+            batch = torch.from_numpy(images)
+            with identity_autocast(batch):
+                return self.net(batch).float().reshape(len(images), -1).numpy()
 
         with torch.inference_mode():
             out = flip_averaged(run, network_input(self.spec, rgb), self.dim, BATCH, self.flip)

@@ -40,6 +40,8 @@ BAD = [
     (["predict", "{model}", "x.jpg", "--threshold", "-1.5"], "--threshold"),
     (["predict", "{model}", "x.jpg", "--threshold", "inf"], "--threshold"),
     (["predict", "{model}", "x.jpg", "--threads", "-1"], "--threads"),
+    (["predict", "{model}", "x.jpg", "--precision", "fp16"], "--precision"),
+    (["serve", "{model}", "--precision", "int8"], "--precision"),
     (["serve", "{model}", "--port", "-1"], "--port"),
     (["serve", "{model}", "--port", "70000"], "--port"),
     (["serve", "{model}", "--max-upload-mb", "0"], "--max-upload-mb"),
