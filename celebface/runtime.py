@@ -105,8 +105,9 @@ OMP_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 def thread_env() -> dict[str, str]:
     """Put OMP_ENV into this process's environment where the user has not set those variables (a user's value
-    wins) and return what is now in force (with CELEBFACE_PRECISION where set, for Ray's workers). Takes effect only before torch (OpenMP) is loaded: `import celebface`
-    calls it first thing; worker processes inherit the environment."""
+    wins) and return what is now in force, with CELEBFACE_PRECISION where set (for Ray's workers). Takes effect only
+    before torch (OpenMP) is loaded: `import celebface` calls it first thing; worker processes inherit the
+    environment."""
     for key, value in OMP_ENV.items():
         os.environ.setdefault(key, value)
     return {key: os.environ[key] for key in (*OMP_ENV, ENV_PRECISION) if key in os.environ}
