@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,16 +56,14 @@ def child(args: Sequence[str]) -> None:
 
 
 def run_setting(spec: Path, threads: int) -> dict[str, list[float]]:
-    import json
+    """`timed` for one threads setting, in a fresh process (speed.py's child environment and RESULT line)."""
+    import speed
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), CELEBFACE_OFFLINE="1")
-    env.pop("CELEBFACE_PRECISION", None)
-    done = subprocess.run([sys.executable, __file__, "--child", str(spec), str(threads)], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise SystemExit(f"the timing process failed: {done.stderr[-2000:]}")
-    return json.loads(lines[-1][7:])
+    log = spec.parent / f"threads-{threads}.log"
+    r = speed.measure([sys.executable, __file__, "--child", str(spec), str(threads)], speed.child_env(), log)
+    if "failed" in r:
+        raise SystemExit("the timing process failed (its output is printed above)")
+    return {p: r[p] for p in PRECISIONS}
 
 
 def render(info: dict, results: dict[str, dict[str, list[float]]]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
+from .config import PRECISIONS
 from .errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -69,12 +70,10 @@ ENV_PRECISION = "CELEBFACE_PRECISION"
 
 def identity_precision() -> str:
     """The identity networks' precision in force: CELEBFACE_PRECISION, "fp32" when unset or "auto"."""
-    value = os.environ.get(ENV_PRECISION, "").strip().lower()
-    if value in ("", "auto"):
-        return "fp32"
-    if value not in ("fp32", "bf16"):
-        raise ConfigError(f"{ENV_PRECISION} must be auto, fp32 or bf16, not {value!r}")
-    return value
+    value = os.environ.get(ENV_PRECISION, "").strip().lower() or "auto"
+    if value not in PRECISIONS:
+        raise ConfigError(f"{ENV_PRECISION} must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    return "fp32" if value == "auto" else value
 
 
 def set_identity_precision(precision: Optional[str]) -> None:
@@ -84,8 +83,8 @@ def set_identity_precision(precision: Optional[str]) -> None:
     :param precision: "auto", "fp32", "bf16", or None to keep what is in force"""
     if not precision:
         return
-    if precision.strip().lower() not in ("auto", "fp32", "bf16"):
-        raise ConfigError(f"{ENV_PRECISION} / --precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision.strip().lower() not in PRECISIONS:
+        raise ConfigError(f"{ENV_PRECISION} / --precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     os.environ[ENV_PRECISION] = precision
 
 

@@ -36,7 +36,9 @@ def threads_option(fn: Callable) -> Callable:
 
 def precision_option(fn: Callable) -> Callable:
     """--precision of the identity networks at inference (runtime.set_identity_precision)."""
-    return click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+    from ..config import PRECISIONS
+
+    return click.option("--precision", type=click.Choice(PRECISIONS), default="auto",
                         show_default=True, help=PRECISION_HELP)(fn)
 
 
