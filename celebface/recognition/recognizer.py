@@ -278,7 +278,7 @@ class Recognizer:
 
         :param sources: photos (paths, bytes or arrays), read lazily
         :param workers: photos decoded and named at once, by threads sharing the torch threads in force
-            (runtime.ordered_thread_map); default runtime.photo_workers(): two per torch thread"""
+            (runtime.ordered_thread_map); default runtime.photo_workers(): one per torch thread"""
         from ..runtime import ordered_thread_map, photo_workers
 
         def one(src: ImageSource) -> tuple[PhotoResult, Optional[Image.Image]]:
