@@ -5,7 +5,7 @@ VM) falls on both alike. Writes bench/precision.md.
 The model and photos are bench/speed.py's (a dlib_face model, people enrolled from 3 other photos each, 40 sports5
 photos spread over the people); both precisions first name 40 other photos untimed, then PASSES passes each over the
 40 photos, fp32 and bf16 alternating (fp32 first on even rounds, bf16 first on odd ones), with torch's default
-threads (four photos at once) and with one thread (one photo at a time). Times are reported, never asserted.
+threads (one photo per thread at once) and with one thread (one photo at a time). Times are reported, never asserted.
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         spec = tmp / "spec.json"
         spec.write_text(json.dumps({"model": str(speed.make_model(tmp, known, "cpu")), "photos": photos,
                                     "warm": warm}))
-        results = {"default (one per core, four photos at once)": run_setting(spec, 0),
+        results = {"default (one per core, a photo per thread at once)": run_setting(spec, 0),
                    "1 (one photo at a time)": run_setting(spec, 1)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -29,9 +29,9 @@ def is_image_name(path: Union[str, os.PathLike]) -> bool:
 def to_rgb(img: Image.Image) -> Image.Image:
     """Return an RGB copy: EXIF orientation applied, alpha composited on white, CMYK/grayscale/palette converted."""
     try:
-        img = ImageOps.exif_transpose(img)
+        img, copied = ImageOps.exif_transpose(img), True  # a new image, a plain copy when nothing is turned
     except Exception:  # broken EXIF must not cost the photo
-        pass
+        copied = False
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
@@ -40,7 +40,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         top = arr.max() or 1.0
         img = Image.fromarray((arr * (255.0 / top)).astype(np.uint8))
-    return img.convert("RGB")
+    return img if copied and img.mode == "RGB" else img.convert("RGB")  # never a second full-size copy
 
 
 def scale_of(img: Image.Image) -> tuple[float, tuple[int, int]]:

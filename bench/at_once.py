@@ -1,0 +1,109 @@
+"""`python bench/at_once.py`: how many photos warm `predict_many` should name at once (runtime.photo_workers),
+compared in ONE process, passes alternating, so that the machine's drift over minutes falls on every setting alike.
+Writes bench/at_once.md.
+
+The model and photos are bench/speed.py's (a dlib_face model, people enrolled from 3 other photos each, 40 sports5
+photos spread over the people). With torch's default threads (one per core), each setting first names 40 other
+photos untimed, then PASSES rounds name the 40 photos once per setting, the settings' order rotating each round;
+then the same beside one busy process (speed.Busy). Times are reported, never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+PASSES = 3
+AT_ONCE = (1, 2, 3, 4)
+
+
+def timed(model: Path, photos: list[str], warm: list[str]) -> dict[str, list[float]]:
+    """photos/s of every pass of each setting, quiet and beside one busy process (one process, one model)."""
+    import speed
+    from celebface.recognition.recognizer import load
+    from celebface.runtime import set_threads
+
+    set_threads(None)
+    rec = load(model, device="cpu")
+    for n in AT_ONCE:
+        list(rec.predict_many(warm, workers=n))
+    out: dict[str, list[float]] = {}
+    for busy in (0, 1):
+        with speed.Busy(busy):
+            for k in range(PASSES):
+                for n in AT_ONCE[k % len(AT_ONCE):] + AT_ONCE[:k % len(AT_ONCE)]:
+                    t0 = time.perf_counter()
+                    list(rec.predict_many(photos, workers=n))
+                    out.setdefault(f"{n} {busy}", []).append(len(photos) / (time.perf_counter() - t0))
+    return out
+
+
+def render(info: dict, r: dict[str, list[float]]) -> str:
+    lines = ["# Photos named at once by warm predict, one process (bench/at_once.py)", "",
+             f"> **Measures**: warm `predict_many` naming 1-4 photos at once, quiet and beside one busy process, "
+             f"in one process, passes alternating. **Command**: `python bench/at_once.py`. "
+             f"**Commit**: {info['commit']} ({info['date'][:10]}).", "",
+             f"- date: {info['date']}; machine: {info['cores']} cores, {info['cpu']}; torch threads: "
+             f"{info['threads']}; load average (1 min) at start / end: {info['load_start']:.1f} / "
+             f"{info['load_end']:.1f}",
+             f"- {info['photos']} sports5 photos (bench/speed.py's), a dlib_face model with the default identity; "
+             f"{PASSES} passes a setting, the order rotating; the default is `runtime.photo_workers()` = "
+             f"{info['default']}", "",
+             "| photos at once | quiet photos/s, median (passes) | beside 1 busy process, median (passes) |",
+             "|---:|---|---|"]
+    for n in AT_ONCE:
+        cells = [f"{statistics.median(r[f'{n} {b}']):.2f} ({', '.join(f'{x:.2f}' for x in r[f'{n} {b}'])})"
+                 for b in (0, 1)]
+        lines.append(f"| {n} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        spec = json.loads(Path(argv[1]).read_text())
+        print("RESULT " + json.dumps(timed(Path(spec["model"]), spec["photos"], spec["warm"])), flush=True)
+        return
+    import speed
+
+    ap = argparse.ArgumentParser(prog="python bench/at_once.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "sports5")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "at_once.md")
+    args = ap.parse_args(argv)
+    photos, known, warm = speed.pick_sets(args.data.resolve(), 40, 3)
+    info = {**speed.machine("cpu"), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "photos": len(photos), "load_start": os.getloadavg()[0]}
+    tmp = Path(tempfile.mkdtemp(prefix="celebface-at-once-"))
+    try:
+        spec = tmp / "spec.json"
+        spec.write_text(json.dumps({"model": str(speed.make_model(tmp, known, "cpu")), "photos": photos,
+                                    "warm": warm}))
+        code = ("from celebface.runtime import photo_workers; import torch; "
+                "print(torch.get_num_threads(), photo_workers())")
+        env = speed.child_env()
+        threads, default = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                                          text=True).stdout.split()[-2:]
+        r = speed.measure([sys.executable, __file__, "--child", str(spec)], env, tmp / "child.log")
+        if "failed" in r:
+            raise SystemExit("the timing process failed (its output is printed above)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    info.update(load_end=os.getloadavg()[0], threads=threads, default=default)
+    text = render(info, {k: v for k, v in r.items() if k[0].isdigit()})
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
