@@ -161,10 +161,9 @@ def ordered_thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -
 
 def photo_workers() -> int:
     """Photos named at once by predict's loops, each photo's ops on one thread: one per torch thread in force
-    (CELEBFACE_THREADS / --threads, else one per core); one, a plain loop, when one thread is asked for. Measured
-    in one process, 40 sports5 photos, 2 cores, passes alternating (2026-12-06): 2 at once 11.36 photos/s, 3 at once
-    10.95, 4 at once 10.57 (more threads than cores only wait for the GIL); beside one busy process 7.45 (2) against
-    7.36 (4)."""
+    (CELEBFACE_THREADS / --threads, else one per core); one, a plain loop, when one thread is asked for. On 2 cores,
+    40 sports5 photos, one process (bench/at_once.md): 2, 3 and 4 at once within 4% of each other, 2 faster than 4
+    in six paired passes out of six (more threads than cores mostly wait for the GIL)."""
     import torch
 
     return max(1, torch.get_num_threads())
