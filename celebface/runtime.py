@@ -162,8 +162,8 @@ def ordered_thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -
 def photo_workers() -> int:
     """Photos named at once by predict's loops, each photo's ops on one thread: one per torch thread in force
     (CELEBFACE_THREADS / --threads, else one per core); one, a plain loop, when one thread is asked for. On 2 cores,
-    40 sports5 photos, one process (bench/at_once.md): 2, 3 and 4 at once within 4% of each other, 2 faster than 4
-    in six paired passes out of six (more threads than cores mostly wait for the GIL)."""
+    40 sports5 photos, one process (bench/at_once.md): 2, 3 and 4 at once within 2-5% of each other, 2 faster than 4
+    in 5 of 6 paired quiet passes (more threads than cores mostly wait for the GIL), as fast beside a busy process."""
     import torch
 
     return max(1, torch.get_num_threads())
