@@ -42,6 +42,18 @@ def test_alpha_cmyk_grayscale_and_exif_orientation() -> None:
     assert load_image(rotated.getvalue()).size == (30, 40)
 
 
+def test_a_callers_image_is_copied_never_changed() -> None:
+    """load_image makes one copy of a photo (to_rgb no longer copies twice): a caller's RGB image is never the one
+    returned, so scaling notes and later drawing never reach it; a real photo's pixels come back the same."""
+    photo = Image.open(next(p for p in sorted(SPORTS5.rglob("*.jpg")))).convert("RGB")
+    before = np.asarray(photo).copy()
+    img = load_image(photo)
+    assert img is not photo and np.array_equal(np.asarray(img), before)
+    img.paste((0, 0, 0), (0, 0, 10, 10))
+    img.info["celebface_scale"] = 2.0
+    assert np.array_equal(np.asarray(photo), before) and "celebface_scale" not in photo.info
+
+
 def test_broken_inputs_raise_imageerror_only(tmp_path) -> None:
     good = next(SPORTS5.glob("Roger_Federer/*.jpg")).read_bytes()
     with pytest.raises(ImageError, match="truncated|unreadable"):
