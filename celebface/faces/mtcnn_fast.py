@@ -14,10 +14,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-#: Candidates run through RNet (24 x 24) and ONet (48 x 48) at a time. Small batches keep each layer's activations
-#: (RNet's first: 54 KB a candidate, ONet's: 271 KB) in the processor's caches instead of fresh memory: one thread,
-#: 256 candidates, RNet 26-27 ms in batches of 512, 13-14 ms in batches of 64; 64 ONet candidates 37 ms at 512,
-#: 21-22 ms at 16 (/tmp benchmark, 2026-12-06). Each candidate's outputs do not depend on its batch.
+#: Candidates run through RNet (24 x 24) and ONet (48 x 48) at a time (facenet-pytorch: 512). Small batches keep
+#: each layer's activations small (RNet's first: 54 KB a candidate, ONet's: 271 KB): in a fresh process, one thread,
+#: 256 candidates through RNet took 26-27 ms in batches of 512 and 13-14 ms in batches of 64, 64 through ONet 37 ms
+#: and 21-22 ms in batches of 16; in a warm predict (40 sports5 photos, one thread) RNet's stage fell 1.06 -> 0.95 s,
+#: as most of the first gain was fresh memory being mapped, which a warm process reuses. A candidate's outputs do
+#: not depend on its batch (bench/mtcnn_equal.md).
 RNET_BATCH, ONET_BATCH = 64, 16
 
 
