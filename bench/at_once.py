@@ -13,7 +13,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import shutil
 import subprocess
 import sys
@@ -58,6 +57,8 @@ HEADER = ["# Photos named at once by warm predict, one process (bench/at_once.py
 
 def render(info: dict, r: dict[str, list[float]]) -> str:
     """One run's section: its command, machine and a row per setting."""
+    import speed
+
     opts = f" --at-once {' '.join(map(str, info['at_once']))} --passes {info['passes']}"
     lines = [f"## {info['date']}, commit {info['commit']}: `python bench/at_once.py{opts}`", "",
              f"- machine: {info['cores']} cores, {info['cpu']}; torch threads: {info['threads']}; load average (1 min) "
@@ -68,9 +69,7 @@ def render(info: dict, r: dict[str, list[float]]) -> str:
              "| photos at once | quiet photos/s, median (passes) | beside 1 busy process, median (passes) |",
              "|---:|---|---|"]
     for n in info["at_once"]:
-        cells = [f"{statistics.median(r[f'{n} {b}']):.2f} ({', '.join(f'{x:.2f}' for x in r[f'{n} {b}'])})"
-                 for b in (0, 1)]
-        lines.append(f"| {n} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {n} | {speed.passes_cell(r[f'{n} 0'])} | {speed.passes_cell(r[f'{n} 1'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -95,17 +94,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             "photos": len(photos), "load_start": os.getloadavg()[0], "at_once": args.at_once, "passes": args.passes}
     tmp = Path(tempfile.mkdtemp(prefix="celebface-at-once-"))
     try:
-        spec = tmp / "spec.json"
-        spec.write_text(json.dumps({"model": str(speed.make_model(tmp, known, "cpu")), "photos": photos,
-                                    "warm": warm, "at_once": args.at_once, "passes": args.passes}))
+        spec = speed.warm_predict_spec(tmp, photos, known, warm, at_once=args.at_once, passes=args.passes)
         code = ("from celebface.runtime import photo_workers; import torch; "
                 "print(torch.get_num_threads(), photo_workers())")
-        env = speed.child_env()
-        threads, default = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                                          text=True).stdout.split()[-2:]
-        r = speed.measure([sys.executable, __file__, "--child", str(spec)], env, tmp / "child.log")
-        if "failed" in r:
-            raise SystemExit("the timing process failed (its output is printed above)")
+        threads, default = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=speed.child_env(),
+                                          capture_output=True, text=True).stdout.split()[-2:]
+        r = speed.json_child(__file__, [str(spec)], tmp / "child.log")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     info.update(load_end=os.getloadavg()[0], threads=threads, default=default)

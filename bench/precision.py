@@ -56,13 +56,10 @@ def child(args: Sequence[str]) -> None:
 
 
 def run_setting(spec: Path, threads: int) -> dict[str, list[float]]:
-    """`timed` for one threads setting, in a fresh process (speed.py's child environment and RESULT line)."""
+    """`timed` for one threads setting, in a fresh process (speed.json_child)."""
     import speed
 
-    log = spec.parent / f"threads-{threads}.log"
-    r = speed.measure([sys.executable, __file__, "--child", str(spec), str(threads)], speed.child_env(), log)
-    if "failed" in r:
-        raise SystemExit("the timing process failed (its output is printed above)")
+    r = speed.json_child(__file__, [str(spec), str(threads)], spec.parent / f"threads-{threads}.log")
     return {p: r[p] for p in PRECISIONS}
 
 
@@ -76,10 +73,11 @@ def render(info: dict, results: dict[str, dict[str, list[float]]]) -> str:
              f"{info['warm']} other photos named untimed in each precision first; {PASSES} passes each, alternating",
              "", "| torch threads | fp32 photos/s, median (passes) | bf16 photos/s, median (passes) | bf16 / fp32 |",
              "|---|---|---|---:|"]
+    import speed
+
     for label, r in results.items():
-        med = {p: statistics.median(r[p]) for p in PRECISIONS}
-        cells = [f"{med[p]:.2f} ({', '.join(f'{x:.2f}' for x in r[p])})" for p in PRECISIONS]
-        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {med['bf16'] / med['fp32']:.2f} |")
+        ratio = statistics.median(r["bf16"]) / statistics.median(r["fp32"])
+        lines.append(f"| {label} | {speed.passes_cell(r['fp32'])} | {speed.passes_cell(r['bf16'])} | {ratio:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -87,8 +85,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
         return child(argv[1:])
-    import json
-
     import speed
 
     ap = argparse.ArgumentParser(prog="python bench/precision.py", description=__doc__.splitlines()[0])
@@ -100,9 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             "photos": len(photos), "warm": len(warm), "load_start": os.getloadavg()[0]}
     tmp = Path(tempfile.mkdtemp(prefix="celebface-precision-"))
     try:
-        spec = tmp / "spec.json"
-        spec.write_text(json.dumps({"model": str(speed.make_model(tmp, known, "cpu")), "photos": photos,
-                                    "warm": warm}))
+        spec = speed.warm_predict_spec(tmp, photos, known, warm)
         results = {"default (one per core, a photo per thread at once)": run_setting(spec, 0),
                    "1 (one photo at a time)": run_setting(spec, 1)}
     finally:

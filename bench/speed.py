@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -290,6 +291,29 @@ def make_model(tmp: Path, known: dict[str, list[str]], device: str) -> Path:
         if "failed" in r:
             raise SystemExit(f"could not make the model: see {r['failed']}")
     return model
+
+
+def warm_predict_spec(tmp: Path, photos: list[str], known: dict[str, list[str]], warm: list[str],
+                      **extra) -> Path:
+    """tmp/spec.json for a one-process warm-predict comparison (bench/precision.py, bench/at_once.py): a model made
+    by make_model, the timed and warm-up photos and the script's own settings."""
+    spec = tmp / "spec.json"
+    spec.write_text(json.dumps({"model": str(make_model(tmp, known, "cpu")), "photos": photos, "warm": warm,
+                                **extra}))
+    return spec
+
+
+def json_child(script: str, args: Sequence[str], log: Path) -> dict:
+    """`python script --child ARGS` in child_env(): its RESULT line as a dict (SystemExit when it failed)."""
+    r = measure([sys.executable, script, "--child", *args], child_env(), log)
+    if "failed" in r:
+        raise SystemExit("the timing process failed (its output is printed above)")
+    return r
+
+
+def passes_cell(values: Sequence[float]) -> str:
+    """A table cell of a setting's passes: the median, every pass in brackets."""
+    return f"{statistics.median(values):.2f} ({', '.join(f'{x:.2f}' for x in values)})"
 
 
 def have_face_recognition() -> bool:
