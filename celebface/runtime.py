@@ -70,10 +70,17 @@ ENV_PRECISION = "CELEBFACE_PRECISION"
 
 def identity_precision() -> str:
     """The identity networks' precision in force: CELEBFACE_PRECISION, "fp32" when unset or "auto"."""
-    value = os.environ.get(ENV_PRECISION, "").strip().lower() or "auto"
-    if value not in PRECISIONS:
-        raise ConfigError(f"{ENV_PRECISION} must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    value = _checked_precision(os.environ.get(ENV_PRECISION, "").strip() or "auto", ENV_PRECISION)
     return "fp32" if value == "auto" else value
+
+
+def _checked_precision(value: str, what: str) -> str:
+    """The precision named by `value` (trimmed, lower case), one of config.PRECISIONS; ConfigError naming `what`
+    (where the value came from) otherwise."""
+    value = value.strip().lower()
+    if value not in PRECISIONS:
+        raise ConfigError(f"{what} must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    return value
 
 
 def set_identity_precision(precision: Optional[str]) -> None:
@@ -83,8 +90,7 @@ def set_identity_precision(precision: Optional[str]) -> None:
     :param precision: "auto", "fp32", "bf16", or None to keep what is in force"""
     if not precision:
         return
-    if precision.strip().lower() not in PRECISIONS:
-        raise ConfigError(f"{ENV_PRECISION} / --precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    _checked_precision(precision, f"{ENV_PRECISION} / --precision")
     os.environ[ENV_PRECISION] = precision
 
 
