@@ -17,6 +17,7 @@ them without training anything.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -171,19 +173,8 @@ def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, over
     :param fuse_from: score the fusion rows from this backbone's models (efficientnet_lite0: the fusion backbone
         trains exactly that network, the same way; only the naming differs, and that is read from the config)
     """
-    import tempfile
-
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        view = Path(tmp)  # the saved split over the dataset's face crops (the crops do not change with the seed)
-        shutil.copyfile(split_file(work_root, dataset, seed, group), view / "dataset.json")
-        (view / "faces").symlink_to((work_root / dataset / "faces").resolve())
-        shutil.copyfile(work_root / dataset / "manifest.json", view / "manifest.json")
-        photo_split = photo_split_file(work_root, dataset, seed, group)
-        if not photo_split.is_file() and json.loads((work_root / dataset / "split.json").read_text())["seed"] == seed:
-            photo_split = work_root / dataset / "split.json"  # a run before the seeds' split.json were kept
-        if photo_split.is_file():
-            shutil.copyfile(photo_split, view / "split.json")
+    with split_view(work_root, dataset, seed, group) as view:
         for bb in backbones:
             model = work_root / f"model-{dataset}-{bb}-{seed}{tag_of(overrides)}"
             if bb == "fusion" and fuse_from:
@@ -192,6 +183,25 @@ def rescore(dataset: str, seed: int, backbones: list[str], work_root: Path, over
             rows.append(result_row(dataset, seed, bb, overrides, group, m, model, view, None, None))
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+@contextlib.contextmanager
+def split_view(work_root: Path, dataset: str, seed: int, group: bool = True) -> Iterator[Path]:
+    """A temporary WORK_DIR holding seed's saved split over the dataset's face crops (the crops do not change with
+    the seed), as the run of that seed left it: what a model of that seed is scored on."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        view = Path(tmp)
+        shutil.copyfile(split_file(work_root, dataset, seed, group), view / "dataset.json")
+        (view / "faces").symlink_to((work_root / dataset / "faces").resolve())
+        shutil.copyfile(work_root / dataset / "manifest.json", view / "manifest.json")
+        photo_split = photo_split_file(work_root, dataset, seed, group)
+        if not photo_split.is_file() and json.loads((work_root / dataset / "split.json").read_text())["seed"] == seed:
+            photo_split = work_root / dataset / "split.json"  # a run before the seeds' split.json were kept
+        if photo_split.is_file():
+            shutil.copyfile(photo_split, view / "split.json")
+        yield view
 
 
 def fused_copy(model: Path, tmp: Path) -> Path:

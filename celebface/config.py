@@ -154,7 +154,7 @@ class TrainOptions:
     threads: Optional[int] = None
     strangers: Optional[str] = None  # a folder of photos of people the model must not name (calibrates "unknown")
     #: The identity embedder (faces/identity.py) of the model's gallery and "unknown" gate, and the features of the
-    #: dlib_face backbone; None: faces.identity.training_identity's choice (the fused one for a CNN's gate, dlib's
+    #: dlib_face backbone; None: faces.identity.training_identity's choice (dlib+faceres for a CNN's gate, dlib+sface
     #: where the vectors name faces).
     identity: Optional[str] = None
 

@@ -36,10 +36,13 @@ DEFAULT_IDENTITY = "dlib+faceres"
 #: 90.1%; bench/accuracy_photo.md).
 TRAIN_IDENTITY = "dlib+faceres"
 #: The identity of the dlib_face backbone, whose features are the vectors themselves, unless --identity says
-#: otherwise. The fusion backbones' face part uses TRAIN_IDENTITY: with the fused vectors, whole validation photos
-#: through predict were named right in 96.82% (sports5) and 100% (celeb5) of cases over 3 seeds, against the CNN
-#: alone's 94.08% / 95.65% (bench/accuracy_fusion_identity.md).
-NAMING_IDENTITY = "dlib"
+#: otherwise: dlib's and SFace's vectors fused. Whole validation photos through predict, 3 seeds (bench/gate_cost.md):
+#: sports5 97.73% with 0.28% of 587 strangers' faces named, against dlib+faceres's 95.47% / 0.45% and dlib's
+#: 89.51% / 2.38% (its gate cost 6.8 points of photos); celeb5 100% (dlib 98.55%). Its predict is slower (SFace:
+#: bench/identity.md). The fusion backbones' face part uses TRAIN_IDENTITY: with the fused vectors, whole validation
+#: photos through predict were named right in 96.82% (sports5) and 100% (celeb5) of cases over 3 seeds, against the
+#: CNN alone's 94.08% / 95.65% (bench/accuracy_fusion_identity.md).
+NAMING_IDENTITY = "dlib+sface"
 #: The identity of every gallery, model and Parquet file made before identities had names.
 LEGACY_IDENTITY = "dlib"
 

@@ -92,7 +92,7 @@ class VerifyCalibration:
     sources: dict[str, int] = field(default_factory=dict)
     trusted: bool = True
     note: str = ""
-    score: str = "face verification: dlib cosine similarity to the named person's nearest gallery face"
+    score: str = "face verification: cosine similarity of the identity vectors to the named person's nearest gallery face"
     how: str = ("threshold maximising the known-accept rate plus the mean of the real-stranger and simulated-unknown "
                 "reject rates, on validation faces and strangers' faces")
 
@@ -115,7 +115,7 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
                            val_pred: np.ndarray, strangers: np.ndarray, stranger_people: Optional[np.ndarray] = None,
                            sources: Optional[dict[str, int]] = None,
                            stranger_named: Optional[np.ndarray] = None,
-                           identity: Optional[str] = None) -> VerifyCalibration:
+                           identity: Optional[str] = None, chances: Optional[int] = None) -> VerifyCalibration:
     """The verification threshold from validation faces (known, and with their person left out) and strangers.
 
     :param gallery: (G, 128) unit dlib embeddings of the training faces; gallery_labels their people
@@ -126,8 +126,10 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
         likely a known person again (a collage, a second copy of the photo, a team-mate who is known) and is left out
     :param stranger_named: the person a head names each stranger (-1: named by the gallery, i.e. the nearest
         person); the gate compares the face with that person's faces only
-    :param identity: the identity embedder that made the vectors (faces/identity.py; None: dlib), whose pair
-        threshold serves when there are too few faces to calibrate on
+    :param identity: the identity embedder that made the vectors (faces/identity.py; None: dlib), whose impostor
+        statistics set the threshold when there are too few faces to calibrate on (fallback_threshold)
+    :param chances: how many distinct gallery faces a stranger is compared with, for that threshold (default: every
+        gallery face)
     """
     n_people = int(max(gallery_labels.max(initial=-1), val_labels.max(initial=-1)) + 1)
     per = best_per_person(val, gallery, gallery_labels, n_people)
@@ -144,22 +146,26 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     if len(known) < MIN_CALIBRATION or len(real) + len(simulated) < MIN_CALIBRATION:
         from ..faces.identity import LEGACY_IDENTITY
 
-        identity = identity or LEGACY_IDENTITY
-        t, trusted = fallback_threshold(identity), False
+        t, how = fallback_threshold(identity or LEGACY_IDENTITY, len(gallery) if chances is None else chances)
+        trusted = False
         note = (f"only {len(known)} known and {len(real) + len(simulated)} unknown faces to calibrate on (need "
-                f"{MIN_CALIBRATION} of each): using {identity}'s pair threshold {t}")
+                f"{MIN_CALIBRATION} of each): {how}")
     return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
                              rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
                              sources, trusted, note)
 
 
-def fallback_threshold(identity: Optional[str]) -> float:
-    """The threshold of a gate too small to calibrate: the identity's own pair threshold (`compare`'s default, on
-    that identity's similarity scale), dlib's for None."""
-    from ..faces.identity import LEGACY_IDENTITY, get_identity
-    from ..faces.identity_stats import pair_threshold
+def fallback_threshold(identity: Optional[str], chances: int = 1) -> tuple[float, str]:
+    """The threshold of a gate too small to calibrate, and what it is: as for a small gallery (gallery/calibrate.py),
+    the one at which the identity's impostor statistics name at most STRANGER_RATE of strangers' faces, each
+    compared with `chances` gallery faces (a pair threshold would let a stranger pass more often the more faces they
+    meet). dlib's for None.
 
-    return pair_threshold(get_identity(identity or LEGACY_IDENTITY))
+    :param chances: how many distinct gallery faces a stranger's face is compared with"""
+    from ..faces.identity import LEGACY_IDENTITY
+    from ..gallery.calibrate import fallback_threshold as small_gallery_threshold
+
+    return small_gallery_threshold(identity or LEGACY_IDENTITY, max(1, int(chances)))
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,

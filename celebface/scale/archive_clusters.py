@@ -127,6 +127,15 @@ def _write(root: Path, faces: ArchiveFaces, labels: np.ndarray, crops: int, geom
     return infos, failed
 
 
+def archive_distance(method: str, identity: str) -> float:
+    """The method's measured cut (data/clustering.py, on dlib's vectors) carried to the archive's identity: the
+    distance within which as many different people's pairs fall (faces/identity_stats.same_strictness)."""
+    from ..faces.identity_stats import same_strictness
+
+    cut = DEFAULT_DISTANCE[method]
+    return same_strictness(cut, "dlib", identity) if cut > 0 else cut  # 0: no cut (hdbscan)
+
+
 def cluster_archive(model_dir: Path, out_dir: Path, url: Optional[str] = None, min_faces: int = 3,
                     method: str = "chinese_whispers", distance: Optional[float] = None,
                     crops: int = CROPS_PER_CLUSTER) -> ClusterIndex:
@@ -137,9 +146,10 @@ def cluster_archive(model_dir: Path, out_dir: Path, url: Optional[str] = None, m
     :param url: a PostgreSQL URL (else CELEBFACE_GALLERY, MODEL_DIR/gallery.json or MODEL_DIR/gallery.db).
     :param min_faces: the smallest cluster kept; faces in smaller ones are left out and counted.
     :param method: a method of celebface.data.clustering.METHODS.
-    :param distance: the clustering cut / radius (cosine distance; default: the measured one for the method).
+    :param distance: the clustering cut / radius (cosine distance; default: archive_distance).
     :param crops: face crops cut again from the photos per cluster.
     """
+    from ..faces.identity import identity_of_gallery
     from ..gallery import open_gallery
     from ..io.fileio import atomic_dir
     from ..recognition.bundle import require_model_dir
@@ -155,13 +165,13 @@ def cluster_archive(model_dir: Path, out_dir: Path, url: Optional[str] = None, m
         raise DataError("--min-faces must be at least 1")
     store = open_gallery(model_dir, url)
     try:
-        faces = read_archive(store)
+        faces, identity = read_archive(store), identity_of_gallery(store.backbone).name
     finally:
         store.close()
     if not faces.paths:
         raise DataError("the gallery holds no archive faces yet: run `celebface index MODEL_DIR SOURCE... "
                         "--out RESULTS_DIR --add-to-gallery` first")
-    distance = DEFAULT_DISTANCE[method] if distance is None else distance
+    distance = archive_distance(method, identity) if distance is None else distance
     labels = cluster_vectors(faces.vecs, method, min_faces, distance)
     with atomic_dir(out_dir) as tmp:
         clusters, failed = _write(tmp, faces, labels, crops, crop_geometry(model_dir))

@@ -55,7 +55,7 @@ def verification_gate(spec, data: TrainData, feats: Features, head: torch.nn.Mod
     index = {name: i for i, name in enumerate(data.classes)}
     people = np.array([index.get(p, -1) for p in strangers.people], np.int64)
     cal = calibrate_verification(gallery, labels, val, data.labels["val"].numpy(), val_pred, strangers.embeddings,
-                                 people, strangers.sources, strangers.named, identity)
+                                 people, strangers.sources, strangers.named, identity, _chances(spec, data))
     log(f"unknown threshold (face verification): {cal.threshold:.4f}  known faces accepted "
         f"{cal.known_accepted.rate:.3f} (n={cal.known_accepted.n}), real strangers rejected "
         f"{cal.strangers_rejected.rate:.3f} (n={cal.strangers_rejected.n}), simulated unknown rejected "
@@ -89,3 +89,12 @@ def _best_people(spec, logits: torch.Tensor, face_embeddings: np.ndarray, galler
         return logits.argmax(1).numpy()
     sims = best_per_person(face_embeddings, gallery, labels, logits.shape[1])
     return fused_log_scores(logits.log_softmax(1).numpy(), sims, spec.face_fusion).argmax(1)
+
+
+def _chances(spec, data: TrainData) -> int:
+    """How many distinct training faces a stranger's face is compared with: those of the person a CNN's head names
+    (the most any person has), every one for a model naming by its gallery (augmented copies are not new faces)."""
+    originals = [it["label"] for it in data.splits["train"] if not it["augmented"]]
+    if not originals:
+        return 1
+    return int(np.bincount(originals).max()) if spec.fine_tunable else len(originals)

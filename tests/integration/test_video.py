@@ -191,6 +191,7 @@ def test_rest_video_job(trained_model: Path, rec, short_clip: Path) -> None:
 def test_index_archives_videos_frame_by_frame(trained_model: Path, short_clip: Path, tmp_path: Path) -> None:
     """`index` on a folder of a photo, a video and a broken video: the video's faces get one row per sampled
     frame with its time, named as predict names the video; a rerun skips them; the broken one says why."""
+    from celebface.faces.identity import get_identity
     from celebface.scale.index import IndexOptions, index, read_index
 
     folder = media_folder(tmp_path / "archive", short_clip)
@@ -205,7 +206,8 @@ def test_index_archives_videos_frame_by_frame(trained_model: Path, short_clip: P
     (broken,) = by_file["broken.mov"]
     assert broken["status"] == "unreadable" and "not a readable video" in broken["error"]
     frames = sorted(by_file["serena.mp4"], key=lambda r: r["time"])
-    assert all(r["status"] == "ok" and len(r["embedding"]) == 128 for r in frames)
+    dim = get_identity(json.loads((trained_model / "current" / "config.json").read_text())["identity"]).dim
+    assert all(r["status"] == "ok" and len(r["embedding"]) == dim for r in frames)  # the model's identity vectors
     times = [r["time"] for r in frames]
     assert times[0] == 0.0 and all(t <= 3.0 for t in times)  # Serena is on screen for the first 3 s only
     assert len(times) >= 5 and all(b - a == pytest.approx(STEP, abs=0.01) for a, b in zip(times, times[1:]))

@@ -75,26 +75,30 @@ def test_verifier_keeps_a_name_only_when_the_face_looks_like_that_person() -> No
     assert out[0].confidence == 0.99  # the head's probability is kept as the confidence
 
 
-def test_too_few_faces_to_calibrate_fall_back_to_the_default_threshold() -> None:
-    from celebface.gallery.calibrate import DEFAULT_THRESHOLD
+def test_too_few_faces_to_calibrate_follow_the_small_gallery_rule() -> None:
+    """A gate too small to calibrate takes the threshold at which its identity's impostor statistics name at most
+    2% of strangers against as many gallery faces as a stranger meets (as a small gallery does), not a pair
+    threshold: the more faces a stranger is compared with, the stricter."""
+    from celebface.gallery.calibrate import fallback_threshold
+
+    rng = np.random.default_rng(2)
+    vecs, labels = people(rng, 3, 6, 0.05)
+    args = (vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2], unit(rng.normal(size=(5, 128))))
+    cal = calibrate_verification(*args)  # dlib's vectors (None), every one of the 9 gallery faces met
+    assert not cal.trusted and cal.threshold == fallback_threshold("dlib", 9)[0] and "9 gallery faces" in cal.note
+    one = calibrate_verification(*args, chances=1)
+    assert one.threshold == fallback_threshold("dlib", 1)[0] < cal.threshold
+
+
+def test_too_few_faces_fall_back_to_the_identitys_own_statistics() -> None:
+    """A fused identity's similarities live on another scale than dlib's: its fallback comes from its own measured
+    impostor statistics, never dlib's 0.91, which would call every known face unknown."""
+    from celebface.gallery.calibrate import fallback_threshold
 
     rng = np.random.default_rng(2)
     vecs, labels = people(rng, 3, 6, 0.05)
     cal = calibrate_verification(vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2],
-                                 unit(rng.normal(size=(5, 128))))
-    assert not cal.trusted and cal.threshold == DEFAULT_THRESHOLD and "pair threshold" in cal.note
-
-
-def test_too_few_faces_fall_back_to_the_identitys_own_pair_threshold() -> None:
-    """A fused identity's similarities live on another scale than dlib's: its fallback is its own pair threshold
-    (from its measured impostor statistics), never dlib's 0.91, which would call every known face unknown."""
-    from celebface.faces.identity import get_identity
-    from celebface.faces.identity_stats import pair_threshold
-
-    rng = np.random.default_rng(2)
-    vecs, labels = people(rng, 3, 6, 0.05)
-    cal = calibrate_verification(vecs[::2], labels[::2], vecs[1::2], labels[1::2], labels[1::2],
-                                 unit(rng.normal(size=(5, 128))), identity="dlib+faceres")
-    expected = pair_threshold(get_identity("dlib+faceres"))
+                                 unit(rng.normal(size=(5, 128))), identity="dlib+faceres", chances=3)
+    expected = fallback_threshold("dlib+faceres", 3)[0]
     assert not cal.trusted and cal.threshold == pytest.approx(expected, abs=1e-4) and expected < 0.85
     assert "dlib+faceres" in cal.note
