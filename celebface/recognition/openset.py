@@ -92,7 +92,7 @@ class VerifyCalibration:
     sources: dict[str, int] = field(default_factory=dict)
     trusted: bool = True
     note: str = ""
-    score: str = "face verification: cosine similarity of the identity vectors to the named person's nearest gallery face"
+    score: str = "face verification: identity vectors' cosine similarity to the named person's nearest gallery face"
     how: str = ("threshold maximising the known-accept rate plus the mean of the real-stranger and simulated-unknown "
                 "reject rates, on validation faces and strangers' faces")
 
@@ -118,7 +118,7 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
                            identity: Optional[str] = None, chances: Optional[int] = None) -> VerifyCalibration:
     """The verification threshold from validation faces (known, and with their person left out) and strangers.
 
-    :param gallery: (G, 128) unit dlib embeddings of the training faces; gallery_labels their people
+    :param gallery: (G, dim) unit identity vectors of the training faces; gallery_labels their people
     :param val: (N, 128) validation faces' embeddings; val_labels their people; val_pred the model's names for them
     :param strangers: (S, 128) strangers' faces
     :param stranger_people: for faces found beside a known person in their photo, that person's label (else -1):
@@ -127,7 +127,10 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     :param stranger_named: the person a head names each stranger (-1: named by the gallery, i.e. the nearest
         person); the gate compares the face with that person's faces only
     :param identity: the identity embedder that made the vectors (faces/identity.py; None: dlib), whose impostor
-        statistics set the threshold when there are too few faces to calibrate on (fallback_threshold)
+        statistics set the threshold when there are too few faces to calibrate on: the one at which they name at most
+        2% of strangers' faces, each compared with `chances` gallery faces, as for a small gallery
+        (gallery/calibrate.fallback_threshold; a pair threshold would let a stranger pass the more often the more
+        faces they meet)
     :param chances: how many distinct gallery faces a stranger is compared with, for that threshold (default: every
         gallery face)
     """
@@ -145,27 +148,15 @@ def calibrate_verification(gallery: np.ndarray, gallery_labels: np.ndarray, val:
     t, trusted, note = _balanced_threshold(known, [u for u in (real, simulated) if len(u)]), True, ""
     if len(known) < MIN_CALIBRATION or len(real) + len(simulated) < MIN_CALIBRATION:
         from ..faces.identity import LEGACY_IDENTITY
+        from ..gallery.calibrate import fallback_threshold  # a small gallery's rule
 
-        t, how = fallback_threshold(identity or LEGACY_IDENTITY, len(gallery) if chances is None else chances)
+        t, how = fallback_threshold(identity or LEGACY_IDENTITY, max(1, len(gallery) if chances is None else chances))
         trusted = False
         note = (f"only {len(known)} known and {len(real) + len(simulated)} unknown faces to calibrate on (need "
                 f"{MIN_CALIBRATION} of each): {how}")
     return VerifyCalibration(round(t, 4), rate(int((known >= t).sum()), len(known)),
                              rate(int((real < t).sum()), len(real)), rate(int((simulated < t).sum()), len(simulated)),
                              sources, trusted, note)
-
-
-def fallback_threshold(identity: Optional[str], chances: int = 1) -> tuple[float, str]:
-    """The threshold of a gate too small to calibrate, and what it is: as for a small gallery (gallery/calibrate.py),
-    the one at which the identity's impostor statistics name at most STRANGER_RATE of strangers' faces, each
-    compared with `chances` gallery faces (a pair threshold would let a stranger pass more often the more faces they
-    meet). dlib's for None.
-
-    :param chances: how many distinct gallery faces a stranger's face is compared with"""
-    from ..faces.identity import LEGACY_IDENTITY
-    from ..gallery.calibrate import fallback_threshold as small_gallery_threshold
-
-    return small_gallery_threshold(identity or LEGACY_IDENTITY, max(1, int(chances)))
 
 
 def _strangers_scores(strangers: np.ndarray, people: Optional[np.ndarray], gallery: np.ndarray, labels: np.ndarray,

@@ -303,7 +303,7 @@ def test_fusion_backbone_names_by_head_and_face_embedding_as_trained(lite0_model
     assert cfg["identity"] == "dlib+faceres"  # the face part names with the gate's identity (bench/openset.md)
     assert rec.predict_image(photos("Roger_Federer")[-1]).faces[0].name == "Roger_Federer"
     # strangers: the group photos' faces and 4 photos of each celeb5 person (31 faces; the group photos alone are 11,
-    # one face 9 points). This 3-person model is too small to calibrate its gate: the identity's small-gallery rule holds.
+    # one face 9 points). This 3-person model is too small to calibrate its gate: the small-gallery rule holds.
     probes = sorted((EXTRAS / "group_photos").iterdir()) + [
         p for d in sorted((EXTRAS.parent / "celeb5").iterdir()) if d.is_dir() for p in sorted(d.iterdir())[:4]]
     strangers = [f for p in probes for f in rec.predict_image(p).faces if f.name is not None]
