@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATASETS, ROOT, split_view  # noqa: E402
 
+from celebface.config import UNKNOWN  # noqa: E402
+
 STRANGER_SETS = ("celeb5", "glint12", "sports5", "extras/group_photos")
-PHOTO_TYPES = (".jpg", ".jpeg", ".png", ".webp")
-UNKNOWN = "unknown"
 
 
 def open_gate(rec) -> float:
@@ -45,13 +45,14 @@ def gated(faces: list, threshold: float) -> list:
 
 
 def stranger_photos(own: str, glint_every: int) -> list[str]:
-    """The other sample sets' photos (every glint_every-th glint12 crop)."""
+    """The other sample sets' photos, as `predict` finds them in a folder (every glint_every-th glint12 crop)."""
+    from celebface.io.sources import expand_paths
+
     out = []
     for name in STRANGER_SETS:
-        if name == own:
-            continue
-        files = sorted(str(p) for p in (DATASETS / name).rglob("*") if p.suffix.lower() in PHOTO_TYPES)
-        out += files[::glint_every] if name == "glint12" else files
+        if name != own:
+            files = [str(p) for p in expand_paths([DATASETS / name])]
+            out += files[::glint_every] if name == "glint12" else files
     return out
 
 

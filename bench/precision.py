@@ -64,6 +64,8 @@ def run_setting(spec: Path, threads: int) -> dict[str, list[float]]:
 
 
 def render(info: dict, results: dict[str, dict[str, list[float]]]) -> str:
+    import speed
+
     lines = ["# Warm predict, identity networks in fp32 and bf16, one process (bench/precision.py)", "",
              f"> **Measures**: warm `predict` with `--precision fp32` and `bf16` in one process, passes alternating. "
              f"**Command**: `python bench/precision.py`. **Commit**: {info['commit']} ({info['date'][:10]}).", "",
@@ -73,8 +75,6 @@ def render(info: dict, results: dict[str, dict[str, list[float]]]) -> str:
              f"{info['warm']} other photos named untimed in each precision first; {PASSES} passes each, alternating",
              "", "| torch threads | fp32 photos/s, median (passes) | bf16 photos/s, median (passes) | bf16 / fp32 |",
              "|---|---|---|---:|"]
-    import speed
-
     for label, r in results.items():
         ratio = statistics.median(r["bf16"]) / statistics.median(r["fp32"])
         lines.append(f"| {label} | {speed.passes_cell(r['fp32'])} | {speed.passes_cell(r['bf16'])} | {ratio:.2f} |")
