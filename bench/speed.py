@@ -111,8 +111,9 @@ def timed_passes(run, photos: list[str], warm: list[str]) -> dict:
             "named": counts[1]}
 
 
-def child_predict(photos: list[str], warm: list[str], device: str, model: str) -> dict:
-    """Warm `predict_many` of a celebface model over the photos (timed_passes)."""
+def child_predict(photos: list[str], warm: list[str], device: str, model: str, processes: int = 1) -> dict:
+    """Warm `predict_many` of a celebface model over the photos (timed_passes); with processes > 1 by that many
+    worker processes (started, and their models loaded, by the untimed warm-up pass)."""
     from celebface.recognition.recognizer import load
     from celebface.runtime import set_threads
 
@@ -120,7 +121,7 @@ def child_predict(photos: list[str], warm: list[str], device: str, model: str) -
     rec = load(Path(model), device=device)
 
     def run(paths: list[str]) -> tuple[int, int]:
-        results = list(rec.predict_many(paths))
+        results = list(rec.predict_many(paths, processes=processes))
         return sum(len(r.faces) for r in results), sum(f.name is not None for r in results for f in r.faces)
 
     import torch
@@ -184,6 +185,8 @@ def run_child(argv: Sequence[str]) -> None:
         out = child_plain_prepare(photos, device, spec["out"])
     elif a.child == "predict":
         out = child_predict(photos, spec["warm"], device, spec["model"])
+    elif a.child == "predict-processes":
+        out = child_predict(photos, spec["warm"], device, spec["model"], processes=os.cpu_count() or 1)
     else:
         out = child_face_recognition(photos, spec["warm"], spec["known"])
     print("RESULT " + json.dumps(out), flush=True)
@@ -354,6 +357,9 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
             ("prepare_plain", "prepare: plain loop, MTCNN(keep_all=True)(photo, save_path), one process",
              child_cmd("plain-prepare", prep_spec), env),
             ("predict", "warm predict: celebface dlib_face model, `predict_many`", child_cmd("predict", spec), env),
+            ("predict_proc", "warm predict, worker processes (`predict_many(processes=N)`, one per core with one "
+             "torch thread each: `celebface predict`'s default for 100 photos or more on a CPU)",
+             child_cmd("predict-processes", spec), env),
             ("predict_t1", "warm predict, CELEBFACE_THREADS=1", child_cmd("predict", spec),
              child_env({"CELEBFACE_THREADS": "1"})),
             ("predict_active", "warm predict, OMP_WAIT_POLICY=ACTIVE (OpenMP's default: the policy before issue 32)",
@@ -365,10 +371,14 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
                      child_cmd("fr", spec), env))
     else:
         say("face_recognition is not installed (pip install --no-deps face_recognition==1.3.0): row skipped")
+    for key, label, extra in (("predict_cli1", "--processes 1 (this process's threads)", ["--processes", "1"]),
+                              ("predict_cli", "its default (worker processes)", [])):
+        plan.append((key, f"`celebface predict` of the prepare rows' photos, whole run (start-up included), {label}",
+                     cli_cmd("predict", str(model), str(prep_data), "--device", device, *extra), env))
     plan.append(("index", "`celebface index --engine local` (worker processes)",
                  cli_cmd("index", str(model), str(data), "--out", str(tmp / "index-{tag}"), "--engine", "local",
                          "--device", device, "--quiet"), env))
-    return {key: row(label, cmd, e, tmp, len(prep) if key.startswith("prepare") else len(photos))
+    return {key: row(label, cmd, e, tmp, len(prep) if key.startswith(("prepare", "predict_cli")) else len(photos))
             for key, label, cmd, e in plan}
 
 
@@ -390,7 +400,8 @@ def goals(rows: dict) -> list[str]:
         return f"| {what} | {value} | >= {goal} | {'yes' if ok else 'no'} |"
 
     out = ["| goal | measured | target | met |", "|---|---:|---:|---|"]
-    for key, what in (("predict", "warm predict"), ("prepare", "prepare"), ("index", "index --engine local")):
+    for key, what in (("predict", "warm predict"), ("predict_proc", "warm predict, worker processes"),
+                      ("prepare", "prepare"), ("index", "index --engine local")):
         out.append(line(f"{what}: busy / quiet photos/s", ratio(pps(rows, key, "busy"), pps(rows, key)), 0.5))
     out.append(line("detection: celebface / facenet-pytorch (photos as they are), quiet",
                     ratio(pps(rows, "detect"), pps(rows, "detect_fn")), 2.5))
@@ -399,6 +410,8 @@ def goals(rows: dict) -> list[str]:
     out.append(line("prepare / plain MTCNN loop, quiet", ratio(pps(rows, "prepare"), pps(rows, "prepare_plain")), 2.0))
     out.append(line("warm predict / face_recognition's pipeline, quiet",
                     ratio(pps(rows, "predict"), pps(rows, "predict_fr")), 6.0))
+    out.append(line("warm predict with worker processes (`predict`'s default for long lists) / face_recognition's "
+                    "pipeline, quiet", ratio(pps(rows, "predict_proc"), pps(rows, "predict_fr")), 6.0))
     out.append(line("(warm predict with `--precision bf16`, opt-in / face_recognition's pipeline), quiet",
                     ratio(pps(rows, "predict_bf16"), pps(rows, "predict_fr")), 6.0))
     return out

@@ -8,7 +8,8 @@ import click
 
 from ..io.video import MAX_DURATION
 from . import main
-from .common import device_option, examples, precision_option, run_safely, threads_option
+from ..runtime import POOL_MIN_PHOTOS
+from .common import POS_INT, device_option, examples, precision_option, run_safely, threads_option
 
 
 def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
@@ -70,16 +71,18 @@ def _echo_result(result, as_json: bool) -> None:
 @click.option("--reembed", type=click.FloatRange(0.0), default=1.0, show_default=True,
               help="Videos: a face that stays in place and looks the same is embedded again after this many "
                    "seconds (0: in every sampled frame).")
+@click.option("--processes", type=POS_INT, default=None,
+              help="Photos: worker processes naming them, each with its own copy of the model and one torch thread "
+                   f"[default: one per core on a CPU for {POOL_MIN_PHOTOS} photos or more (unless --threads or "
+                   "CELEBFACE_THREADS is given), else 1: this process's threads].")
 @device_option
 @threads_option
 @precision_option
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
             threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, min_frames: int,
-            reembed: float, device: str, threads: Optional[int], precision: str) -> None:
+            reembed: float, processes: Optional[int], device: str, threads: Optional[int], precision: str) -> None:
     """Name every face in the photos, and who appears when in the videos (files or folders)."""
-    from ..io.fileio import save_image
     from ..io.sources import expand_paths, is_video_name
-    from ..recognition.annotate import annotate
     from ..recognition.recognizer import load
     from ..runtime import set_identity_precision, set_threads
 
@@ -89,11 +92,9 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     run_safely(_check_annotate_dir, annotate_dir)
     rec = run_safely(load, model_dir, device, threshold)
     files = expand_paths(paths, videos=True)
-    for result, img in rec.predict_many_with_images([f for f in files if not is_video_name(f)]):
-        _echo_result(result, as_json)
-        if annotate_dir and img is not None:
-            dst = annotate_dir / f"{Path(result.image).stem}.annotated.jpg"
-            run_safely(save_image, annotate(img, result), dst, 90)
+    photos = [f for f in files if not is_video_name(f)]
+    run_safely(_predict_photos, rec, photos, as_json, annotate_dir, processes or _default_processes(photos, rec,
+                                                                                                     threads))
     from .video_predict import predict_videos
 
     from ..recognition.video import VideoOptions
@@ -102,6 +103,29 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     opts = VideoOptions(fps=fps, merge_gap=merge_gap, max_duration=max_duration, min_frames=min_frames,
                         reuse=ReuseOptions(reembed=reembed))
     predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, opts)
+
+
+def _default_processes(photos: list, rec, threads: Optional[int]) -> int:
+    from ..runtime import photo_processes
+
+    return 1 if threads else photo_processes(len(photos), rec.device)
+
+
+def _predict_photos(rec, photos: list, as_json: bool, annotate_dir: Optional[Path], processes: int) -> None:
+    """Name the photos (in this process, or by `processes` worker processes), print each result and write its
+    annotated copy."""
+    from ..recognition.annotate import save_annotated
+
+    if processes > 1:
+        from ..recognition.photo_pool import predict_in_processes
+
+        for result in predict_in_processes(rec, photos, processes, annotate_dir):  # the workers write the copies
+            _echo_result(result, as_json)
+        return
+    for result, img in rec.predict_many_with_images(photos):
+        _echo_result(result, as_json)
+        if annotate_dir and img is not None:
+            save_annotated(img, result, annotate_dir)
 
 
 @main.command(epilog=examples("celebface backbones"))

@@ -6,6 +6,7 @@ replaced by the face's number, and a legend of the numbered faces is added under
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PIL import Image, ImageDraw, ImageFont
@@ -128,3 +129,16 @@ def _with_legend(img: Image.Image, legend: list[tuple[str, tuple[int, int, int]]
         x, y = (k % cols) * col_w + 4, img.height + 4 + (k // cols) * line_h
         draw.text((x, y), text, fill=color, font=font)
     return out
+
+
+def save_annotated(img: Image.Image, result: PhotoResult, folder: Path) -> Path:
+    """Write the annotated copy of a named photo into `folder` as STEM.annotated.jpg (atomically); returns its path.
+
+    :param img: the decoded photo the result was computed on
+    :param folder: an existing, writable folder
+    """
+    from ..io.fileio import save_image
+
+    dst = Path(folder) / f"{Path(result.image).stem}.annotated.jpg"
+    save_image(annotate(img, result), dst, 90)
+    return dst

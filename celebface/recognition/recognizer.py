@@ -266,9 +266,18 @@ class Recognizer:
 
         return predict_video(self, path, fps=fps, **kwargs)
 
-    def predict_many(self, sources: Iterable[ImageSource], workers: Optional[int] = None) -> Iterator[PhotoResult]:
+    def predict_many(self, sources: Iterable[ImageSource], workers: Optional[int] = None,
+                     processes: Optional[int] = None) -> Iterator[PhotoResult]:
         """One result per photo, in order; several photos are decoded and named at once (see
-        predict_many_with_images)."""
+        predict_many_with_images).
+
+        :param processes: worker processes naming the photos, each with its own copy of this model and one torch
+            thread (recognition/photo_pool.py; faster for long lists on a CPU); None or 1: this process's threads"""
+        if processes is not None and processes > 1:
+            from .photo_pool import predict_in_processes
+
+            yield from predict_in_processes(self, sources, processes)
+            return
         for result, _ in self.predict_many_with_images(sources, workers):
             yield result
 
@@ -281,14 +290,22 @@ class Recognizer:
             (runtime.ordered_thread_map); default runtime.photo_workers(): one per torch thread"""
         from ..runtime import ordered_thread_map, photo_workers
 
-        def one(src: ImageSource) -> tuple[PhotoResult, Optional[Image.Image]]:
-            try:
-                img = load_image(src, max_side=WORK_SIDE)
-            except ImageError as exc:
-                return PhotoResult(image=str(src), error=str(exc)), None
-            return self.predict_pil(img, str(src)), img
+        yield from ordered_thread_map(self.read_and_name, sources, photo_workers() if workers is None else workers)
 
-        yield from ordered_thread_map(one, sources, photo_workers() if workers is None else workers)
+    def read_and_name(self, source: ImageSource) -> tuple[PhotoResult, Optional[Image.Image]]:
+        """One photo decoded (reduced to WORK_SIDE) and named, with the decoded photo; an unreadable photo gives a
+        result with its `error` and None, never raises."""
+        try:
+            img = load_image(source, max_side=WORK_SIDE)
+        except ImageError as exc:
+            return PhotoResult(image=str(source), error=str(exc)), None
+        return self.predict_pil(img, str(source)), img
+
+    @property
+    def load_args(self) -> tuple[str, str, Optional[float], Optional[str]]:
+        """What `load` was given (model folder, resolved device, threshold override, gallery URL): another process
+        loads the same model with them."""
+        return str(self.model_dir), self.device, self._threshold, self._gallery_url
 
 
 def face_result(face: Face, quality: FaceQuality, match: Optional[Match], size: tuple[int, int],
