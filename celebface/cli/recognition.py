@@ -116,8 +116,10 @@ def _predict_photos(rec, photos: list, as_json: bool, annotate_dir: Optional[Pat
     annotated copy."""
     from ..recognition.annotate import save_annotated
 
-    if processes > 1:
+    if min(processes, len(photos)) > 1:  # never more workers than photos
         from ..recognition.photo_pool import predict_in_processes
+
+        processes = min(processes, len(photos))
 
         for result in predict_in_processes(rec, photos, processes, annotate_dir):  # the workers write the copies
             _echo_result(result, as_json)
