@@ -358,7 +358,7 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
              child_cmd("plain-prepare", prep_spec), env),
             ("predict", "warm predict: celebface dlib_face model, `predict_many`", child_cmd("predict", spec), env),
             ("predict_proc", "warm predict, worker processes (`predict_many(processes=N)`, one per core with one "
-             "torch thread each: `celebface predict`'s default for 100 photos or more on a CPU)",
+             "torch thread each; opt-in: `predict --processes N`)",
              child_cmd("predict-processes", spec), env),
             ("predict_t1", "warm predict, CELEBFACE_THREADS=1", child_cmd("predict", spec),
              child_env({"CELEBFACE_THREADS": "1"})),
@@ -372,7 +372,8 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
     else:
         say("face_recognition is not installed (pip install --no-deps face_recognition==1.3.0): row skipped")
     for key, label, extra in (("predict_cli1", "--processes 1 (this process's threads)", ["--processes", "1"]),
-                              ("predict_cli", "its default (worker processes)", [])):
+                              ("predict_cli", "--processes N (worker processes, one per core)",
+                               ["--processes", str(os.cpu_count() or 1)])):
         plan.append((key, f"`celebface predict` of the prepare rows' photos, whole run (start-up included), {label}",
                      cli_cmd("predict", str(model), str(prep_data), "--device", device, *extra), env))
     plan.append(("index", "`celebface index --engine local` (worker processes)",
@@ -410,8 +411,8 @@ def goals(rows: dict) -> list[str]:
     out.append(line("prepare / plain MTCNN loop, quiet", ratio(pps(rows, "prepare"), pps(rows, "prepare_plain")), 2.0))
     out.append(line("warm predict / face_recognition's pipeline, quiet",
                     ratio(pps(rows, "predict"), pps(rows, "predict_fr")), 6.0))
-    out.append(line("warm predict with worker processes (`predict`'s default for long lists) / face_recognition's "
-                    "pipeline, quiet", ratio(pps(rows, "predict_proc"), pps(rows, "predict_fr")), 6.0))
+    out.append(line("(warm predict with worker processes, opt-in / face_recognition's pipeline), quiet",
+                    ratio(pps(rows, "predict_proc"), pps(rows, "predict_fr")), 6.0))
     out.append(line("(warm predict with `--precision bf16`, opt-in / face_recognition's pipeline), quiet",
                     ratio(pps(rows, "predict_bf16"), pps(rows, "predict_fr")), 6.0))
     return out

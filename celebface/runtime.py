@@ -175,24 +175,6 @@ def photo_workers() -> int:
     return max(1, torch.get_num_threads())
 
 
-#: `predict` shares its photos out over worker processes (one per core, one torch thread each) from this many photos
-#: on: each worker loads its own copy of the model (a few seconds, side by side), which a short list does not repay.
-POOL_MIN_PHOTOS = 100
-
-
-def photo_processes(photos: int, device: str) -> int:
-    """Worker processes `predict` names `photos` photos with unless told: one per core on a CPU of two or more cores
-    for POOL_MIN_PHOTOS photos or more, when neither --threads nor CELEBFACE_THREADS asks for a thread count; else 1,
-    this process's threads (recognition/photo_pool.py says why processes: the GIL).
-
-    :param photos: how many photos there are to name
-    :param device: the resolved device ("cpu" or "cuda")"""
-    cores = os.cpu_count() or 1
-    if device != "cpu" or cores < 2 or photos < POOL_MIN_PHOTOS or env_threads() is not None:
-        return 1
-    return cores
-
-
 def set_threads(threads: Optional[int]) -> None:
     """Torch's intra-op threads: `threads`, else CELEBFACE_THREADS, else torch's default (one per core)."""
     threads = threads or env_threads()

@@ -8,7 +8,6 @@ import click
 
 from ..io.video import MAX_DURATION
 from . import main
-from ..runtime import POOL_MIN_PHOTOS
 from .common import POS_INT, device_option, examples, precision_option, run_safely, threads_option
 
 
@@ -71,16 +70,16 @@ def _echo_result(result, as_json: bool) -> None:
 @click.option("--reembed", type=click.FloatRange(0.0), default=1.0, show_default=True,
               help="Videos: a face that stays in place and looks the same is embedded again after this many "
                    "seconds (0: in every sampled frame).")
-@click.option("--processes", type=POS_INT, default=None,
+@click.option("--processes", type=POS_INT, default=1, show_default=True,
               help="Photos: worker processes naming them, each with its own copy of the model and one torch thread "
-                   f"[default: one per core on a CPU for {POOL_MIN_PHOTOS} photos or more (unless --threads or "
-                   "CELEBFACE_THREADS is given), else 1: this process's threads].")
+                   "(1: this process's threads). Each worker loads the model first: on 2 cores two workers named "
+                   "warm photos 4% faster but a 363-photo run 4% slower (docs/how/speed.md).")
 @device_option
 @threads_option
 @precision_option
 def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_dir: Optional[Path],
             threshold: Optional[float], fps: float, merge_gap: float, max_duration: float, min_frames: int,
-            reembed: float, processes: Optional[int], device: str, threads: Optional[int], precision: str) -> None:
+            reembed: float, processes: int, device: str, threads: Optional[int], precision: str) -> None:
     """Name every face in the photos, and who appears when in the videos (files or folders)."""
     from ..io.sources import expand_paths, is_video_name
     from ..recognition.recognizer import load
@@ -93,8 +92,7 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     rec = run_safely(load, model_dir, device, threshold)
     files = expand_paths(paths, videos=True)
     photos = [f for f in files if not is_video_name(f)]
-    run_safely(_predict_photos, rec, photos, as_json, annotate_dir, processes or _default_processes(photos, rec,
-                                                                                                     threads))
+    run_safely(_predict_photos, rec, photos, as_json, annotate_dir, processes)
     from .video_predict import predict_videos
 
     from ..recognition.video import VideoOptions
@@ -103,12 +101,6 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     opts = VideoOptions(fps=fps, merge_gap=merge_gap, max_duration=max_duration, min_frames=min_frames,
                         reuse=ReuseOptions(reembed=reembed))
     predict_videos(rec, [f for f in files if is_video_name(f)], as_json, annotate_dir, opts)
-
-
-def _default_processes(photos: list, rec, threads: Optional[int]) -> int:
-    from ..runtime import photo_processes
-
-    return 1 if threads else photo_processes(len(photos), rec.device)
 
 
 def _predict_photos(rec, photos: list, as_json: bool, annotate_dir: Optional[Path], processes: int) -> None:

@@ -68,18 +68,3 @@ def test_ordered_thread_map_keeps_order_reads_ahead_boundedly_and_restores_torch
     assert list(ordered_thread_map(work, range(3), 1))[2][:2] == (2, 4)
     assert seen_threads == {threading.get_ident()}  # one worker: a plain loop in the calling thread
 
-
-def test_predict_uses_worker_processes_only_for_long_lists_on_a_multicore_cpu(monkeypatch) -> None:
-    from celebface import runtime
-
-    monkeypatch.delenv("CELEBFACE_THREADS", raising=False)
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 4)
-    many = runtime.POOL_MIN_PHOTOS
-    assert runtime.photo_processes(many, "cpu") == 4
-    assert runtime.photo_processes(many - 1, "cpu") == 1  # a short list does not repay the workers' loading
-    assert runtime.photo_processes(many, "cuda") == 1
-    monkeypatch.setenv("CELEBFACE_THREADS", "2")  # a thread count asked for: this process's threads
-    assert runtime.photo_processes(many, "cpu") == 1
-    monkeypatch.delenv("CELEBFACE_THREADS")
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 1)
-    assert runtime.photo_processes(many, "cpu") == 1
