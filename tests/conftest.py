@@ -45,6 +45,26 @@ def photos(person: str) -> list[Path]:
     return sorted(p for p in (SPORTS5 / person).iterdir() if is_image_name(p))
 
 
+def mixed_photos(tmp_path: Path) -> list[Path]:
+    """Photos of the fixtures' people, a group photo of strangers, a file that is not a photo and a cat."""
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not really a jpeg")
+    paths = [p for person in PEOPLE for p in photos(person)[-2:]]
+    paths[3:3] = [EXTRAS / "group_photos" / "group 1.jpg", bad, EXTRAS / "no_face" / "cat.jpg"]
+    return paths
+
+
+def assert_same_results(expected: list[dict], got: list[dict]) -> None:
+    """Two runs' PhotoResults (model_dump()s) name the same photos in the same order with the same names, errors,
+    boxes (0.2 px) and confidences (1e-3)."""
+    assert [r["image"] for r in got] == [r["image"] for r in expected]
+    for a, b in zip(expected, got):
+        assert a["error"] == b["error"] and [f["name"] for f in a["faces"]] == [f["name"] for f in b["faces"]]
+        for fa, fb in zip(a["faces"], b["faces"]):
+            assert fa["box"] == pytest.approx(fb["box"], abs=0.2)
+            assert fa["confidence"] == pytest.approx(fb["confidence"], abs=1e-3)
+
+
 @pytest.fixture(scope="session")
 def sports5_crops() -> list:
     """(person, 224-px square crop with MARGIN) of the main face of 2 photos each of 3 sports5 people."""

@@ -72,8 +72,8 @@ def _echo_result(result, as_json: bool) -> None:
                    "seconds (0: in every sampled frame).")
 @click.option("--processes", type=POS_INT, default=1, show_default=True,
               help="Photos: worker processes naming them, each with its own copy of the model and one torch thread "
-                   "(1: this process's threads). Each worker loads the model first: on 2 cores two workers named "
-                   "warm photos 4% faster but a 363-photo run 4% slower (docs/how/speed.md).")
+                   "(1: this process's threads). Each worker loads the model first, so more than 1 pays only for "
+                   "long jobs, if at all (measured in docs/how/speed.md).")
 @device_option
 @threads_option
 @precision_option
@@ -112,7 +112,6 @@ def _predict_photos(rec, photos: list, as_json: bool, annotate_dir: Optional[Pat
         from ..recognition.photo_pool import predict_in_processes
 
         processes = min(processes, len(photos))
-
         for result in predict_in_processes(rec, photos, processes, annotate_dir):  # the workers write the copies
             _echo_result(result, as_json)
         return

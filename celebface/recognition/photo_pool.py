@@ -1,9 +1,10 @@
 """Photos named by worker processes, each with its own copy of the model and one torch thread.
 
 One process's threads are held back by Python's GIL: on 2 cores two one-thread processes named some 12-15% more
-photos a second together than one process with two threads (docs/how/speed.md). For long lists of photos on a CPU
-(`predict` on a folder, `Recognizer.predict_many(processes=N)`) the photos are therefore shared out over worker
-processes.
+photos a second together than one process with two threads in a side-by-side test. Through the whole pipeline the
+gain measured smaller (docs/how/speed.md, bench/speed.md: warm, 2 workers +4%; a whole 363-photo `predict` run 4%
+slower, as each worker loads the model first), so it is opt-in: `Recognizer.predict_many(processes=N)`,
+`celebface predict --processes N`, for long-running jobs that name many photos.
 
 The workers are joblib's loky processes (joblib comes with scikit-learn): unlike `multiprocessing`'s spawn they
 start without importing the caller's `__main__` again, so a script without an `if __name__ == "__main__":` guard

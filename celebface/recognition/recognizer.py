@@ -272,7 +272,8 @@ class Recognizer:
         predict_many_with_images).
 
         :param processes: worker processes naming the photos, each with its own copy of this model and one torch
-            thread (recognition/photo_pool.py; faster for long lists on a CPU); None or 1: this process's threads"""
+            thread (recognition/photo_pool.py; each worker loads the model first, so it pays only for long jobs);
+            None or 1: this process's threads"""
         if processes is not None and processes > 1:
             from .photo_pool import predict_in_processes
 

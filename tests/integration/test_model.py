@@ -15,7 +15,7 @@ import celebface
 from celebface.errors import WeightsError
 from celebface.faces.backbones import LITE0_DEPTH, LITE0_INPUT, build_backbone
 from celebface.recognition.bundle import load_bundle, save_bundle
-from conftest import EXTRAS, HELD_OUT, PEOPLE, photos
+from conftest import EXTRAS, HELD_OUT, PEOPLE, assert_same_results, mixed_photos, photos
 
 CLI = [sys.executable, "-m", "celebface.cli"]
 
@@ -182,21 +182,14 @@ def test_known_people_are_named(trained_model: Path) -> None:
 def test_photos_named_at_once_are_named_as_one_at_a_time(lite0_model: Path, tmp_path: Path) -> None:
     """predict_many names several photos at once in threads (runtime.ordered_thread_map): the same results, in
     order, as one photo after another, with the CNN, its gate and the quality gate's second look all running."""
-    bad = tmp_path / "broken.jpg"
-    bad.write_bytes(b"not really a jpeg")
-    paths = [p for person in PEOPLE for p in photos(person)[-2:]]
-    paths[3:3] = [EXTRAS / "group_photos" / "group 1.jpg", bad, EXTRAS / "no_face" / "cat.jpg"]
+    paths = mixed_photos(tmp_path)
     rec = celebface.load(lite0_model)
     one = [r.model_dump() for r in rec.predict_many(paths, workers=1)]
     many = [r.model_dump() for r in rec.predict_many(paths, workers=3)]
     assert [r["image"] for r in many] == [str(p) for p in paths]
     assert sum(len(r["faces"]) for r in one) >= len(paths) and sum(f["name"] is not None for r in one
                                                                    for f in r["faces"]) >= 4
-    for a, b in zip(one, many):
-        assert a["error"] == b["error"] and [f["name"] for f in a["faces"]] == [f["name"] for f in b["faces"]]
-        for fa, fb in zip(a["faces"], b["faces"]):
-            assert fa["box"] == pytest.approx(fb["box"], abs=0.2)
-            assert fa["confidence"] == pytest.approx(fb["confidence"], abs=1e-3)
+    assert_same_results(one, many)
 
 
 def test_held_out_person_is_unknown_then_enrolled(trained_model: Path, tmp_path: Path) -> None:
