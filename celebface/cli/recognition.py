@@ -107,11 +107,10 @@ def _predict_photos(rec, photos: list, as_json: bool, annotate_dir: Optional[Pat
     """Name the photos (in this process, or by `processes` worker processes), print each result and write its
     annotated copy."""
     from ..recognition.annotate import save_annotated
+    from ..recognition.photo_pool import pool_size, predict_in_processes
 
-    if min(processes, len(photos)) > 1:  # never more workers than photos
-        from ..recognition.photo_pool import predict_in_processes
-
-        processes = min(processes, len(photos))
+    processes = pool_size(photos, processes)
+    if processes > 1:
         for result in predict_in_processes(rec, photos, processes, annotate_dir):  # the workers write the copies
             _echo_result(result, as_json)
         return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sized
 
 from ..io.images import ImageSource
 from ..types import PhotoResult
@@ -41,6 +41,16 @@ class PoolModel:
         from ..runtime import identity_precision
 
         return cls(type(rec), *rec.load_args, identity_precision())
+
+
+def pool_size(sources: Iterable[ImageSource], processes: Optional[int]) -> int:
+    """Worker processes to name `sources` with: `processes`, never more than a list's photos; 1 (also for None)
+    means the caller's own process.
+
+    :param sources: the photos (a list is counted; a lazy iterable is not)
+    :param processes: what was asked for (None: 1)"""
+    asked = processes or 1
+    return min(asked, len(sources)) if isinstance(sources, Sized) else asked
 
 
 _worker: dict = {}  # in a worker process: "model" (a PoolModel), "rec" (its Recognizer), "call" (the last call's id)

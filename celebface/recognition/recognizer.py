@@ -274,7 +274,10 @@ class Recognizer:
         :param processes: worker processes naming the photos, each with its own copy of this model and one torch
             thread (recognition/photo_pool.py; each worker loads the model first, so it pays only for long jobs);
             None or 1: this process's threads"""
-        if processes is not None and processes > 1:
+        from .photo_pool import pool_size
+
+        processes = pool_size(sources, processes)
+        if processes > 1:
             from .photo_pool import predict_in_processes
 
             yield from predict_in_processes(self, sources, processes)

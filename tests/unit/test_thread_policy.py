@@ -67,4 +67,3 @@ def test_ordered_thread_map_keeps_order_reads_ahead_boundedly_and_restores_torch
     seen_threads.clear()
     assert list(ordered_thread_map(work, range(3), 1))[2][:2] == (2, 4)
     assert seen_threads == {threading.get_ident()}  # one worker: a plain loop in the calling thread
-
