@@ -7,8 +7,9 @@ Rows (each run in a fresh process, so that each sees the environment a user's ru
 - prepare: `celebface prepare` against a plain MTCNN loop that saves every face's crop (`mtcnn(img, save_path)`),
   both on a whole data set (--prepare-photos; prepare is a whole-set job: its fixed costs, balancing every person to
   400 images and loading its networks, are paid once a set);
-- warm predict: a dlib_face model (people enrolled from other photos) naming the photos with `predict_many`,
-  against face_recognition's own pipeline (HOG `face_locations`, `face_encodings`, `face_distance` to the same
+- warm predict: a dlib_face model (people enrolled from other photos) naming the photos with `predict_many`, with
+  the default identity (dlib+faceres) and with identity dlib (the network face_recognition runs), against
+  face_recognition's own pipeline (HOG `face_locations`, `face_encodings`, `face_distance` to the same
   enrolment photos' encodings), and with the thread policy's alternatives (1 torch thread; OMP_WAIT_POLICY=ACTIVE,
   torch's old default) and `--precision bf16`. "Warm" as a running server is: both pipelines first name as many
   other photos of the set (untimed: lazy loading, oneDNN's kernels for new shapes), then the photos PASSES times;
@@ -284,11 +285,17 @@ def link_folder(root: Path, groups: dict[str, list[str]]) -> Path:
     return root
 
 
-def make_model(tmp: Path, known: dict[str, list[str]], device: str) -> Path:
-    """`celebface init --backbone dlib_face` and `enroll --folder` of the enrolment photos (not timed)."""
-    model, env = tmp / "model", child_env()
-    for args in (["init", str(model), "--backbone", "dlib_face"],
-                 ["enroll", str(model), "--folder", str(link_folder(tmp / "known", known)), "--main-face",
+def make_model(tmp: Path, known: dict[str, list[str]], device: str, identity: Optional[str] = None) -> Path:
+    """`celebface init --backbone dlib_face` and `enroll --folder` of the enrolment photos (not timed).
+
+    :param identity: `init --identity` (None: the default identity; the model folder is tmp/model, else
+        tmp/model-IDENTITY)"""
+    model, env = tmp / ("model" if identity is None else f"model-{identity.replace('+', '-')}"), child_env()
+    chosen = [] if identity is None else ["--identity", identity]
+    if not (tmp / "known").exists():
+        link_folder(tmp / "known", known)
+    for args in (["init", str(model), "--backbone", "dlib_face", *chosen],
+                 ["enroll", str(model), "--folder", str(tmp / "known"), "--main-face",
                   "--device", device]):
         r = measure([sys.executable, "-m", "celebface.cli", *args], env, tmp / f"setup-{args[0]}.log")
         if "failed" in r:
@@ -343,6 +350,8 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
     name."""
     model = make_model(tmp, known, device)
     data, spec = write_spec(tmp, "rows", photos, device, known, str(model), warm)
+    spec_dlib = write_spec(tmp, "rows-dlib", photos, device, known, str(make_model(tmp, known, device, "dlib")),
+                           warm)[1]
     prep_data, prep_spec = write_spec(tmp, "prepare", prep, device, known, str(model))
     env = child_env()
     plan = [("detect", "detection: celebface FaceDetector (800 px copy, batched MTCNN)",
@@ -357,6 +366,8 @@ def all_rows(photos: list[str], prep: list[str], known: dict, tmp: Path, device:
             ("prepare_plain", "prepare: plain loop, MTCNN(keep_all=True)(photo, save_path), one process",
              child_cmd("plain-prepare", prep_spec), env),
             ("predict", "warm predict: celebface dlib_face model, `predict_many`", child_cmd("predict", spec), env),
+            ("predict_dlib", "warm predict: the same with identity `dlib` (`init --identity dlib`: face_recognition's "
+             "own network; the default identity adds faceres)", child_cmd("predict", spec_dlib), env),
             ("predict_proc", "warm predict, worker processes (`predict_many(processes=N)`, one per core with one "
              "torch thread each; opt-in: `predict --processes N`)",
              child_cmd("predict-processes", spec), env),
@@ -411,6 +422,8 @@ def goals(rows: dict) -> list[str]:
     out.append(line("prepare / plain MTCNN loop, quiet", ratio(pps(rows, "prepare"), pps(rows, "prepare_plain")), 2.0))
     out.append(line("warm predict / face_recognition's pipeline, quiet",
                     ratio(pps(rows, "predict"), pps(rows, "predict_fr")), 6.0))
+    out.append(line("(warm predict with identity `dlib`, face_recognition's own network / face_recognition's "
+                    "pipeline), quiet", ratio(pps(rows, "predict_dlib"), pps(rows, "predict_fr")), 6.0))
     out.append(line("(warm predict with worker processes, opt-in / face_recognition's pipeline), quiet",
                     ratio(pps(rows, "predict_proc"), pps(rows, "predict_fr")), 6.0))
     out.append(line("(warm predict with `--precision bf16`, opt-in / face_recognition's pipeline), quiet",
