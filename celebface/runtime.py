@@ -46,6 +46,22 @@ def bf16_is_fast(device: str) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def precision_warning(precision: Optional[str], device: str = "auto") -> Optional[str]:
+    """What to tell a user who asks for bf16 where it has no hardware (a CPU without AVX512-BF16 or AMX, a GPU
+    without bf16): there it is emulated and several times slower than fp32 (docs/how/speed.md); None otherwise.
+
+    :param precision: the precision asked for ("auto", "fp32", "bf16"; None: nothing asked)
+    :param device: where the networks run ("auto", "cpu", "cuda")"""
+    if (precision or "").strip().lower() != "bf16":
+        return None
+    device = resolve_device(device)
+    if bf16_is_fast(device):
+        return None
+    where = "this GPU has" if device.startswith("cuda") else "this CPU has no AVX512-BF16 or AMX, so it has"
+    return (f"--precision bf16: {where} no bf16 units; bf16 is emulated here and several times slower than fp32 "
+            "(docs/how/speed.md). Leave --precision at auto (fp32) on this machine.")
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """'auto' -> 'fp32'. bf16 autocast trains faster where bf16_is_fast, but a default must never cost accuracy and
     bf16 lost some on glint12 (`train --precision`'s help): it is used only when asked for (--precision bf16) until

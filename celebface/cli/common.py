@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import click
 
@@ -40,6 +40,17 @@ def precision_option(fn: Callable) -> Callable:
 
     return click.option("--precision", type=click.Choice(PRECISIONS), default="auto",
                         show_default=True, help=PRECISION_HELP)(fn)
+
+
+def apply_precision(precision: Optional[str], device: str = "auto") -> None:
+    """Name faces in `precision` from now on (runtime.set_identity_precision; worker processes inherit it), with a
+    warning on stderr where bf16 has no hardware and would be slower (runtime.precision_warning)."""
+    from ..runtime import precision_warning, set_identity_precision
+
+    set_identity_precision(precision)
+    note = run_safely(precision_warning, precision, device)
+    if note:
+        click.echo(f"warning: {note}", err=True)
 
 
 def identity_option(fn: Callable, for_training: bool = False) -> Callable:

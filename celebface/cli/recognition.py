@@ -8,7 +8,8 @@ import click
 
 from ..io.video import MAX_DURATION
 from . import main
-from .common import POS_INT, device_option, examples, precision_option, run_safely, threads_option
+from .common import (POS_INT, apply_precision, device_option, examples, precision_option, run_safely,
+                     threads_option)
 
 
 def _check_annotate_dir(annotate_dir: Optional[Path]) -> None:
@@ -83,10 +84,10 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, annotate_di
     """Name every face in the photos, and who appears when in the videos (files or folders)."""
     from ..io.sources import expand_paths, is_video_name
     from ..recognition.recognizer import load
-    from ..runtime import set_identity_precision, set_threads
+    from ..runtime import set_threads
 
     set_threads(threads)
-    set_identity_precision(precision)
+    apply_precision(precision, device)
     run_safely(_some_path_exists, paths)
     run_safely(_check_annotate_dir, annotate_dir)
     rec = run_safely(load, model_dir, device, threshold)

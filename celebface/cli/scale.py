@@ -9,7 +9,8 @@ import click
 
 from ..scale.parts import SEGMENT
 from . import main
-from .common import POS_INT, device_option, engine_options, examples, precision_option, run_safely
+from .common import (POS_INT, apply_precision, device_option, engine_options, examples, precision_option,
+                     run_safely)
 
 
 @main.command(epilog=examples(
@@ -43,10 +44,9 @@ def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, addr
           gallery_url: Optional[str], device: str, precision: str, quiet: bool) -> None:
     """Name the faces of every photo and video under SOURCE... (files, folders or URIs) into Parquet shards in
     RESULTS_DIR; run it again to resume: finished shards are kept."""
-    from ..runtime import set_identity_precision
     from ..scale.index import IndexOptions, index as run
 
-    set_identity_precision(precision)  # worker processes and Ray's workers inherit it
+    apply_precision(precision, "cpu" if device == "auto" else device)  # worker processes, Ray's workers inherit it
 
     opts = IndexOptions(engine, address, workers, shard_size, batch_size,
                         "cpu" if device == "auto" else device, quiet, fps, segment)

@@ -8,7 +8,7 @@ from typing import Optional
 import click
 
 from . import main
-from .common import PORT, POS_FLOAT, examples, precision_option, run_safely, threads_option
+from .common import PORT, POS_FLOAT, apply_precision, examples, precision_option, run_safely, threads_option
 
 TOKEN_ENV = "CELEBFACE_TOKEN"
 
@@ -46,11 +46,11 @@ def serve(model_dir: Path, host: str, port: int, token: Optional[str], token_fil
           allowed_hosts: tuple[str, ...], max_upload_mb: float, workers: int, gallery: Optional[str],
           threads: Optional[int], precision: str) -> None:
     """Web page and REST API on http://HOST:PORT/ (API docs at /docs)."""
-    from ..runtime import set_identity_precision, set_threads
+    from ..runtime import set_threads
     from ..service.server import run
 
     set_threads(threads)
-    set_identity_precision(precision)  # the worker processes inherit it
+    apply_precision(precision)  # the worker processes inherit it
     token = token or read_token(token_file)
     if gallery:
         os.environ["CELEBFACE_GALLERY"] = gallery  # read by the gallery in this process and in the workers
