@@ -42,15 +42,22 @@ def precision_option(fn: Callable) -> Callable:
                         show_default=True, help=PRECISION_HELP)(fn)
 
 
-def apply_precision(precision: Optional[str], device: str = "auto") -> None:
-    """Name faces in `precision` from now on (runtime.set_identity_precision; worker processes inherit it), with a
-    warning on stderr where bf16 has no hardware and would be slower (runtime.precision_warning)."""
-    from ..runtime import precision_warning, set_identity_precision
+def warn_precision(precision: Optional[str], device: str = "auto") -> None:
+    """A warning on stderr where `precision` is bf16 and the hardware has none (runtime.precision_warning)."""
+    from ..runtime import precision_warning
 
-    set_identity_precision(precision)
     note = run_safely(precision_warning, precision, device)
     if note:
         click.echo(f"warning: {note}", err=True)
+
+
+def apply_precision(precision: Optional[str], device: str = "auto") -> None:
+    """Name faces in `precision` from now on (runtime.set_identity_precision; worker processes inherit it), with
+    warn_precision's warning where bf16 has no hardware."""
+    from ..runtime import set_identity_precision
+
+    set_identity_precision(precision)
+    warn_precision(precision, device)
 
 
 def identity_option(fn: Callable, for_training: bool = False) -> Callable:

@@ -8,7 +8,7 @@ import click
 from ..config import PRECISIONS, SCHEDULES, TrainOptions
 from . import main
 from .common import (POS_FLOAT, POS_INT, device_option, engine_options, examples, run_safely, threads_option,
-                     train_identity_option)
+                     train_identity_option, warn_precision)
 
 
 @main.command(epilog=examples(
@@ -85,6 +85,7 @@ def train(work_dir: Path, model_dir: Path, no_stage2: bool, quiet: bool, engine:
     from ..training.train import train as run
 
     opts = TrainOptions(stage2=not no_stage2, **kw)
+    warn_precision(opts.precision, opts.device)
     stage2 = activations = None
     if engine == "ray":  # WORK_DIR must be on a path every node sees (Ray reads its images, keeps checkpoints)
         from ..scale.features_ray import ray_activations

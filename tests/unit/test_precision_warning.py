@@ -1,4 +1,4 @@
-"""`--precision bf16` where the hardware has no bf16 units: predict, index and serve say so on stderr (bf16 is emulated there
+"""`--precision bf16` where the hardware has no bf16 units: predict, index, serve and train say so on stderr (bf16 is emulated there
 and several times slower than fp32), and say nothing where bf16 runs in hardware or fp32 is asked for."""
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def test_no_warning_for_the_default_precision(no_bf16_units, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["predict", str(tmp_path / "model"), str(tmp_path / "missing.jpg"),
                                        "--device", "cpu"])
     assert result.exit_code != 0 and "missing.jpg" in result.stderr and "warning:" not in result.stderr
+
+
+def test_train_warns_too(no_bf16_units, tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "work"), "--out", str(tmp_path / "out"),
+                                       "--precision", "bf16", "--device", "cpu"])
+    assert result.exit_code != 0  # an empty work folder: train stops with its own error
+    assert "warning: --precision bf16" in result.stderr and "Traceback" not in result.output
