@@ -1,5 +1,6 @@
-"""`--precision bf16` where the hardware has no bf16 units: predict, index, serve and train say so on stderr (bf16 is emulated there
-and several times slower than fp32), and say nothing where bf16 runs in hardware or fp32 is asked for."""
+"""`--precision bf16` where the hardware has no bf16 units: predict, index, serve and train say so on stderr (bf16
+is emulated there and several times slower than fp32), and say nothing where bf16 runs in hardware or fp32 is asked
+for."""
 from __future__ import annotations
 
 from pathlib import Path
