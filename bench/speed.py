@@ -487,7 +487,10 @@ def machine(device: str) -> dict:
                              capture_output=True, text=True)
         card = f"{device} ({out.stdout.strip() or 'no GPU found'})"
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return {"cores": os.cpu_count(), "cpu": cpu, "device": card, "commit": commit.stdout.strip() or "unknown"}
+    simd = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
+                          capture_output=True, text=True).stdout.strip() or "unknown"
+    return {"cores": os.cpu_count(), "cpu": f"{cpu} ({simd}: torch's kernels, and so the ratios, depend on it)",
+            "device": card, "commit": commit.stdout.strip() or "unknown"}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -20,7 +20,6 @@ import datetime as dt
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -88,17 +87,10 @@ def ratio_rows(values: dict, group: list[tuple[str, str]], goal: float) -> list[
     return L
 
 
-def simd() -> str:
-    """The CPU's vector unit as torch uses it (AVX512, AVX2, ...): the ratios depend on it."""
-    out = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
 def render(info: dict, values: dict, rounds: int) -> list[str]:
     head = "| contender | photos/s each round | ratio each round | median ratio | goal met |"
     L = [f"## {info['date']}, commit {info['commit']}: `{info['command']}`", "",
-         f"- machine: {info['cores']} cores, {info['cpu']} ({info['simd']}); load average (1 min) at start / end: "
+         f"- machine: {info['cores']} cores, {info['cpu']}; load average (1 min) at start / end: "
          f"{info['load_start']:.1f} / {info['load_end']:.1f}; {rounds} rounds, the order reversed every other round",
          ""]
     if "fr" in values:
@@ -121,7 +113,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = ap.parse_args(argv)
     if "predict" in args.only and not speed.have_face_recognition():
         raise SystemExit("face_recognition is not installed: pip install --no-deps face_recognition==1.3.0")
-    info = {**speed.machine("cpu"), "simd": simd(), "load_start": os.getloadavg()[0],
+    info = {**speed.machine("cpu"), "load_start": os.getloadavg()[0],
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python bench/speed_pairs.py " + " ".join(argv)}
     tmp = Path(tempfile.mkdtemp(prefix="celebface-pairs-"))
