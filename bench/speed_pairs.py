@@ -119,7 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="celebface-pairs-"))
     try:
         cmds = contenders(tmp, args.data.resolve(), args.only)
-        counts = {k: 40 for k in ("predict", "predict_dlib", "fr")}
+        counts = {k: len(speed.pick_sets(args.data.resolve(), 40, 3)[0]) for k in ("predict", "predict_dlib", "fr")}
         counts.update({k: len(speed.pick_photos(args.data.resolve(), 10 ** 9, 0)[0]) for k in ("prepare", "plain")})
         values = run_rounds(cmds, counts, args.rounds, tmp)
     finally:
