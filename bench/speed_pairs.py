@@ -37,22 +37,27 @@ PREDICT = [("predict", "celebface, default identity (dlib+faceres)"),
 PREPARE = [("prepare", "`celebface prepare`"), ("plain", "plain MTCNN loop")]
 
 
-def contenders(tmp: Path, data: Path, groups: Sequence[str]) -> dict[str, Callable[[str], list[str]]]:
-    """Each contender's command (speed.child_cmd / cli_cmd), its model, spec and data made in tmp first."""
+Contender = tuple[Callable[[str], list[str]], int]  # (command for a tag, photos it names)
+
+
+def contenders(tmp: Path, data: Path, groups: Sequence[str]) -> dict[str, Contender]:
+    """Each contender's command (speed.child_cmd / cli_cmd) and photo count, its model, spec and data made in tmp
+    first."""
     photos, known, warm = speed.pick_sets(data, 40, 3)
-    cmds: dict[str, Callable[[str], list[str]]] = {}
+    out: dict[str, Contender] = {}
     if "predict" in groups:
         for key, identity in (("predict", None), ("predict_dlib", "dlib")):
             model = speed.make_model(tmp, known, "cpu", identity)
-            cmds[key] = speed.child_cmd("predict", speed.write_spec(tmp, key, photos, "cpu", known, str(model),
-                                                                    warm)[1])
-        cmds["fr"] = speed.child_cmd("fr", tmp / "spec-predict.json")
+            spec = speed.write_spec(tmp, key, photos, "cpu", known, str(model), warm)[1]
+            out[key] = (speed.child_cmd("predict", spec), len(photos))
+        out["fr"] = (speed.child_cmd("fr", tmp / "spec-predict.json"), len(photos))
     if "prepare" in groups:
         prep = speed.pick_photos(data, 10 ** 9, 0)[0]
         prep_data, prep_spec = speed.write_spec(tmp, "prepare", prep, "cpu", known, "")
-        cmds["prepare"] = speed.cli_cmd("prepare", str(prep_data), "--out", str(tmp / "prep-{tag}"), "--quiet")
-        cmds["plain"] = speed.child_cmd("plain-prepare", prep_spec)
-    return cmds
+        out["prepare"] = (speed.cli_cmd("prepare", str(prep_data), "--out", str(tmp / "prep-{tag}"), "--quiet"),
+                          len(prep))
+        out["plain"] = (speed.child_cmd("plain-prepare", prep_spec), len(prep))
+    return out
 
 
 def photos_per_second(result: dict, n: int) -> Optional[float]:
@@ -60,13 +65,14 @@ def photos_per_second(result: dict, n: int) -> Optional[float]:
     return None if s != s else n / s
 
 
-def run_rounds(cmds: dict, counts: dict[str, int], rounds: int, tmp: Path) -> dict[str, list[Optional[float]]]:
+def run_rounds(runs: dict[str, Contender], rounds: int, tmp: Path) -> dict[str, list[Optional[float]]]:
     """photos/s of every contender in every round (None: that run failed)."""
-    keys, out = list(cmds), {k: [] for k in cmds}
+    keys, out = list(runs), {k: [] for k in runs}
     for r in range(rounds):
         for key in (keys if r % 2 == 0 else keys[::-1]):
-            res = speed.measure(cmds[key](f"{r}-{key}"), speed.child_env(), tmp / f"pair{r}-{key}.log")
-            out[key].append(photos_per_second(res, counts[key]))
+            cmd, n = runs[key]
+            res = speed.measure(cmd(f"{r}-{key}"), speed.child_env(), tmp / f"pair{r}-{key}.log")
+            out[key].append(photos_per_second(res, n))
             speed.say(f"round {r + 1}: {key} {out[key][-1] or float('nan'):.2f} photos/s")
         shutil.rmtree(tmp / f"prep-{r}-prepare", ignore_errors=True)
     return out
@@ -118,10 +124,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             "command": "python bench/speed_pairs.py " + " ".join(argv)}
     tmp = Path(tempfile.mkdtemp(prefix="celebface-pairs-"))
     try:
-        cmds = contenders(tmp, args.data.resolve(), args.only)
-        counts = {k: len(speed.pick_sets(args.data.resolve(), 40, 3)[0]) for k in ("predict", "predict_dlib", "fr")}
-        counts.update({k: len(speed.pick_photos(args.data.resolve(), 10 ** 9, 0)[0]) for k in ("prepare", "plain")})
-        values = run_rounds(cmds, counts, args.rounds, tmp)
+        values = run_rounds(contenders(tmp, args.data.resolve(), args.only), args.rounds, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     info["load_end"] = os.getloadavg()[0]

@@ -46,10 +46,10 @@ def index(model_dir: Path, sources: tuple[str, ...], out: str, engine: str, addr
     RESULTS_DIR; run it again to resume: finished shards are kept."""
     from ..scale.index import IndexOptions, index as run
 
-    apply_precision(precision, "cpu" if device == "auto" else device)  # worker processes, Ray's workers inherit it
+    device = "cpu" if device == "auto" else device
+    apply_precision(precision, device)  # worker processes and Ray's workers inherit it
 
-    opts = IndexOptions(engine, address, workers, shard_size, batch_size,
-                        "cpu" if device == "auto" else device, quiet, fps, segment)
+    opts = IndexOptions(engine, address, workers, shard_size, batch_size, device, quiet, fps, segment)
     s = run_safely(run, model_dir, list(sources), out, opts)
     click.echo(f"{s.photos} photos and videos ({s.skipped} already indexed): {s.faces} faces in {s.shards} new shards "
                f"in {s.seconds:.1f}s ({engine}); results in {out}")

@@ -274,12 +274,10 @@ class Recognizer:
         :param processes: worker processes naming the photos, each with its own copy of this model and one torch
             thread (recognition/photo_pool.py; each worker loads the model first, so it pays only for long jobs);
             None or 1: this process's threads"""
-        from .photo_pool import pool_size
+        from .photo_pool import pool_size, predict_in_processes
 
         processes = pool_size(sources, processes)
         if processes > 1:
-            from .photo_pool import predict_in_processes
-
             yield from predict_in_processes(self, sources, processes)
             return
         for result, _ in self.predict_many_with_images(sources, workers):
