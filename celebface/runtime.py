@@ -72,7 +72,8 @@ def resolve_precision(precision: str, device: str) -> str:
 
 
 def autocast(device: str, precision: str):
-    """bf16 autocast when asked for (and the device supports it), else a no-op context."""
+    """bf16 autocast when asked for (also where the hardware has no bf16: precision_warning tells the user so),
+    else a no-op context."""
     import torch
 
     return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
